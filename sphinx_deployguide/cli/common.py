@@ -1,0 +1,27 @@
+"""What every subcommand shares: finding and loading the model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import Model, load_model
+from ..errors import ModelError
+
+DEFAULT_LOCATIONS = (Path("deployguide.toml"), Path("docs") / "deployguide.toml")
+
+
+def find_model_path(explicit: str | None) -> Path:
+    """``--config`` if given, else ``./deployguide.toml``, else ``docs/deployguide.toml``."""
+    if explicit:
+        return Path(explicit)
+    for candidate in DEFAULT_LOCATIONS:
+        if candidate.is_file():
+            return candidate
+    raise ModelError(
+        "no deployguide.toml here or in docs/; pass --config PATH or run `deployguide demo DIR` for an example",
+    )
+
+
+def load_model_from_args(args: argparse.Namespace) -> Model:
+    return load_model(find_model_path(getattr(args, "config", None)))

@@ -1,0 +1,341 @@
+"""The deploy model: ``deployguide.toml``, read once and checked whole.
+
+The model names the deploy repo, the charts it pins and the environments it deploys to.
+Both the Sphinx extension and the CLI read it through :func:`load_model`, so a mistake in it
+is reported the same way everywhere: one :class:`~sphinx_deployguide.errors.ModelError`
+naming the file, the line where it can be found, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError
+from .keypath import Segment, parse_key_path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+OFFLINE_POLICIES = ("stale", "error")
+SCHEMES = ("chartpress", "sha")
+DEFAULT_TTL = 600
+
+# Every key of the model with its type and meaning. The docs' reference table is generated
+# from this (``deploy-model-reference``), and validation below uses it, so neither can drift.
+MODEL_KEYS: dict[str, tuple[str, str]] = {
+    "deploy_repo": ("path", 'The deploy repo checkout, relative to this file. Default ".".'),
+    "offline": (
+        "string",
+        'What to do when the chart index cannot be reached: "stale" (default) serves cached '
+        'values and marks them stale; "error" fails.',
+    ),
+    "cache.dir": ("path", "Cache folder for git mirrors and the index. Default: the user cache dir."),
+    "cache.ttl": ("integer", f"Seconds before a mirror or index is fetched again. Default {DEFAULT_TTL}."),
+    "charts.NAME.source": ("string", "The chart source: a git URL or a local path (work tree or bare)."),
+    "charts.NAME.branch": ("string", 'The branch whose head is deployed. Default "main".'),
+    "charts.NAME.chartpress": (
+        "string",
+        'Path of chartpress.yaml inside the source repo. Default "helm-chart/chartpress.yaml".',
+    ),
+    "charts.NAME.index": ("string", "The Helm chart index: an http(s) URL or a local path."),
+    "charts.NAME.pin": (
+        "string",
+        "Where the deploy repo pins the chart: FILE#KEY.PATH, "
+        'e.g. "mybinder/Chart.yaml#dependencies[name=binderhub].version".',
+    ),
+    "charts.NAME.scheme": (
+        "string",
+        'How versions are made: "chartpress" (>= 2, default) or "sha" (the 2017-2019 '
+        "<version>-<sha> format).",
+    ),
+    "environments.ENV.url": ("string", "The public URL of the environment."),
+    "environments.ENV.values": ("list of paths", "Helm values files of the environment, in the deploy repo."),
+    "environments.ENV.workflow": ("path", "The CI workflow file that deploys it, in the deploy repo."),
+    "environments.ENV.job": ("string", "The job id in that workflow."),
+    "environments.ENV.after": ("string", "The environment that must be deployed first (e.g. staging)."),
+    "failures": ("array of tables", "Extra failure-catalog entries for `deployguide diagnose`, tried first."),
+}
+
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
+
+
+def is_remote(location: str) -> bool:
+    """True for URLs (``https://``, ``file://``, ``git@host:``), false for local paths."""
+    return bool(_REMOTE.match(location))
+
+
+@dataclass(frozen=True)
+class PinSpec:
+    """``FILE#KEY.PATH``: where the deploy repo pins a chart version."""
+
+    file: str
+    key: str
+    segments: tuple[Segment, ...]
+
+    def __str__(self) -> str:
+        return f"{self.file}#{self.key}"
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    name: str
+    source: str
+    branch: str
+    chartpress: str
+    index: str
+    pin: PinSpec
+    scheme: str = "chartpress"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    url: str | None = None
+    values: tuple[str, ...] = ()
+    workflow: str | None = None
+    job: str | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    path: Path
+    base_dir: Path
+    deploy_repo: Path
+    charts: dict[str, ChartSpec]
+    environments: dict[str, Environment]
+    cache_dir: Path
+    cache_ttl: int = DEFAULT_TTL
+    offline: str = "stale"
+    failures: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    def environment_order(self) -> list[str]:
+        """Environments in deploy order: each after the one it names in ``after``."""
+        order: list[str] = []
+
+        def visit(name: str) -> None:
+            if name in order:
+                return
+            after = self.environments[name].after
+            if after:
+                visit(after)
+            order.append(name)
+
+        for name in self.environments:
+            visit(name)
+        return order
+
+    def next_environment(self, name: str) -> str | None:
+        """The environment deployed right after ``name`` (the one whose ``after`` is it)."""
+        for env in self.environments.values():
+            if env.after == name:
+                return env.name
+        return None
+
+
+def parse_pin(text: str) -> PinSpec:
+    """Parse ``FILE#KEY.PATH``; ``ValueError`` says what is wrong."""
+    file, sep, key = text.partition("#")
+    if not sep or not file.strip() or not key.strip():
+        raise ValueError(f'expected "FILE#KEY.PATH", e.g. "mybinder/Chart.yaml#dependencies[name=binderhub].version", got {text!r}')
+    return PinSpec(file.strip(), key.strip(), parse_key_path(key.strip()))
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "deployguide"
+
+
+class _Reader:
+    """Validates one table of the TOML document against the schema, with locations."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, dotted: str) -> int | None:
+        """The line of ``a.b.key = ...`` (or of the table ``[a.b.key]``), found by scanning."""
+        *table, key = dotted.split(".")
+        header = ".".join(table)
+        current = ""
+        table_line = None
+        for number, line in enumerate(self.lines, start=1):
+            stripped = line.strip()
+            m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+            if m:
+                current = m.group(1).replace('"', "").replace(" ", "")
+                if current == dotted:
+                    return number
+                if current == header:
+                    table_line = number
+                continue
+            if current == header and re.match(rf'^"?{re.escape(key)}"?\s*=', stripped):
+                return number
+        return table_line
+
+    def error(self, key: str, message: str) -> ModelError:
+        return ModelError(message, file=self.path, line=self.line_of(key), key=key)
+
+    def table(self, data: Any, key: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.error(key, f"expected a table, got {_type_name(data)}")
+        return data
+
+    def check_keys(self, data: dict[str, Any], prefix: str, allowed: tuple[str, ...]) -> None:
+        for name in data:
+            if name not in allowed:
+                where = f"{prefix}.{name}" if prefix else name
+                raise self.error(where, f"unknown key; expected one of: {', '.join(allowed)}")
+
+    def string(self, data: dict[str, Any], prefix: str, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+        where = f"{prefix}.{key}" if prefix else key
+        if key not in data:
+            if required:
+                raise self.error(where.rsplit(".", 1)[0] if prefix else where, f"missing required key {key!r}")
+            return default
+        value = data[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(where, f"expected a non-empty string, got {_type_name(value)}")
+        return value.strip()
+
+    def choice(self, data: dict[str, Any], prefix: str, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.string(data, prefix, key, default)
+        assert value is not None
+        if value not in choices:
+            where = f"{prefix}.{key}" if prefix else key
+            raise self.error(where, f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+        return value
+
+    def existing(self, base: Path, relative: str, key: str, what: str, *, directory: bool = False) -> Path:
+        path = (base / relative).resolve()
+        ok = path.is_dir() if directory else path.exists()
+        if not ok:
+            raise self.error(key, f"{what} {relative!r} does not exist (looked for {path})")
+        return path
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer", float: "a float"}.get(type(value), type(value).__name__)
+
+
+def load_model(path: Path | str) -> Model:
+    """Read and validate ``deployguide.toml``; every problem is one :class:`ModelError`."""
+    path = Path(path).resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelError("the model file does not exist; create a deployguide.toml (see the README) or pass --config", file=path) from None
+    except OSError as exc:
+        raise ModelError(f"cannot read the model file: {exc.strerror}", file=path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"not valid TOML: {exc}", file=path) from None
+
+    r = _Reader(path, text)
+    base = path.parent
+    r.check_keys(data, "", ("deploy_repo", "offline", "cache", "charts", "environments", "failures"))
+
+    deploy_rel = r.string(data, "", "deploy_repo", ".")
+    assert deploy_rel is not None
+    deploy_repo = r.existing(base, deploy_rel, "deploy_repo", "the deploy repo folder", directory=True)
+    offline = r.choice(data, "", "offline", OFFLINE_POLICIES, "stale")
+
+    cache = r.table(data.get("cache", {}), "cache")
+    r.check_keys(cache, "cache", ("dir", "ttl"))
+    cache_rel = r.string(cache, "cache", "dir")
+    cache_dir = (base / cache_rel).resolve() if cache_rel else default_cache_dir()
+    ttl = cache.get("ttl", DEFAULT_TTL)
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
+        raise r.error("cache.ttl", f"expected a non-negative integer number of seconds, got {ttl!r}")
+
+    charts_data = r.table(data.get("charts", {}), "charts")
+    if not charts_data:
+        raise r.error("charts", "expected at least one [charts.NAME] table")
+    charts: dict[str, ChartSpec] = {}
+    for name, table in charts_data.items():
+        prefix = f"charts.{name}"
+        table = r.table(table, prefix)
+        r.check_keys(table, prefix, ("source", "branch", "chartpress", "index", "pin", "scheme"))
+        source = r.string(table, prefix, "source", required=True)
+        index = r.string(table, prefix, "index", required=True)
+        pin_text = r.string(table, prefix, "pin", required=True)
+        assert source and index and pin_text
+        if not is_remote(source):
+            r.existing(base, source, f"{prefix}.source", "the chart source", directory=True)
+        if not is_remote(index):
+            r.existing(base, index, f"{prefix}.index", "the chart index file")
+        try:
+            pin = parse_pin(pin_text)
+        except ValueError as exc:
+            raise r.error(f"{prefix}.pin", str(exc)) from None
+        r.existing(deploy_repo, pin.file, f"{prefix}.pin", "the pin file")
+        charts[name] = ChartSpec(
+            name=name,
+            source=source,
+            branch=r.string(table, prefix, "branch", "main") or "main",
+            chartpress=r.string(table, prefix, "chartpress", "helm-chart/chartpress.yaml") or "",
+            index=index,
+            pin=pin,
+            scheme=r.choice(table, prefix, "scheme", SCHEMES, "chartpress"),
+        )
+
+    envs_data = r.table(data.get("environments", {}), "environments")
+    environments: dict[str, Environment] = {}
+    for name, table in envs_data.items():
+        prefix = f"environments.{name}"
+        table = r.table(table, prefix)
+        r.check_keys(table, prefix, ("url", "values", "workflow", "job", "after"))
+        values = table.get("values", [])
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise r.error(f"{prefix}.values", f"expected a list of file paths, got {values!r}")
+        for value_file in values:
+            r.existing(deploy_repo, value_file, f"{prefix}.values", "the values file")
+        workflow = r.string(table, prefix, "workflow")
+        if workflow:
+            r.existing(deploy_repo, workflow, f"{prefix}.workflow", "the workflow file")
+        environments[name] = Environment(
+            name=name,
+            url=r.string(table, prefix, "url"),
+            values=tuple(values),
+            workflow=workflow,
+            job=r.string(table, prefix, "job"),
+            after=r.string(table, prefix, "after"),
+        )
+    for env in environments.values():
+        if env.after and env.after not in environments:
+            known = ", ".join(environments) or "none"
+            raise r.error(f"environments.{env.name}.after", f"names no environment: {env.after!r} (environments: {known})")
+    for env in environments.values():
+        seen = [env.name]
+        current = env
+        while current.after:
+            if current.after in seen:
+                cycle = " -> ".join([*seen, current.after])
+                raise r.error(f"environments.{env.name}.after", f"'after' makes a cycle: {cycle}")
+            seen.append(current.after)
+            current = environments[current.after]
+
+    failures = data.get("failures", [])
+    if not isinstance(failures, list) or not all(isinstance(f, dict) for f in failures):
+        raise r.error("failures", "expected an array of tables ([[failures]])")
+
+    return Model(
+        path=path,
+        base_dir=base,
+        deploy_repo=deploy_repo,
+        charts=charts,
+        environments=environments,
+        cache_dir=cache_dir,
+        cache_ttl=ttl,
+        offline=offline,
+        failures=tuple(failures),
+    )

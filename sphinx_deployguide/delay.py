@@ -1,0 +1,66 @@
+"""Publish delay statistics: how long after a chart commit lands does its chart appear?
+
+Pure functions over numbers, so the statistics can be checked against the real binderhub
+publish history without git or HTTP. Percentiles use linear interpolation between closest
+ranks (numpy's default), and the median is robust to the re-published index entries whose
+``created`` was overwritten hours later.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: How many of the newest versions (by index ``created``) the statistics use.
+RECENT_VERSIONS = 50
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (0-100) of ``values`` by linear interpolation."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= p <= 100:
+        raise ValueError(f"percentile must be within 0..100, got {p}")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class DelayStats:
+    """Delay statistics in seconds; ``wait`` is the advised wait (p90 up to the minute)."""
+
+    count: int
+    median: float
+    p90: float
+    p95: float
+
+    @property
+    def wait(self) -> int:
+        return int(math.ceil(self.p90 / 60) * 60)
+
+
+def delay_stats(delays_seconds: Sequence[float]) -> DelayStats | None:
+    """Statistics over delays in seconds; ``None`` when there is nothing to measure."""
+    usable = [d for d in delays_seconds if d >= 0]
+    if not usable:
+        return None
+    return DelayStats(
+        count=len(usable),
+        median=percentile(usable, 50),
+        p90=percentile(usable, 90),
+        p95=percentile(usable, 95),
+    )
+
+
+def format_duration(seconds: float) -> str:
+    """Minutes for humans: ``7 min``; under a minute in seconds; long ones in hours."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    if minutes < 120:
+        return f"{round(minutes)} min"
+    return f"{minutes / 60:.1f} h"

@@ -1,0 +1,291 @@
+"""Facts: values computed from the real world, each with its provenance.
+
+:func:`resolve_facts` is the one place that asks git, the chart index and the deploy repo.
+The Sphinx extension calls it once per build before reading; the CLI calls it once per
+command. Front ends never compute a value themselves: they look it up here by name
+(``charts.binderhub.version``, ``config:config/prod.yaml#binderhub.enabled``) and render it
+with its :class:`Provenance`, so a reader can always tell where a value came from and
+whether it is live, cached or stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .chartindex import IndexEntry, IndexSnapshot, load_index
+from .chartversion import (
+    ChartVersion,
+    chart_commits_between,
+    compute_chart_version,
+    landing_commit,
+    parse_version,
+)
+from .config import ChartSpec, Model
+from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration
+from .errors import DeployGuideError, FactError, GitError
+from .git import GitRepo, open_source
+from .keypath import load_data_file, parse_key_path, resolve_key_path
+
+STATUSES = ("live", "cached", "stale")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a value came from: ``source`` (repo, URL, file), ``ref`` (commit, validator,
+    key), when it was obtained, and whether it is live, cached or stale."""
+
+    source: str
+    ref: str | None
+    time: str
+    status: str = "live"
+
+    def describe(self) -> str:
+        ref = f" @ {self.ref}" if self.ref else ""
+        return f"{self.source}{ref} ({self.status}, {self.time})"
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str
+    value: Any
+    kind: str
+    provenance: Provenance
+
+    def display(self) -> str:
+        """The value as a person reads it: ``7 min``, ``yes``, ``a, b``."""
+        value = self.value
+        if value is None:
+            return "none"
+        if self.kind == "duration":
+            return format_duration(float(value))
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value) if value else "none"
+        return str(value)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "kind": self.kind,
+            "source": self.provenance.source,
+            "ref": self.provenance.ref,
+            "time": self.provenance.time,
+            "status": self.provenance.status,
+        }
+
+
+@dataclass
+class ChartState:
+    """Everything known about one chart; drift checks, bump and diagnose read it."""
+
+    spec: ChartSpec
+    repo: GitRepo
+    head: str
+    head_short: str
+    current: ChartVersion
+    index: IndexSnapshot
+    published: IndexEntry | None
+    pinned: str | None
+    pin_commit: str | None
+    pending: list[tuple[str, str]]
+    delay: DelayStats | None
+
+
+@dataclass
+class FactSet:
+    model: Model
+    facts: dict[str, Fact]
+    charts: dict[str, ChartState]
+    resolved_at: str
+    _lookups: dict[str, Fact] = field(default_factory=dict, repr=False)
+
+    @property
+    def hash(self) -> str:
+        """A short hash of every value: it changes exactly when some value does."""
+        payload = json.dumps({n: f.value for n, f in sorted(self.facts.items())}, sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    @property
+    def stale(self) -> bool:
+        return any(f.provenance.status == "stale" for f in self.facts.values())
+
+    @property
+    def as_of(self) -> str:
+        """When the oldest value was confirmed from its source (cached values are older)."""
+        return min((f.provenance.time for f in self.facts.values()), default=self.resolved_at)
+
+    def names(self, prefix: str = "") -> list[str]:
+        return sorted(n for n in self.facts if n.startswith(prefix))
+
+    def get(self, name: str) -> Fact:
+        """The fact ``name``; ``config:FILE#KEY.PATH`` reads the deploy repo on demand."""
+        name = name.strip()
+        if name in self.facts:
+            return self.facts[name]
+        if name.startswith("config:"):
+            if name not in self._lookups:
+                self._lookups[name] = lookup_config(self.model, name[len("config:"):], self.resolved_at)
+            return self._lookups[name]
+        close = [n for n in self.facts if n.split(".")[:2] == name.split(".")[:2]][:6]
+        hint = f"; known facts under it: {', '.join(close)}" if close else "; run `deployguide facts` to list them"
+        raise FactError(f"unknown fact {name!r}{hint}", key=name)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def deploy_file(model: Model, relative: str) -> Path:
+    """A path inside the deploy repo; refuses paths that escape it."""
+    path = (model.deploy_repo / relative).resolve()
+    if not path.is_relative_to(model.deploy_repo):
+        raise FactError(f"{relative!r} is outside the deploy repo {model.deploy_repo}", key=relative)
+    return path
+
+
+def lookup_config(model: Model, spec: str, time: str) -> Fact:
+    """Resolve ``FILE#KEY.PATH`` in a YAML/JSON/TOML file of the deploy repo."""
+    file, sep, key = spec.partition("#")
+    if not sep or not file or not key:
+        raise FactError(f'expected "config:FILE#KEY.PATH", got "config:{spec}"', key=f"config:{spec}")
+    path = deploy_file(model, file)
+    if not path.is_file():
+        raise FactError(f"{file!r} does not exist in the deploy repo ({model.deploy_repo})", key=f"config:{spec}")
+    try:
+        value = resolve_key_path(load_data_file(path), parse_key_path(key))
+    except (ValueError, LookupError) as exc:
+        raise FactError(f"{file}#{key}: {exc}", key=f"config:{spec}") from None
+    kind = "list" if isinstance(value, list) else "bool" if isinstance(value, bool) else "text"
+    return Fact(f"config:{spec}", value, kind, Provenance(file, key, time))
+
+
+def read_pin(model: Model, spec: ChartSpec) -> str | None:
+    path = deploy_file(model, spec.pin.file)
+    try:
+        value = resolve_key_path(load_data_file(path), spec.pin.segments)
+    except (ValueError, LookupError) as exc:
+        raise DeployGuideError(f"cannot read the pin: {exc}", file=path, key=spec.pin.key) from None
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise DeployGuideError(f"the pin is a {type(value).__name__}, expected a version string", file=path, key=spec.pin.key)
+    return str(value)
+
+
+def measure_publish_delays(repo: GitRepo, entries: tuple[IndexEntry, ...], branch: str) -> list[float]:
+    """Delays in seconds for the newest versions: ``created`` minus the time the chart
+    commit landed on ``branch`` (the first-parent commit that brought it in).
+
+    Versions whose commit is not in the source history are ignored.
+    """
+    recent = sorted(entries, key=lambda e: e.created)[-RECENT_VERSIONS:]
+    delays: list[float] = []
+    for entry in recent:
+        parsed = parse_version(entry.version)
+        if parsed is None or not parsed.sha:
+            continue
+        full = repo.resolve(parsed.sha)
+        if full is None:
+            continue
+        try:
+            landed = repo.commit_time(landing_commit(repo, full, branch))
+        except GitError:
+            continue
+        delays.append((entry.created - landed).total_seconds())
+    return delays
+
+
+def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str) -> ChartState:
+    repo = open_source(spec.source, base_dir=model.base_dir, cache_dir=model.cache_dir, ttl=model.cache_ttl, refresh=refresh)
+    head = repo.resolve(f"refs/heads/{spec.branch}") or repo.resolve(spec.branch)
+    if head is None:
+        raise GitError(f"branch {spec.branch!r} does not exist in {spec.source}", file=model.path, key=f"charts.{spec.name}.branch")
+    current = compute_chart_version(repo, head, spec.chartpress, spec.name, spec.scheme)
+    index = load_index(spec.index, base_dir=model.base_dir, cache_dir=model.cache_dir, ttl=model.cache_ttl, offline=offline, refresh=refresh)
+    pinned = read_pin(model, spec)
+    pin_commit = None
+    pending: list[tuple[str, str]] = []
+    parsed = parse_version(pinned) if pinned else None
+    if parsed is not None and parsed.sha:
+        pin_commit = repo.resolve(parsed.sha)
+        if pin_commit is not None and repo.is_ancestor(pin_commit, current.commit_full):
+            pending = chart_commits_between(repo, pin_commit, current.commit_full, current.paths)
+    delays = measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch)
+    return ChartState(
+        spec=spec,
+        repo=repo,
+        head=head,
+        head_short=repo.run("rev-parse", "--short", head),
+        current=current,
+        index=index,
+        published=index.find(spec.name, current.version),
+        pinned=pinned,
+        pin_commit=pin_commit,
+        pending=pending,
+        delay=delay_stats(delays),
+    )
+
+
+def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
+    spec, prefix = state.spec, f"charts.{state.spec.name}"
+    git = Provenance(spec.source, f"{spec.branch}@{state.head[:12]}", now)
+    index = Provenance(state.index.source, state.index.validator, _iso(state.index.fetched_at), state.index.status)
+    pin = Provenance(spec.pin.file, spec.pin.key, now)
+    facts = [
+        Fact(f"{prefix}.version", state.current.version, "version", git),
+        Fact(f"{prefix}.commit", state.current.commit, "sha", git),
+        Fact(f"{prefix}.head", state.head_short, "sha", git),
+        Fact(f"{prefix}.published", state.published is not None, "bool", index),
+        Fact(f"{prefix}.pinned", state.pinned, "version", pin),
+        Fact(f"{prefix}.pending", [f"{sha} {subject}" for sha, subject in state.pending], "list", git),
+    ]
+    if state.published is not None:
+        facts.append(Fact(f"{prefix}.published_at", _iso(state.published.created), "time", index))
+    if state.delay is not None:
+        delay = Provenance(state.index.source, f"{state.delay.count} recent versions", _iso(state.index.fetched_at), state.index.status)
+        facts += [
+            Fact(f"{prefix}.delay.median", round(state.delay.median), "duration", delay),
+            Fact(f"{prefix}.delay.p90", round(state.delay.p90), "duration", delay),
+            Fact(f"{prefix}.delay.p95", round(state.delay.p95), "duration", delay),
+            Fact(f"{prefix}.delay.wait", state.delay.wait, "duration", delay),
+        ]
+    return facts
+
+
+def environment_facts(model: Model, now: str) -> list[Fact]:
+    facts = []
+    source = model.path.name
+    for env in model.environments.values():
+        prefix = f"environments.{env.name}"
+        for key, value, kind in (
+            ("url", env.url, "url"),
+            ("values", list(env.values), "list"),
+            ("workflow", env.workflow, "path"),
+            ("job", env.job, "text"),
+            ("after", env.after, "text"),
+        ):
+            if value is not None and value != []:
+                facts.append(Fact(f"{prefix}.{key}", value, kind, Provenance(source, f"{prefix}.{key}", now)))
+    return facts
+
+
+def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = None) -> FactSet:
+    """Compute every fact of the model: git, the chart index, the pin, the environments."""
+    now = _now()
+    policy = offline or model.offline
+    charts = {name: resolve_chart(model, spec, refresh=refresh, offline=policy) for name, spec in model.charts.items()}
+    facts: dict[str, Fact] = {}
+    for state in charts.values():
+        facts.update((f.name, f) for f in chart_facts(state, model, now))
+    facts.update((f.name, f) for f in environment_facts(model, now))
+    return FactSet(model=model, facts=facts, charts=charts, resolved_at=now)

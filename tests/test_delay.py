@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from sphinx_deployguide.delay import RECENT_VERSIONS, delay_stats, format_duration, percentile
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_percentile_interpolates_linearly() -> None:
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([10], 90) == 10
+    assert percentile([0, 10], 90) == pytest.approx(9)
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_wait_is_p90_rounded_up_to_the_minute() -> None:
+    stats = delay_stats([60, 120, 180, 240, 301])
+    assert stats is not None
+    assert stats.p90 == pytest.approx(276.6)
+    assert stats.wait == 300
+    assert delay_stats([]) is None
+    assert delay_stats([-5]) is None  # a created before its commit landed is not a delay
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(42, "42 s"), (408, "7 min"), (60, "1 min"), (7200, "2.0 h")])
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+def _utc(value: str) -> datetime:
+    value = value.replace("Z", "+00:00")
+    head, _, tail = value.partition(".")
+    if tail:  # trim nanoseconds to microseconds
+        frac, _, zone = tail.partition("+")
+        value = f"{head}.{frac[:6]}+{zone}"
+    return datetime.fromisoformat(value)
+
+
+@pytest.mark.skipif(not (DATA / "binderhub-publish-delays.csv").exists(), reason="../shared/data is absent")
+def test_real_binderhub_delays_of_the_last_50_versions() -> None:
+    with open(DATA / "binderhub-publish-delays.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows.sort(key=lambda r: _utc(r["index_created"]))
+    recent = rows[-RECENT_VERSIONS:]
+    delays = [(_utc(r["index_created"]) - _utc(r["main_commit_committer_utc"])).total_seconds() for r in recent]
+    stats = delay_stats(delays)
+    assert stats is not None and stats.count == 50
+    assert round(stats.median / 60, 1) == 5.0
+    assert round(stats.p90 / 60, 1) == 8.1
+    assert stats.wait == 9 * 60

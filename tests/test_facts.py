@@ -1,0 +1,135 @@
+"""Facts of the demo world: computed from real git, the index file and the deploy repo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sphinx_deployguide.chartversion import compute_chart_version, parse_version
+from sphinx_deployguide.cli import main
+from sphinx_deployguide.config import load_model
+from sphinx_deployguide.errors import FactError
+from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.git import GitRepo
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def facts(demo_world):
+    return resolve_facts(load_model(demo_world.model))
+
+
+def test_version_is_the_chart_commit_not_the_merge(facts, demo_world) -> None:
+    repo = GitRepo(demo_world.source)
+    expected = compute_chart_version(repo, "main", "helm-chart/chartpress.yaml", "binderhub")
+    version = facts.get("charts.binderhub.version").value
+    assert version == expected.version
+    commit = facts.get("charts.binderhub.commit").value
+    head = facts.get("charts.binderhub.head").value
+    # The incident pattern: the last chart change came in through a TREESAME merge and
+    # docs-only commits followed; the chart commit is the PR's commit, not the head or the merge.
+    assert demo_world.pr_commit.startswith(commit)
+    assert not demo_world.merge_commit.startswith(commit)
+    assert commit != head
+    assert _git(demo_world.source, "rev-parse", "--short", "main") == head
+    assert parse_version(version).sha == commit
+    assert version.endswith(f".h{commit}")
+
+
+def test_publication_pin_and_pending(facts, demo_world) -> None:
+    assert facts.get("charts.binderhub.published").value is True
+    assert facts.get("charts.binderhub.published_at").value.endswith("Z")
+    pinned = facts.get("charts.binderhub.pinned").value
+    chart_yaml = (demo_world.deploy / "mybinder" / "Chart.yaml").read_text()
+    assert pinned in chart_yaml
+    assert pinned != facts.get("charts.binderhub.version").value
+    pending = facts.get("charts.binderhub.pending").value
+    pin_sha = parse_version(pinned).sha
+    listed = _git(demo_world.source, "log", "--reverse", "--format=%h %s", f"{pin_sha}..{facts.get('charts.binderhub.commit').value}", "--", *facts.charts["binderhub"].current.paths)
+    assert pending == listed.splitlines()
+    assert pending and pending[-1].split()[0] == facts.get("charts.binderhub.commit").value
+
+
+def test_delay_facts(facts) -> None:
+    median = facts.get("charts.binderhub.delay.median")
+    p90 = facts.get("charts.binderhub.delay.p90")
+    wait = facts.get("charts.binderhub.delay.wait")
+    assert median.kind == "duration" and 0 < median.value <= p90.value <= facts.get("charts.binderhub.delay.p95").value
+    assert wait.value % 60 == 0 and p90.value <= wait.value < p90.value + 60
+    assert median.display().endswith(" min")
+    assert facts.charts["binderhub"].delay.count >= 12
+
+
+def test_environment_and_config_facts(facts, demo_world) -> None:
+    model = load_model(demo_world.model)
+    assert facts.get("environments.staging.job").value == model.environments["staging"].job
+    assert facts.get("environments.prod.after").value == "staging"
+    assert facts.get("environments.staging.values").value == list(model.environments["staging"].values)
+    pinned = facts.get("config:mybinder/Chart.yaml#dependencies[name=binderhub].version")
+    assert pinned.value == facts.get("charts.binderhub.pinned").value
+    assert pinned.provenance.source == "mybinder/Chart.yaml"
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("charts.binderhub.versoin", "unknown fact 'charts.binderhub.versoin'; known facts under it"),
+        ("config:mybinder/Chart.yaml#dependencies[name=nope].version", "no item with name = 'nope'"),
+        ("config:nope.yaml#a", "'nope.yaml' does not exist in the deploy repo"),
+        ("config:../../etc/passwd#a", "is outside the deploy repo"),
+        ("config:mybinder/Chart.yaml", 'expected "config:FILE#KEY.PATH"'),
+    ],
+)
+def test_unknown_facts_are_clear_errors(facts, name: str, words: str) -> None:
+    with pytest.raises(FactError, match=words.replace("(", r"\(").replace("[", r"\[")):
+        facts.get(name)
+
+
+def test_hash_is_stable_and_follows_values(facts, demo_world) -> None:
+    again = resolve_facts(load_model(demo_world.model))
+    assert again.hash == facts.hash and len(facts.hash) == 12
+    assert not facts.stale
+    assert {f.provenance.status for f in facts.facts.values()} <= {"live", "cached"}
+
+
+def test_new_chart_commit_changes_version_and_hash(demo_copy) -> None:
+    before = resolve_facts(load_model(demo_copy.model))
+    chart = demo_copy.source / "helm-chart" / "binderhub" / "values.yaml"
+    chart.write_text(chart.read_text() + "\n# a new chart change\n")
+    _git(demo_copy.source, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam", "chart change")
+    after = resolve_facts(load_model(demo_copy.model))
+    new = _git(demo_copy.source, "rev-parse", "--short", "HEAD")
+    assert after.get("charts.binderhub.commit").value == new
+    assert after.get("charts.binderhub.version").value != before.get("charts.binderhub.version").value
+    assert after.get("charts.binderhub.published").value is False
+    assert after.hash != before.hash
+
+
+def test_facts_json_cli(demo_world, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(demo_world.model), "facts", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    facts = data["facts"]
+    version = facts["charts.binderhub.version"]
+    assert version["status"] in ("live", "cached") and version["source"]
+    assert demo_world.pr_commit.startswith(facts["charts.binderhub.commit"]["value"])
+    assert isinstance(facts["charts.binderhub.delay.median"]["value"], (int, float))
+    assert isinstance(facts["charts.binderhub.published"]["value"], bool)
+    assert isinstance(facts["charts.binderhub.pending"]["value"], list)
+    for fact in facts.values():
+        assert isinstance(fact["value"], (str, int, float, bool, list))
+
+
+def test_facts_table_cli(demo_world, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(demo_world.model), "facts", "charts.binderhub.delay"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["fact", "value", "provenance"]
+    assert {line.split()[0] for line in out[1:]} == {
+        "charts.binderhub.delay.median", "charts.binderhub.delay.p90",
+        "charts.binderhub.delay.p95", "charts.binderhub.delay.wait",
+    }
