@@ -37,6 +37,8 @@ MODEL_KEYS: dict[str, tuple[str, str]] = {
     ),
     "cache.dir": ("path", "Cache folder for git mirrors and the index. Default: the user cache dir."),
     "cache.ttl": ("integer", f"Seconds before a mirror or index is fetched again. Default {DEFAULT_TTL}."),
+    "network.retries": ("integer", "Retries (with backoff) of a failed index request. Default 3."),
+    "network.timeout": ("number", "Seconds to wait for the index server to answer. Default 30."),
     "charts.NAME.source": ("string", "The chart source: a git URL or a local path (work tree or bare)."),
     "charts.NAME.branch": ("string", 'The branch whose head is deployed. Default "main".'),
     "charts.NAME.chartpress": (
@@ -113,6 +115,8 @@ class Model:
     cache_dir: Path
     cache_ttl: int = DEFAULT_TTL
     offline: str = "stale"
+    retries: int = 3
+    timeout: float = 30.0
     failures: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     def environment_order(self) -> list[str]:
@@ -240,7 +244,7 @@ def load_model(path: Path | str) -> Model:
 
     r = _Reader(path, text)
     base = path.parent
-    r.check_keys(data, "", ("deploy_repo", "offline", "cache", "charts", "environments", "failures"))
+    r.check_keys(data, "", ("deploy_repo", "offline", "cache", "network", "charts", "environments", "failures"))
 
     deploy_rel = r.string(data, "", "deploy_repo", ".")
     assert deploy_rel is not None
@@ -254,6 +258,15 @@ def load_model(path: Path | str) -> Model:
     ttl = cache.get("ttl", DEFAULT_TTL)
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
         raise r.error("cache.ttl", f"expected a non-negative integer number of seconds, got {ttl!r}")
+
+    network = r.table(data.get("network", {}), "network")
+    r.check_keys(network, "network", ("retries", "timeout"))
+    retries = network.get("retries", 3)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise r.error("network.retries", f"expected an integer from 0 to 10, got {retries!r}")
+    timeout = network.get("timeout", 30.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise r.error("network.timeout", f"expected a positive number of seconds, got {timeout!r}")
 
     charts_data = r.table(data.get("charts", {}), "charts")
     if not charts_data:
@@ -337,5 +350,7 @@ def load_model(path: Path | str) -> Model:
         cache_dir=cache_dir,
         cache_ttl=ttl,
         offline=offline,
+        retries=retries,
+        timeout=float(timeout),
         failures=tuple(failures),
     )

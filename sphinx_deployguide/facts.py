@@ -206,12 +206,28 @@ def measure_publish_delays(repo: GitRepo, entries: tuple[IndexEntry, ...], branc
 
 
 def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str) -> ChartState:
-    repo = open_source(spec.source, base_dir=model.base_dir, cache_dir=model.cache_dir, ttl=model.cache_ttl, refresh=refresh)
+    repo = open_source(
+        spec.source,
+        base_dir=model.base_dir,
+        cache_dir=model.cache_dir,
+        ttl=model.cache_ttl,
+        refresh=refresh,
+        on_fetch_error=offline,
+    )
     head = repo.resolve(f"refs/heads/{spec.branch}") or repo.resolve(spec.branch)
     if head is None:
         raise GitError(f"branch {spec.branch!r} does not exist in {spec.source}", file=model.path, key=f"charts.{spec.name}.branch")
     current = compute_chart_version(repo, head, spec.chartpress, spec.name, spec.scheme)
-    index = load_index(spec.index, base_dir=model.base_dir, cache_dir=model.cache_dir, ttl=model.cache_ttl, offline=offline, refresh=refresh)
+    index = load_index(
+        spec.index,
+        base_dir=model.base_dir,
+        cache_dir=model.cache_dir,
+        ttl=model.cache_ttl,
+        offline=offline,
+        refresh=refresh,
+        retries=model.retries,
+        timeout=(min(5.0, model.timeout), model.timeout),
+    )
     pinned = read_pin(model, spec)
     pin_commit = None
     pending: list[tuple[str, str]] = []
@@ -238,7 +254,9 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
 
 def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
     spec, prefix = state.spec, f"charts.{state.spec.name}"
-    git = Provenance(spec.source, f"{spec.branch}@{state.head[:12]}", now)
+    # A mirror that could not be fetched (offline = "stale") serves what it had, marked stale.
+    git_time = _iso(state.repo.fetched_at) if state.repo.fetched_at else now
+    git = Provenance(spec.source, f"{spec.branch}@{state.head[:12]}", git_time, "stale" if state.repo.stale else "live")
     index = Provenance(state.index.source, state.index.validator, _iso(state.index.fetched_at), state.index.status)
     pin = Provenance(spec.pin.file, spec.pin.key, now)
     facts = [

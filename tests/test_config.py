@@ -86,6 +86,7 @@ CASES = [
     ('values = ["config/prod.yaml"]', 'values = ["config/nope.yaml"]', "environments.prod.values", "the values file 'config/nope.yaml' does not exist", 24),
     ('values = ["config/prod.yaml"]', "values = [1]", "environments.prod.values", "expected a list of file paths", 24),
     ("ttl = 60", 'ttl = "1h"', "cache.ttl", "expected a non-negative integer", 6),
+    ("ttl = 60", "ttl = 60\n\n[network]\nretries = 99", "network.retries", "expected an integer from 0 to 10", 9),
     ('[charts.binderhub]\nsource = "source"', '[charts.binderhub]\nsourc = "source"', "charts.binderhub.sourc", "unknown key", 9),
     ('[environments.staging]\n', '[environments.staging]\nafter = "prod"\n', "environments.", "'after' makes a cycle", None),
 ]
@@ -137,5 +138,5 @@ def test_no_traceback_in_a_real_process(world: Path) -> None:
 def test_every_model_key_is_documented() -> None:
     # The reference table in the docs is generated from MODEL_KEYS; validation accepts exactly these.
     top = {k.split(".")[0] for k in MODEL_KEYS}
-    assert top == {"deploy_repo", "offline", "cache", "charts", "environments", "failures"}
+    assert top == {"deploy_repo", "offline", "cache", "network", "charts", "environments", "failures"}
     assert all(desc for _, desc in MODEL_KEYS.values())

@@ -133,3 +133,59 @@ def test_facts_table_cli(demo_world, capsys: pytest.CaptureFixture[str]) -> None
         "charts.binderhub.delay.median", "charts.binderhub.delay.p90",
         "charts.binderhub.delay.p95", "charts.binderhub.delay.wait",
     }
+
+
+def _serve_demo_index(demo_copy, index_server) -> None:
+    """Point the demo model at the real HTTP server, which serves the demo index."""
+    index_server.set_body(demo_copy.index.read_bytes())
+    model = demo_copy.model
+    text = model.read_text()
+    local = 'index = "../helm-chart/index.yaml"'
+    assert local in text
+    text = text.replace(local, f'index = "{index_server.url}"')
+    text = text.replace("[cache]", "[cache]\nttl = 0", 1) if "[cache]" in text else text + "\n[cache]\nttl = 0\n"
+    model.write_text(text + "\n[network]\nretries = 0\n")
+
+
+def test_network_failure_serves_stale_facts_and_marks_them(demo_copy, index_server) -> None:
+    from sphinx_deployguide.errors import NetworkError
+
+    _serve_demo_index(demo_copy, index_server)
+    live = resolve_facts(load_model(demo_copy.model))
+    assert live.get("charts.binderhub.published").provenance.status == "live"
+    assert index_server.request_count == 1
+    index_server.stop()  # the network goes down: the port now refuses connections
+
+    stale = resolve_facts(load_model(demo_copy.model))
+    assert stale.stale
+    published = stale.get("charts.binderhub.published")
+    assert published.value is True and published.provenance.status == "stale"
+    # git facts are still live; only what came from the index is stale
+    assert stale.get("charts.binderhub.version").provenance.status == "live"
+    assert stale.get("charts.binderhub.version").value == live.get("charts.binderhub.version").value
+    assert stale.as_of <= live.resolved_at
+
+    with pytest.raises(NetworkError, match=index_server.url.replace(".", r"\.")):
+        resolve_facts(load_model(demo_copy.model), offline="error")
+
+
+def test_remote_source_is_mirrored_and_served_stale_when_unreachable(demo_copy) -> None:
+    from sphinx_deployguide.errors import GitError
+
+    model_file = demo_copy.model
+    text = model_file.read_text()
+    local = 'source = "../binderhub"'
+    assert local in text
+    model_file.write_text(text.replace(local, f'source = "{demo_copy.source.as_uri()}"'))
+    live = resolve_facts(load_model(model_file))
+    mirror = live.charts["binderhub"].repo
+    assert mirror.path != demo_copy.source and mirror.is_bare()
+    assert live.get("charts.binderhub.version").provenance.status == "live"
+
+    demo_copy.source.rename(demo_copy.source.with_name("moved"))  # the remote is gone
+    stale = resolve_facts(load_model(model_file), refresh=True)
+    version = stale.get("charts.binderhub.version")
+    assert version.value == live.get("charts.binderhub.version").value
+    assert version.provenance.status == "stale" and stale.stale
+    with pytest.raises(GitError):
+        resolve_facts(load_model(model_file), refresh=True, offline="error")

@@ -1,0 +1,530 @@
+"""Chart versions exactly as chartpress (>= 2) computes them, from git alone.
+
+The 2018 incident came from guessing a chart version (the merge commit's SHA) instead of
+computing it: the version is whatever ``git log -1 --format=%h -- PATHS`` says, with
+git's default history simplification, which drops a merge that is TREESAME to its
+second parent. So this module asks git exactly what chartpress asks it (see
+``../shared/REFERENCE.md`` and ``chartpress.py``), at any revision, reading
+``chartpress.yaml`` and ``Chart.yaml`` from that revision (never a work tree).
+
+Also here: parsing the four historical version formats, and the first-parent commit
+that brought a chart commit onto the branch (the moment a publish can start).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .errors import GitError
+from .git import GitRepo
+
+__all__ = [
+    "ChartVersion",
+    "ChartpressError",
+    "ParsedVersion",
+    "VERSION_RE",
+    "chart_commits_between",
+    "chart_paths",
+    "check_base_version",
+    "compute_chart_version",
+    "fix_chart_version",
+    "format_version",
+    "is_chart_commit",
+    "landing_commit",
+    "load_chartpress_yaml",
+    "parse_version",
+]
+
+SCHEMES = ("chartpress", "sha")
+
+#: chartpress's default base when there is neither a tag nor a ``baseVersion``.
+DEFAULT_BASE = "0.0.1-0.dev"
+
+#: SemVer 2 (semver.org's regex, as chartpress uses it).
+SEMVER_RE = re.compile(
+    r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<prerelease>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+    r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+(?P<buildmetadata>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+
+class ChartpressError(GitError):
+    """The chart source's ``chartpress.yaml``/``Chart.yaml`` cannot give a version."""
+
+
+@dataclass(frozen=True)
+class ChartVersion:
+    """A computed chart version and the commit it names."""
+
+    version: str  # e.g. "1.0.0-0.dev.git.12.h441f5ea" or "0.1.0-441f5ea"
+    commit: str  # short sha of the chart commit, git's %h (length NOT fixed at 7)
+    commit_full: str
+    paths: tuple[str, ...]  # chart paths, relative to the repository root
+    n: int | None = None  # ancestors of the commit (None: not part of the version)
+    base: str | None = None  # e.g. "1.0.0-0.dev"; the tag for an exact-tag version
+    tag: str | None = None  # latest tag reachable from the chart commit
+
+
+# -- reading chartpress.yaml ----------------------------------------------------------
+
+
+class _Yaml12Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader with YAML 1.2 booleans, as chartpress's ruamel.yaml reads its config.
+
+    PyYAML (YAML 1.1) reads ``no``/``off``/``yes`` as booleans; ruamel.yaml reads them as
+    strings. ``rebuildOnContextPathChanges: no`` is therefore *truthy* for chartpress.
+    """
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load_chartpress_yaml(text: str, where: str) -> Any:
+    """Parse YAML text safely (YAML 1.2 booleans); ChartpressError naming ``where``."""
+    try:
+        return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a safe loader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ChartpressError(f"invalid YAML: {exc}", file=where, line=line) from None
+
+
+def _find_chart(config: Any, chart_name: str, where: str) -> dict:
+    if not isinstance(config, dict) or not isinstance(config.get("charts"), list):
+        raise ChartpressError("expected a mapping with a list `charts`", file=where, key="charts")
+    names = []
+    for i, chart in enumerate(config["charts"]):
+        if not isinstance(chart, dict):
+            raise ChartpressError("expected a mapping per chart", file=where, key=f"charts[{i}]")
+        names.append(chart.get("name"))
+        if chart.get("name") == chart_name:
+            return chart
+    raise ChartpressError(
+        f"no chart named {chart_name!r} (charts: {', '.join(map(repr, names)) or 'none'})",
+        file=where,
+        key="charts",
+    )
+
+
+def _str_list(value: Any, where: str, key: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ChartpressError("expected a list of path strings", file=where, key=key)
+    return list(value)
+
+
+def _to_repo_path(chartpress_dir: str, path: str, where: str, key: str) -> str:
+    """A path relative to the chartpress folder -> the same pathspec from the repo root."""
+    if not isinstance(path, str) or not path:
+        raise ChartpressError(
+            f"expected a non-empty path string, got {path!r}", file=where, key=key
+        )
+    if path.startswith(":"):
+        raise ChartpressError(f"pathspec magic is not supported: {path!r}", file=where, key=key)
+    if path.startswith("/"):
+        raise ChartpressError(
+            f"expected a path relative to the chartpress.yaml folder, got {path!r}",
+            file=where,
+            key=key,
+        )
+    joined = posixpath.normpath(posixpath.join(chartpress_dir, path))
+    if joined == ".." or joined.startswith("../"):
+        raise ChartpressError(f"path {path!r} points outside the repository", file=where, key=key)
+    if path.endswith("/") and joined != ".":
+        joined += "/"  # git: a trailing slash matches directories only
+    return joined
+
+
+def chart_paths(
+    chartpress_config: dict,
+    chart_name: str,
+    chartpress_dir: str,
+    *,
+    config_name: str = "chartpress.yaml",
+    where: str = "chartpress.yaml",
+) -> list[str]:
+    """The paths whose history gives the chart version, relative to the repository root.
+
+    chartpress (``_get_all_chart_paths``): its config file, ``chartPath`` (default the
+    chart name), the chart's ``paths``, and per image the config file, the context path
+    (only if ``rebuildOnContextPathChanges``, default true; default ``images/<name>``),
+    the ``dockerfilePath`` (default ``<context>/Dockerfile``) and the image's ``paths``.
+    All are relative to the folder holding the config (``chartpress_dir``, "" for the
+    root). Sorted and without duplicates (chartpress uses a set).
+    """
+    chart = _find_chart(chartpress_config, chart_name, where)
+    ckey = f"charts[name={chart_name}]"
+    rel: list[tuple[str, str]] = [(config_name, "(the config file itself)")]
+    chart_path = chart.get("chartPath") or chart_name
+    rel.append((chart_path, f"{ckey}.chartPath"))
+    rel += [(p, f"{ckey}.paths") for p in _str_list(chart.get("paths"), where, f"{ckey}.paths")]
+    images = chart.get("images")
+    if images is not None:
+        if not isinstance(images, dict):
+            raise ChartpressError("expected a mapping of images", file=where, key=f"{ckey}.images")
+        for name, options in images.items():
+            ikey = f"{ckey}.images.{name}"
+            if not isinstance(options, dict):
+                raise ChartpressError("expected a mapping of image options", file=where, key=ikey)
+            context = options.get("contextPath") or posixpath.join("images", str(name))
+            dockerfile = options.get("dockerfilePath") or posixpath.join(context, "Dockerfile")
+            rel.append((config_name, ikey))
+            # chartpress: `options.get("rebuildOnContextPathChanges", True)`, plain truthiness
+            if options.get("rebuildOnContextPathChanges", True):
+                rel.append((context, f"{ikey}.contextPath"))
+            rel.append((dockerfile, f"{ikey}.dockerfilePath"))
+            rel += [
+                (p, f"{ikey}.paths")
+                for p in _str_list(options.get("paths"), where, f"{ikey}.paths")
+            ]
+    return sorted({_to_repo_path(chartpress_dir, p, where, key) for p, key in rel})
+
+
+# -- pure version arithmetic ------------------------------------------------------------
+
+
+def format_version(base: str, n: int, sha: str) -> str:
+    """chartpress's ``_get_identifier_from_parts``: ``1.2.3`` -> ``1.2.3-0.dev.git.N.hSHA``,
+    a prerelease base ``1.2.3-alpha.1`` -> ``1.2.3-alpha.1.git.N.hSHA``."""
+    return f"{base}{'.git' if '-' in base else '-0.dev.git'}.{n}.h{sha}"
+
+
+def fix_chart_version(version: str) -> str:
+    """chartpress's ``_fix_chart_version``: strip a leading ``v`` if the rest is SemVer.
+
+    A version that is not SemVer even then is left unchanged (chartpress only warns,
+    unless it publishes).
+    """
+    if SEMVER_RE.fullmatch(version):
+        return version
+    if version.startswith("v") and SEMVER_RE.fullmatch(version[1:]):
+        return version[1:]
+    return version
+
+
+def _increment(numbers: tuple[int, int, int], field: str) -> tuple[int, int, int]:
+    major, minor, patch = numbers
+    if field == "major":
+        return (major + 1, 0, 0)
+    if field == "minor":
+        return (major, minor + 1, 0)
+    return (major, minor, patch + 1)
+
+
+def check_base_version(base_version: str, latest_tag: str | None, since_tag: int) -> str:
+    """chartpress's ``_check_or_get_base_version``: the base for a ``baseVersion`` setting.
+
+    ``latest_tag``/``since_tag``: ``git describe --tags --long`` at the revision being
+    built. ``major|minor|patch`` increment the latest tag; ``1.2.3`` means ``1.2.3-0.dev``;
+    a prerelease must sort after the latest tag unless the revision is exactly on it.
+    Raises ValueError with chartpress's reason.
+    """
+    tag_numbers = None
+    tag_match = None
+    if latest_tag:
+        tag_match = SEMVER_RE.fullmatch(latest_tag.lstrip("v"))
+        if tag_match:
+            tag_numbers = (
+                int(tag_match["major"]),
+                int(tag_match["minor"]),
+                int(tag_match["patch"]),
+            )
+
+    if base_version in ("major", "minor", "patch"):
+        if not latest_tag:
+            return DEFAULT_BASE
+        if tag_numbers is None:
+            raise ValueError(
+                f"baseVersion {base_version} is not valid when latest tag {latest_tag} "
+                "is not semver"
+            )
+        if "-" in latest_tag:
+            return latest_tag  # a prerelease tag needs no increment
+        return "{}.{}.{}-0.dev".format(*_increment(tag_numbers, base_version))
+
+    if "-" not in base_version:
+        base_version = f"{base_version}-0.dev"
+    match = SEMVER_RE.fullmatch(base_version)
+    if not match:
+        raise ValueError(
+            f"baseVersion {base_version} must be a valid semver version (e.g. 1.2.3-0.dev)"
+        )
+    if latest_tag and since_tag and tag_numbers is not None and tag_match is not None:
+        numbers = (int(match["major"]), int(match["minor"]), int(match["patch"]))
+        if numbers < tag_numbers or (numbers == tag_numbers and not tag_match["prerelease"]):
+            raise ValueError(
+                f"baseVersion {base_version} is not greater than latest tag {latest_tag}; "
+                "update baseVersion in chartpress.yaml"
+            )
+    return base_version
+
+
+# -- git queries --------------------------------------------------------------------------
+
+
+def _describe(repo: GitRepo, rev: str) -> tuple[str | None, int]:
+    """``git describe --tags --long REV`` -> (latest tag, commits since it); (None, 0) if none."""
+    args = ["describe", "--tags", "--long", rev]
+    proc = repo._run(args)
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace")
+        if "No names found" in stderr or "No tags can describe" in stderr:
+            return None, 0
+        raise repo._fail(args, proc)
+    tag, since, _g_sha = proc.stdout.decode("utf-8", "replace").strip().rsplit("-", 2)
+    return tag, int(since)
+
+
+def _last_commit(repo: GitRepo, rev: str, paths: tuple[str, ...]) -> tuple[str, str] | None:
+    """(``%h``, full sha) of ``git log --max-count=1 REV -- PATHS``, default simplification."""
+    out = repo.run(
+        "log",
+        "--max-count=1",
+        "--no-show-signature",
+        *repo.abbrev_args(),
+        "--pretty=format:%h %H",
+        rev,
+        "--",
+        *paths,
+    ).strip()
+    if not out:
+        return None
+    short, full = out.split()
+    return short, full
+
+
+def _abbrev_commit(repo: GitRepo, full: str) -> str:
+    """git's short sha of a commit (``rev-list --abbrev-commit``, as chartpress does for tags)."""
+    return repo.run("rev-list", "--abbrev-commit", *repo.abbrev_args(), "-n", "1", full).strip()
+
+
+def _read_yaml_at(repo: GitRepo, rev: str, path: str, what: str) -> tuple[Any, str]:
+    where = f"{repo.source}@{rev[:12]}:{path}"
+    text = repo.show(rev, path)
+    if text is None:
+        raise ChartpressError(f"{what} {path!r} does not exist at {rev}", file=repo.source)
+    return load_chartpress_yaml(text, where), where
+
+
+def compute_chart_version(
+    repo: GitRepo,
+    rev: str,
+    chartpress_path: str,
+    chart_name: str,
+    scheme: str = "chartpress",
+) -> ChartVersion:
+    """The version chartpress would give ``chart_name`` when run at ``rev``.
+
+    ``chartpress_path``: repo-root-relative path of ``chartpress.yaml``; it and the
+    chart's ``Chart.yaml`` are read at ``rev`` from the object database. ``scheme="sha"``
+    gives the 2017-2019 ``<Chart.yaml version up to '-'>-<%h>`` instead.
+    """
+    if scheme not in SCHEMES:
+        raise ChartpressError(f"unknown version scheme {scheme!r} (expected one of {SCHEMES})")
+    full_rev = repo.resolve_or_fail(rev)
+    chartpress_path = posixpath.normpath(chartpress_path.strip("/"))
+    config, where = _read_yaml_at(repo, full_rev, chartpress_path, "chartpress config")
+    chartpress_dir = posixpath.dirname(chartpress_path)
+    chart = _find_chart(config, chart_name, where)
+    paths = tuple(
+        chart_paths(
+            config,
+            chart_name,
+            chartpress_dir,
+            config_name=posixpath.basename(chartpress_path),
+            where=where,
+        )
+    )
+    chart_dir = _to_repo_path(
+        chartpress_dir,
+        chart.get("chartPath") or chart_name,
+        where,
+        f"charts[name={chart_name}].chartPath",
+    )
+    chart_yaml_path = posixpath.join(chart_dir.rstrip("/"), "Chart.yaml")
+    chart_yaml, chart_where = _read_yaml_at(repo, full_rev, chart_yaml_path, "Chart.yaml")
+
+    found = _last_commit(repo, full_rev, paths)
+    if found is None:  # impossible while chartpress.yaml exists at rev; be explicit anyway
+        raise ChartpressError(
+            f"no commit up to {rev} touches the chart paths {list(paths)}", file=where
+        )
+    short, full = found
+
+    if scheme == "sha":
+        version = chart_yaml.get("version") if isinstance(chart_yaml, dict) else None
+        if not isinstance(version, str) or not version:
+            raise ChartpressError("expected a string `version`", file=chart_where, key="version")
+        base = version.split("-")[0]
+        return ChartVersion(f"{base}-{short}", short, full, paths, base=base)
+
+    # baseVersion is checked against the latest tag at the revision being built (HEAD)
+    head_tag, head_since = _describe(repo, full_rev)
+    base_version = chart.get("baseVersion")
+    if base_version:
+        bkey = f"charts[name={chart_name}].baseVersion"
+        if not isinstance(base_version, str):
+            raise ChartpressError(
+                f'expected a string (e.g. "1.2.3-0.dev" or minor), got {base_version!r}',
+                file=where,
+                key=bkey,
+            )
+        try:
+            base_version = check_base_version(base_version, head_tag, head_since)
+        except ValueError as exc:
+            raise ChartpressError(str(exc), file=where, key=bkey) from None
+    else:
+        base_version = None
+
+    # the tag rule: a tagged commit that the path commit does not contain wins
+    if head_tag:
+        tagged = repo.resolve(f"refs/tags/{head_tag}")
+        if tagged is None:
+            raise ChartpressError(f"tag {head_tag!r} does not name a commit", file=repo.source)
+        if not repo.is_ancestor(tagged, full):
+            full, short = tagged, _abbrev_commit(repo, tagged)
+
+    n = int(repo.run("rev-list", "--count", full).strip())
+    tag, since = _describe(repo, full)
+    if tag and since == 0:  # exactly on a tag: the tag is the version
+        return ChartVersion(fix_chart_version(tag), short, full, paths, base=tag, tag=tag)
+    if base_version is None:
+        base_version = tag or DEFAULT_BASE
+    version = fix_chart_version(format_version(base_version, n, short))
+    return ChartVersion(version, short, full, paths, n=n, base=base_version, tag=tag)
+
+
+def is_chart_commit(
+    repo: GitRepo, sha: str, chartpress_path: str, chart_name: str, scheme: str = "chartpress"
+) -> bool:
+    """Does a chart version exist for ``sha`` itself? (A TREESAME merge: no.)"""
+    full = repo.resolve_or_fail(sha)
+    return (
+        compute_chart_version(repo, full, chartpress_path, chart_name, scheme).commit_full == full
+    )
+
+
+def landing_commit(repo: GitRepo, commit: str, branch: str) -> str:
+    """Full sha of the first-parent commit on ``branch`` that brought ``commit`` in.
+
+    ``rev-list --ancestry-path --first-parent`` cannot see a commit through a merge's
+    second parent, so: the commits on ``--ancestry-path commit..branch`` that are also
+    on ``--first-parent branch``, oldest first; ``commit`` itself if it is on that chain.
+    """
+    full = repo.resolve_or_fail(commit)
+    tip = repo.resolve_or_fail(branch)
+    if not repo.is_ancestor(full, tip):
+        raise GitError(f"{repo.source}: commit {commit} is not on branch {branch}")
+    chain = repo.run("rev-list", "--first-parent", tip).split()
+    if full in chain:
+        return full
+    descendants = set(repo.run("rev-list", "--ancestry-path", f"{full}..{tip}").split())
+    for sha in reversed(chain):  # oldest first
+        if sha in descendants:
+            return sha
+    raise GitError(f"{repo.source}: no first-parent commit of {branch} contains {commit}")
+
+
+def chart_commits_between(
+    repo: GitRepo, old: str | None, new: str, paths: tuple[str, ...] | list[str]
+) -> list[tuple[str, str]]:
+    """(``%h``, subject) of the chart commits in ``old..new``, oldest first.
+
+    ``git log --reverse old..new -- PATHS`` with the default simplification, so a
+    TREESAME merge is not listed (its PR's commits are). ``old`` None: just ``new``.
+    """
+    new_full = repo.resolve_or_fail(new)
+    fmt = "--pretty=format:%h%x00%s"
+    if old is None:
+        out = repo.run(
+            "log", "--max-count=1", "--no-show-signature", *repo.abbrev_args(), fmt, new_full
+        )
+    else:
+        old_full = repo.resolve_or_fail(old)
+        out = repo.run(
+            "log",
+            "--reverse",
+            "--no-show-signature",
+            *repo.abbrev_args(),
+            fmt,
+            f"{old_full}..{new_full}",
+            "--",
+            *paths,
+        )
+    result = []
+    for line in out.splitlines():
+        if line:
+            short, _, subject = line.partition("\0")
+            result.append((short, subject))
+    return result
+
+
+# -- parsing versions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedVersion:
+    """A chart version split into its parts.
+
+    era: "sha" (2017-2019, ``0.1.0-441f5ea``), "chartpress-0.4" (``0.2.0-013.dace2ee``),
+    "chartpress-0.6" (``0.2.0-n077.hef338bc``), "chartpress-2"
+    (``1.0.0-0.dev.git.3983.h383374de``) or "tag" (a plain SemVer release). ``n`` counts
+    commits since the tag before chartpress 2, all ancestors since.
+    """
+
+    version: str
+    era: str
+    base: str
+    n: int | None
+    sha: str | None
+
+
+_CORE = r"v?(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)"
+_PRE = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*?"
+_SHA = r"[0-9a-f]{7,40}"
+# pre-2 chartpress joined with "-" after a release tag and "." after a prerelease tag
+_OLD_BASE = rf"(?:{_CORE}-{_PRE}\.|{_CORE}-)"
+_ERA_PATTERNS = (
+    ("chartpress-2", rf"(?P<base>{_CORE}-{_PRE})\.git\.(?P<n>\d+)\.h(?P<sha>{_SHA})"),
+    ("chartpress-0.6", rf"(?P<base>{_OLD_BASE})n(?P<n>\d{{3,}})\.h(?P<sha>{_SHA})"),
+    ("chartpress-0.4", rf"(?P<base>{_OLD_BASE})(?P<n>\d{{3,}})\.(?P<sha>{_SHA})"),
+    ("sha", rf"(?P<base>{_CORE})-(?P<sha>{_SHA})"),
+)
+_ERA_RES = tuple((era, re.compile(rf"^{pattern}$")) for era, pattern in _ERA_PATTERNS)
+
+#: Finds chart versions of the four SHA-bearing formats inside prose (not plain tags:
+#: "3.12.0" alone is not a chart build). A trailing ".tgz" or sentence dot is allowed.
+VERSION_RE = re.compile(
+    r"(?<![\w.])(?:"
+    + "|".join(re.sub(r"\(\?P<\w+>", "(?:", p) for _, p in _ERA_PATTERNS)
+    + r")(?![\w-]|\.(?!tgz\b)\w)"
+)
+
+
+def parse_version(version: str) -> ParsedVersion | None:
+    """Split a chart version of any era; None if it is none of them."""
+    version = version.strip()
+    for era, rx in _ERA_RES:
+        m = rx.match(version)
+        if m:
+            base = m["base"].rstrip("-.")
+            n = int(m["n"]) if "n" in rx.groupindex else None
+            return ParsedVersion(version, era, base, n, m["sha"])
+    if SEMVER_RE.fullmatch(version):
+        return ParsedVersion(version, "tag", version, None, None)
+    return None

@@ -1,0 +1,414 @@
+"""Thin adapter over the ``git`` command line.
+
+Chart versions must come out exactly as chartpress computes them, so we ask git itself
+(history simplification, ``describe``, ``%h``) instead of re-implementing any of it.
+Every call is an argument list (never a shell string) with a fixed environment, and every
+failure becomes a :class:`~sphinx_deployguide.errors.GitError` naming the command and
+git's own message.
+
+A chart source is either a local repository (work tree or bare) or a remote URL that we
+mirror as a blobless bare clone in the cache directory (:func:`open_source`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import GitError
+
+__all__ = ["GitRepo", "open_source", "is_remote_url", "mirror_slug", "redact_url"]
+
+#: Variables that would point ``git -C PATH`` at another repository (they are set inside
+#: git hooks, e.g. when a pre-commit hook builds the docs).
+_REPO_ENV_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_GRAFT_FILE",
+    "GIT_SHALLOW_FILE",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_QUARANTINE_PATH",
+)
+
+#: Network operations get a generous bound so a dead server cannot hang a docs build.
+NETWORK_TIMEOUT = 900
+
+#: Name of the stamp file (inside a mirror) whose mtime is the last successful fetch.
+STAMP_NAME = "deployguide-fetched"
+
+_URL_RE = re.compile(r"^(?:https?|git|ssh|file)://", re.IGNORECASE)
+_SCP_RE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9._-]+:(?!//)")
+_FULL_SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_CREDENTIALS_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+
+_SHALLOW_HINT = (
+    "it is a shallow clone, but chart versions need the full history "
+    "(run `git fetch --unshallow` in it, or use `fetch-depth: 0` with actions/checkout)"
+)
+
+
+def git_env() -> dict[str, str]:
+    """The environment for every git call: C locale, never prompt, never page."""
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV_VARS}
+    env.update(
+        LC_ALL="C",
+        LANGUAGE="C",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_PAGER="cat",
+        PAGER="cat",
+        # read-only commands must not take the index lock of a user's work tree
+        GIT_OPTIONAL_LOCKS="0",
+    )
+    return env
+
+
+def redact_url(text: str) -> str:
+    """Hide ``user:token@`` in URLs so error messages never show credentials."""
+    return _CREDENTIALS_RE.sub(r"\1***@", text)
+
+
+def is_remote_url(source: str) -> bool:
+    """True for https://, http://, git://, ssh://, file:// URLs and scp-like ``git@host:path``."""
+    return bool(_URL_RE.match(source) or _SCP_RE.match(source))
+
+
+def mirror_slug(url: str) -> str:
+    """A readable, collision-free directory name for a mirror of ``url``."""
+    readable = _CREDENTIALS_RE.sub(r"\1", url)
+    readable = re.sub(r"(?i)^[a-z][a-z0-9+.-]*://", "", readable)
+    readable = re.sub(r"^[^@/]+@", "", readable)
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", readable).strip("-.")[:80] or "repo"
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+    return f"{readable}-{digest}"
+
+
+def _auto_abbrev(count: int) -> int:
+    """git's automatic ``%h`` length for a repository of ``count`` objects.
+
+    Same arithmetic as git's ``repo_find_unique_abbrev_r``: bits needed for ``count``,
+    halved and rounded up, at least 7.
+    """
+    bits = count.bit_length()  # == msb(count) + 1
+    return max(7, (bits + 1) // 2)
+
+
+class GitRepo:
+    """One git repository (work tree or bare), addressed with ``git -C path``."""
+
+    def __init__(self, path: Path, *, source: str | None = None) -> None:
+        self.path = Path(path)
+        #: What the user configured (URL or path), credentials redacted, for messages.
+        self.source = redact_url(source) if source is not None else str(self.path)
+        #: For a mirror: when it was last fetched successfully (None for local sources).
+        self.fetched_at: datetime | None = None
+        #: For a mirror served without a successful fetch: why (see ``open_source``).
+        self.stale: str | None = None
+        self._abbrev: int | None | bool = False  # False: not computed yet
+
+    def __repr__(self) -> str:
+        return f"GitRepo({str(self.path)!r})"
+
+    # -- running git -----------------------------------------------------------------
+
+    def _run(
+        self, args: tuple[str, ...] | list[str], *, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        cmd = ["git", "-C", str(self.path), *args]
+        try:
+            return subprocess.run(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                env=git_env(),
+                timeout=timeout,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise GitError(f"cannot run git ({exc}); is git installed and on PATH?") from None
+        except subprocess.TimeoutExpired:
+            raise GitError(f"git command timed out after {timeout} s: {_show_cmd(cmd)}") from None
+
+    def _fail(
+        self, args: tuple[str, ...] | list[str], proc: subprocess.CompletedProcess[bytes]
+    ) -> GitError:
+        stderr = proc.stderr.decode("utf-8", "replace").strip()
+        cmd = ["git", "-C", str(self.path), *args]
+        return GitError(
+            f"git command failed (exit {proc.returncode}): {_show_cmd(cmd)}\n"
+            f"{redact_url(stderr) or '(git printed no error message)'}"
+        )
+
+    def run_bytes(self, *args: str, timeout: float | None = None) -> bytes:
+        """``git -C path ARGS``; raw stdout. GitError with command and stderr on failure."""
+        proc = self._run(args, timeout=timeout)
+        if proc.returncode != 0:
+            raise self._fail(args, proc)
+        return proc.stdout
+
+    def run(self, *args: str, timeout: float | None = None) -> str:
+        """``git -C path ARGS``; stdout as text without the trailing newline."""
+        return self.run_bytes(*args, timeout=timeout).decode("utf-8", "replace").rstrip("\n")
+
+    # -- queries ---------------------------------------------------------------------
+
+    def resolve(self, rev: str) -> str | None:
+        """Full sha of the commit ``rev`` names (branch, tag, sha prefix); None if unknown."""
+        proc = self._run(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"]
+        )
+        if proc.returncode != 0:
+            return None
+        return proc.stdout.decode("ascii", "replace").strip() or None
+
+    def resolve_or_fail(self, rev: str) -> str:
+        """Like :meth:`resolve`, but a clear GitError for an unknown revision."""
+        sha = self.resolve(rev)
+        if sha is None:
+            raise GitError(
+                f"{self.source}: unknown revision {rev!r} (not a commit in this repository)"
+            )
+        return sha
+
+    def show(self, rev: str, path: str) -> str | None:
+        """Content of the repo-root-relative ``path`` at ``rev`` (UTF-8); None if absent.
+
+        Reads the object database (``git show REV:PATH``), never a work tree: a source may
+        be a bare mirror, and the file may have moved in history.
+        """
+        sha = rev if _FULL_SHA_RE.fullmatch(rev) else self.resolve_or_fail(rev)
+        path = path.strip("/")
+        listing = self.run_bytes("ls-tree", "-z", "--full-tree", sha, "--", path)
+        entry = next((e for e in listing.split(b"\0") if e), None)
+        if entry is None:
+            return None
+        meta, _, name = entry.partition(b"\t")
+        if name.decode("utf-8", "surrogateescape") != path or meta.split()[1] != b"blob":
+            return None  # a directory (or submodule) of that name is not a file
+        data = self.run_bytes("show", f"{sha}:{path}", timeout=NETWORK_TIMEOUT)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise GitError(f"{self.source}: {path} at {rev} is not UTF-8 text ({exc})") from None
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        """Is commit ``a`` an ancestor of (or equal to) ``b``?"""
+        args = ["merge-base", "--is-ancestor", a, b]
+        proc = self._run(args)
+        if proc.returncode in (0, 1):
+            return proc.returncode == 0
+        raise self._fail(args, proc)
+
+    def commit_time(self, rev: str) -> datetime:
+        """Committer time of ``rev``, timezone-aware UTC."""
+        sha = self.resolve_or_fail(rev)
+        out = self.run("show", "-s", "--no-show-signature", "--format=%ct", sha)
+        return datetime.fromtimestamp(int(out.strip()), tz=timezone.utc)
+
+    def is_shallow(self) -> bool:
+        """A shallow clone lacks history, so chartpress's counts would be wrong."""
+        return self.run("rev-parse", "--is-shallow-repository").strip() == "true"
+
+    def is_bare(self) -> bool:
+        return self.run("rev-parse", "--is-bare-repository").strip() == "true"
+
+    def is_partial(self) -> bool:
+        """A partial (e.g. blobless) clone: objects are fetched lazily from a promisor remote."""
+        proc = self._run(
+            ["config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"]
+        )
+        if proc.returncode not in (0, 1):
+            raise self._fail(["config", "--get-regexp", "..."], proc)
+        for line in proc.stdout.decode("utf-8", "replace").splitlines():
+            key, _, value = line.partition(" ")
+            if key.lower() == "extensions.partialclone" and value:
+                return True
+            if key.lower().endswith(".promisor") and value.strip().lower() in (
+                "true",
+                "1",
+                "yes",
+                "on",
+            ):
+                return True
+        return False
+
+    def abbrev(self) -> int | None:
+        """The ``--abbrev`` to pass so ``%h`` matches a full clone; None: git's own is right.
+
+        git sizes ``%h`` from the number of objects in its packs. A blobless mirror has
+        no blobs, so git would pick a shorter ``%h`` than chartpress gets on its full
+        checkout (binderhub: 7 instead of 8 hex digits). For a partial clone we count the
+        reachable objects including the missing blobs, with git's own arithmetic, unless
+        ``core.abbrev`` is set explicitly.
+        """
+        if self._abbrev is not False:
+            return self._abbrev  # type: ignore[return-value]
+        result: int | None = None
+        if self.is_partial():
+            configured = self._run(["config", "--get", "core.abbrev"])
+            if configured.returncode != 0 or configured.stdout.strip().lower() in (b"auto", b""):
+                listing = self.run_bytes("rev-list", "--objects", "--all", "--missing=print")
+                result = _auto_abbrev(listing.count(b"\n"))
+        self._abbrev = result
+        return result
+
+    def abbrev_args(self) -> list[str]:
+        """``["--abbrev=N"]`` for a partial clone, else nothing (see :meth:`abbrev`)."""
+        n = self.abbrev()
+        return [f"--abbrev={n}"] if n else []
+
+
+def _show_cmd(cmd: list[str]) -> str:
+    return redact_url(" ".join(shlex.quote(c) for c in cmd))
+
+
+# -- opening a chart source ----------------------------------------------------------
+
+
+def open_source(
+    source: str,
+    *,
+    base_dir: Path,
+    cache_dir: Path,
+    ttl: int,
+    refresh: bool = False,
+    on_fetch_error: str = "error",
+) -> GitRepo:
+    """Open a chart source: a local repository, or a remote URL mirrored in ``cache_dir``.
+
+    * Local path (relative to ``base_dir``): must be the top of a work tree or a bare
+      repository.
+    * Remote URL: a blobless bare clone under ``cache_dir/"git"/<slug>``, fetched again
+      when its stamp is older than ``ttl`` seconds or with ``refresh``. If that fetch
+      fails, ``on_fetch_error="stale"`` returns the existing mirror with ``repo.stale``
+      set to the reason; the default ``"error"`` raises.
+
+    A shallow repository is refused: chartpress counts every ancestor.
+    """
+    if on_fetch_error not in ("error", "stale"):
+        raise ValueError(f"on_fetch_error must be 'error' or 'stale', not {on_fetch_error!r}")
+    if is_remote_url(source):
+        repo = _open_mirror(source, Path(cache_dir), ttl, refresh, on_fetch_error)
+    else:
+        repo = _open_local(source, Path(base_dir))
+    if repo.is_shallow():
+        raise GitError(f"chart source {repo.source}: {_SHALLOW_HINT}")
+    return repo
+
+
+def _open_local(source: str, base_dir: Path) -> GitRepo:
+    path = Path(source).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    if not path.exists():
+        raise GitError(f"chart source {source!r} not found: {path} does not exist")
+    if not path.is_dir():
+        raise GitError(
+            f"chart source {source!r}: {path} is not a directory (expected a git repository)"
+        )
+    repo = GitRepo(path, source=source)
+    probe = repo._run(["rev-parse", "--is-bare-repository"])
+    if probe.returncode != 0:
+        raise GitError(
+            f"chart source {source!r}: {path} is not a git repository\n"
+            + probe.stderr.decode("utf-8", "replace").strip()
+        )
+    if probe.stdout.strip() == b"true":
+        top = Path(repo.run("rev-parse", "--absolute-git-dir"))
+    else:
+        top = Path(repo.run("rev-parse", "--show-toplevel"))
+    if top.resolve() != path.resolve():
+        raise GitError(
+            f"chart source {source!r}: {path} is inside the git repository {top}, not its top "
+            "level; point `source` at the repository itself (chartpress paths are resolved "
+            "from its root)"
+        )
+    return repo
+
+
+def _open_mirror(
+    url: str, cache_dir: Path, ttl: int, refresh: bool, on_fetch_error: str
+) -> GitRepo:
+    root = cache_dir / "git"
+    mirror = root / mirror_slug(url)
+    stamp = mirror / STAMP_NAME
+    if not mirror.exists():
+        _clone_mirror(url, root, mirror)
+        repo = GitRepo(mirror, source=url)
+    else:
+        repo = GitRepo(mirror, source=url)
+        if not (mirror / "HEAD").is_file() or not repo.is_bare():
+            raise GitError(
+                f"cache directory {mirror} (mirror of {redact_url(url)}) is not a bare git "
+                "repository; delete it so it is cloned again"
+            )
+        try:
+            age = time.time() - stamp.stat().st_mtime
+        except FileNotFoundError:
+            age = float("inf")
+        if refresh or age < 0 or age >= ttl:
+            try:
+                repo.run(
+                    "fetch",
+                    "--prune",
+                    "--quiet",
+                    "origin",
+                    "+refs/heads/*:refs/heads/*",
+                    "+refs/tags/*:refs/tags/*",
+                    timeout=NETWORK_TIMEOUT,
+                )
+            except GitError as exc:
+                if on_fetch_error != "stale":
+                    raise GitError(
+                        f"cannot update the mirror of {redact_url(url)}: {exc}"
+                    ) from None
+                repo.stale = str(exc)
+            else:
+                stamp.touch()
+    if stamp.exists():
+        repo.fetched_at = datetime.fromtimestamp(stamp.stat().st_mtime, tz=timezone.utc)
+    return repo
+
+
+def _clone_mirror(url: str, root: Path, mirror: Path) -> None:
+    """Clone into a temporary sibling, then rename: a failed clone leaves nothing behind."""
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".clone-", dir=root))
+    try:
+        target = tmp / "repo.git"
+        GitRepo(root).run(
+            "clone",
+            "--bare",
+            "--quiet",
+            "--filter=blob:none",
+            "--",
+            url,
+            str(target),
+            timeout=NETWORK_TIMEOUT,
+        )
+        (target / STAMP_NAME).touch()
+        try:
+            os.rename(target, mirror)
+        except OSError:
+            if not mirror.exists():  # lost a race with another process: use its clone
+                raise
+    except GitError as exc:
+        raise GitError(f"cannot mirror chart source {redact_url(url)}: {exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
