@@ -121,16 +121,36 @@ class GitRepo:
         #: For a mirror served without a successful fetch: why (see ``open_source``).
         self.stale: str | None = None
         self._abbrev: int | None | bool = False  # False: not computed yet
+        self._abbrev_config: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return f"GitRepo({str(self.path)!r})"
 
     # -- running git -----------------------------------------------------------------
 
+    def _config_args(self) -> tuple[str, ...]:
+        """``-c core.abbrev=...``: the repository's own setting, else git's "auto".
+
+        A ``core.abbrev`` in the user's ``~/.gitconfig`` (say 12) would give ``%h`` a length
+        that CI's chartpress never published; the repository's own setting is what
+        chartpress would use there too, so only that one is kept.
+        """
+        if self._abbrev_config is None:
+            local = subprocess.run(
+                ["git", "-C", str(self.path), "config", "--local", "--get", "core.abbrev"],
+                stdin=subprocess.DEVNULL, capture_output=True, env=git_env(), check=False,
+            )
+            value = local.stdout.decode().strip() if local.returncode == 0 else ""
+            self._abbrev_config = ("-c", f"core.abbrev={value or 'auto'}")
+        return self._abbrev_config
+
+    def _command(self, args: tuple[str, ...] | list[str]) -> list[str]:
+        return ["git", *self._config_args(), "-C", str(self.path), *args]
+
     def _run(
         self, args: tuple[str, ...] | list[str], *, timeout: float | None = None
     ) -> subprocess.CompletedProcess[bytes]:
-        cmd = ["git", "-C", str(self.path), *args]
+        cmd = self._command(args)
         try:
             return subprocess.run(
                 cmd,
@@ -149,7 +169,7 @@ class GitRepo:
         self, args: tuple[str, ...] | list[str], proc: subprocess.CompletedProcess[bytes]
     ) -> GitError:
         stderr = proc.stderr.decode("utf-8", "replace").strip()
-        cmd = ["git", "-C", str(self.path), *args]
+        cmd = self._command(args)
         return GitError(
             f"git command failed (exit {proc.returncode}): {_show_cmd(cmd)}\n"
             f"{redact_url(stderr) or '(git printed no error message)'}"
@@ -255,16 +275,14 @@ class GitRepo:
         no blobs, so git would pick a shorter ``%h`` than chartpress gets on its full
         checkout (binderhub: 7 instead of 8 hex digits). For a partial clone we count the
         reachable objects including the missing blobs, with git's own arithmetic, unless
-        ``core.abbrev`` is set explicitly.
+        the repository sets ``core.abbrev`` itself.
         """
         if self._abbrev is not False:
             return self._abbrev  # type: ignore[return-value]
         result: int | None = None
-        if self.is_partial():
-            configured = self._run(["config", "--get", "core.abbrev"])
-            if configured.returncode != 0 or configured.stdout.strip().lower() in (b"auto", b""):
-                listing = self.run_bytes("rev-list", "--objects", "--all", "--missing=print")
-                result = _auto_abbrev(listing.count(b"\n"))
+        if self.is_partial() and self._config_args()[1] == "core.abbrev=auto":
+            listing = self.run_bytes("rev-list", "--objects", "--all", "--missing=print")
+            result = _auto_abbrev(listing.count(b"\n"))
         self._abbrev = result
         return result
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,7 +66,7 @@ def test_run_failure_names_command_and_stderr(src):
     with pytest.raises(GitError) as err:
         repo.run("rev-parse", "--verify", "no-such-branch")
     text = str(err.value)
-    assert "git -C" in text and "rev-parse --verify no-such-branch" in text
+    assert "git -c core.abbrev=auto -C" in text and "rev-parse --verify no-such-branch" in text
     assert "fatal: Needed a single revision" in text  # git's own message, in English
     assert isinstance(err.value, DeployGuideError) and err.value.exit_code == 2
 
@@ -354,3 +355,15 @@ def test_blobless_mirror_gives_the_same_short_sha_as_a_full_clone(big_source, tm
         len(compute_chart_version(GitRepo(mirror.path), "main", CHARTPRESS, "binderhub").commit)
         == 12
     )
+
+
+def test_a_users_global_core_abbrev_does_not_change_versions(src, tmp_path, monkeypatch):
+    """CI publishes with git's own sizing: ~/.gitconfig's core.abbrev must not leak in."""
+    before = compute_chart_version(GitRepo(src.path), "HEAD", CHARTPRESS, "binderhub")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[core]\n\tabbrev = 12\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    assert len(subprocess.run(["git", "-C", str(src.path), "log", "-1", "--format=%h"], capture_output=True, text=True, check=True).stdout.strip()) == 12
+    assert compute_chart_version(GitRepo(src.path), "HEAD", CHARTPRESS, "binderhub") == before

@@ -1,0 +1,46 @@
+"""Shared pytest fixtures (owned by the lead / demo helper; others append minimal fixtures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# sphinx.testing: `make_app`, `app`, `@pytest.mark.sphinx(testroot=...)` (roots in tests/roots).
+pytest_plugins = ("sphinx.testing.fixtures",)
+
+
+@pytest.fixture(scope="session")
+def rootdir() -> Path:
+    """Where ``@pytest.mark.sphinx(testroot="x")`` finds ``test-x/`` (sphinx.testing)."""
+    return Path(__file__).parent / "roots"
+
+
+# --- index_server (index helper): a real HTTP server on 127.0.0.1, see tests/indexserver.py
+@pytest.fixture
+def index_server():
+    """A started :class:`indexserver.IndexServer` (empty index); stopped after the test."""
+    try:
+        from tests.indexserver import IndexServer
+    except ModuleNotFoundError:  # `pytest` without the repo root on sys.path
+        from indexserver import IndexServer
+
+    with IndexServer(b"apiVersion: v1\nentries: {}\n") as server:
+        yield server
+
+
+# --- demo_world / demo_copy (demo helper): the world of `deployguide demo`, see demo.py
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory):
+    """The demo world, built once per session. Read-only: use ``demo_copy`` to change it."""
+    from sphinx_deployguide.demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo-world") / "world")
+
+
+@pytest.fixture
+def demo_copy(demo_world, tmp_path):
+    """A writable copy of the demo world for one test (same SHAs, index and model)."""
+    from sphinx_deployguide.demo import copy_demo
+
+    return copy_demo(demo_world, tmp_path / "world")
