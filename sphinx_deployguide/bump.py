@@ -1,0 +1,875 @@
+"""``deployguide bump``: pin the right chart version with no value typed by a person.
+
+The 2018 incident pinned a version whose SHA was a merge commit: it was never published.
+A bump therefore takes its target from chartpress's own algorithm (or checks a ``--to``
+against it), compares versions by their place in the source history (never by SemVer),
+refuses to pin what the index does not have (or waits for it), edits only the version
+string of the pin, and writes the commit message and PR body from git and the index.
+
+Flow (:func:`bump`): facts of the chart -> target -> pin (working file, or the reused
+branch) -> refusals -> publication (wait) -> planned edit -> write / commit -> PR body.
+Everything that decides is a pure function below; git, the index and files are reached
+through :mod:`.git`, :mod:`.chartindex` and :mod:`.pinedit`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .chartindex import IndexEntry, IndexSnapshot, load_index
+from .chartversion import (
+    ChartVersion,
+    chart_commits_between,
+    compute_chart_version,
+    is_chart_commit,
+    landing_commit,
+    parse_version,
+)
+from .config import ChartSpec, Model
+from .delay import format_duration
+from .errors import DeployGuideError, GitError, NetworkError
+from .facts import ChartState, resolve_chart
+from .git import GitRepo
+from .pinedit import PinEdit, apply_pin_edit, atomic_write_bytes, locate_pin, replace_pin
+
+#: Exit codes (also in ``deployguide bump --help``).
+EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_UNPUBLISHED = 0, 1, 2, 3
+
+#: Never poll a remote index more often than this (seconds).
+MIN_REMOTE_POLL = 10.0
+#: The longest pause between two polls once backoff has grown (seconds).
+MAX_POLL = 60.0
+#: ``--wait`` waits at least this long by default (seconds), and p95 + MARGIN when longer.
+MIN_WAIT = 30 * 60.0
+WAIT_MARGIN = 10 * 60.0
+POLL_ENV = "DEPLOYGUIDE_POLL_INTERVAL"
+#: How many chart commits a message lists before saying "and N more".
+MAX_LISTED = 50
+
+_GITHUB = re.compile(
+    r"^(?:https?://(?:[^@/]+@)?github\.com/|git@github\.com:|ssh://git@github\.com/)"
+    r"(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+?)(?:\.git)?/?$"
+)
+_MERGE_PR = re.compile(r"^Merge pull request #(?P<n>\d+)(?: from (?P<branch>\S+))?")
+_SQUASH_PR = re.compile(r"\(#(?P<n>\d+)\)\s*$")
+
+
+class BumpRefused(DeployGuideError):
+    """The bump would be wrong (dirty pin file, downgrade, not a chart commit): exit 1."""
+
+    exit_code = EXIT_REFUSED
+
+
+class NotPublished(DeployGuideError):
+    """The target is not in the chart index (or did not appear before the timeout): exit 3."""
+
+    exit_code = EXIT_UNPUBLISHED
+
+
+def error_details(exc: DeployGuideError) -> dict[str, Any]:
+    """Machine-readable details of a refusal (for ``--json``): reason, suggestion, ..."""
+    return dict(getattr(exc, "details", {}) or {})
+
+
+def _fail(cls: type[DeployGuideError], message: str, **details: Any) -> DeployGuideError:
+    exc = cls(message, key=details.pop("key", None), file=details.pop("file", None))
+    exc.details = details  # type: ignore[attr-defined]
+    return exc
+
+
+# --------------------------------------------------------------------------- request/result
+
+
+@dataclass(frozen=True)
+class BumpRequest:
+    chart: str
+    to: str | None = None
+    wait: bool = False
+    timeout_min: float | None = None
+    commit: bool = False
+    branch: str | None = None
+    dry_run: bool = False
+    allow_downgrade: bool = False
+    allow_unpublished: bool = False
+    poll_interval: float | None = None
+    docs_dir: Path | None = None
+    env: str | None = None
+    checklist: bool = True
+    refresh: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    """The version to pin: its string, the chart commit and the chart's paths at it."""
+
+    version: str
+    short: str
+    full: str
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pin:
+    """The version pinned now, with its commit and the chart commit at that commit."""
+
+    version: str
+    line: int
+    short: str | None  # the SHA written in the version
+    full: str | None  # that commit, if the source has it
+    chart_full: str | None  # the chart commit at that commit (differs for a merge SHA)
+    chart_version: str | None  # what chartpress calls the chart at that commit
+
+
+@dataclass
+class BumpResult:
+    status: str  # "bumped" | "committed" | "dry-run" | "up-to-date"
+    chart: str
+    old: str
+    new: str
+    pin_file: str
+    pin_key: str
+    line: int | None = None
+    branch: str | None = None
+    commit: str | None = None
+    message: str | None = None
+    pr_body: str | None = None
+    published_at: str | None = None
+    commits: list[tuple[str, str]] = field(default_factory=list)
+    pending: list[tuple[str, str]] = field(default_factory=list)
+    compare_url: str | None = None
+    notes: list[str] = field(default_factory=list)
+    checklist_error: str | None = None
+    waited: float | None = None
+    exit_code: int = EXIT_OK
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "chart": self.chart,
+            "from": self.old,
+            "to": self.new,
+            "pin": {"file": self.pin_file, "key": self.pin_key, "line": self.line},
+            "branch": self.branch,
+            "commit": self.commit,
+            "message": self.message,
+            "pr_body": self.pr_body,
+            "published_at": self.published_at,
+            "compare_url": self.compare_url,
+            "commits": [{"sha": s, "subject": t} for s, t in self.commits],
+            "pending": [{"sha": s, "subject": t} for s, t in self.pending],
+            "notes": self.notes,
+            "checklist_error": self.checklist_error,
+            "waited_seconds": self.waited,
+        }
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def github_repo(source: str) -> tuple[str, str] | None:
+    """(owner, repo) when the chart source is a GitHub URL, else None."""
+    match = _GITHUB.match(source.strip())
+    return (match.group("owner"), match.group("repo")) if match else None
+
+
+def compare_url(source: str, old: str, new: str) -> str | None:
+    gh = github_repo(source)
+    if gh is None:
+        return None
+    return f"https://github.com/{gh[0]}/{gh[1]}/compare/{old}...{new}"
+
+
+def describe_commit(subject: str, gh: tuple[str, str] | None, body: str = "",
+                    via: str | None = None) -> str:
+    """A commit subject with its PR number made explicit (``owner/repo#N`` on GitHub).
+
+    ``#N`` alone would link to the deploy repo's own PR N once pasted there, so a GitHub
+    source qualifies it. A merge of a PR shows the PR title (the merge body's first line);
+    ``via`` is the subject of the merge that landed a commit (``Merge pull request #N``).
+    """
+    ref = (lambda n: f"{gh[0]}/{gh[1]}#{n}") if gh else (lambda n: f"#{n}")
+    merge = _MERGE_PR.match(subject)
+    if merge:
+        title = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
+        branch = f" from {merge.group('branch')}" if merge.group("branch") else ""
+        return f"{ref(merge.group('n'))} {title}".rstrip() + f" (merge{branch})"
+    squash = _SQUASH_PR.search(subject)
+    if squash:
+        return subject[: squash.start()] + f"({ref(squash.group('n'))})" if gh else subject
+    landed = _MERGE_PR.match(via or "")
+    if landed:
+        return f"{subject} ({ref(landed.group('n'))})"
+    return subject
+
+
+def order_of(repo: GitRepo, pin_chart: str, target: str) -> str:
+    """Where the target's chart commit sits relative to the pin's: by history, not SemVer."""
+    if pin_chart == target:
+        return "same"
+    if repo.is_ancestor(pin_chart, target):
+        return "newer"
+    if repo.is_ancestor(target, pin_chart):
+        return "older"
+    return "diverged"
+
+
+def is_local_or_loopback(index: str) -> bool:
+    """A local file, ``file://`` or an http(s) index on a loopback host (tests, mirrors)."""
+    parts = urlsplit(index)
+    if parts.scheme.lower() not in ("http", "https"):
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def poll_plan(requested: float | None, index: str) -> tuple[float, str | None]:
+    """The first poll interval, and a note when the requested one was raised."""
+    if requested is None:
+        return MIN_REMOTE_POLL, None
+    if requested <= 0:
+        raise DeployGuideError(f"the poll interval must be positive, got {requested:g} s",
+                               key="--poll-interval")
+    if requested < MIN_REMOTE_POLL and not is_local_or_loopback(index):
+        return MIN_REMOTE_POLL, (
+            f"poll interval raised from {requested:g} s to {MIN_REMOTE_POLL:g} s: "
+            f"{index} is a remote index"
+        )
+    return requested, None
+
+
+def default_timeout(p95: float | None) -> float:
+    """Seconds ``--wait`` waits by default: p95 + a margin, at least 30 minutes."""
+    return max(MIN_WAIT, (p95 or 0.0) + WAIT_MARGIN)
+
+
+def human(seconds: float) -> str:
+    """A duration for people: sub-second precision for fast test polls, days when long."""
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    if seconds >= 72 * 3600:
+        return f"{seconds / 86400:.0f} days"
+    return format_duration(seconds)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace(
+        "+00:00", "Z")
+
+
+def _md(text: str) -> str:
+    """Escape Markdown/HTML in free text (commit subjects) for the PR body."""
+    return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text)
+
+
+def _listed(commits: list[tuple[str, str]], render: Callable[[str, str], str]) -> list[str]:
+    lines = [render(sha, subject) for sha, subject in commits[:MAX_LISTED]]
+    if len(commits) > MAX_LISTED:
+        lines.append(f"... and {len(commits) - MAX_LISTED} more")
+    return lines
+
+
+def commit_message(*, chart: str, spec: ChartSpec, pin: Pin, target: Target,
+                   commits: list[tuple[str, str]], published: IndexEntry | None,
+                   index_source: str, url: str | None, landed: datetime | None) -> str:
+    """The generated commit message (title ``CHART: OLD...NEW``, then the evidence)."""
+    old_short = pin.short or pin.version
+    lines = [f"{chart}: {old_short}...{target.short}", ""]
+    lines.append(f"Bump {chart} from {pin.version} to {target.version}")
+    lines.append(f"in {spec.pin.file} ({spec.pin.key}).")
+    lines.append("")
+    if url:
+        lines += [f"Compare: {url}", ""]
+    rng = f"{pin.short}..{target.short}" if pin.short else target.short
+    lines.append(f"Chart commits (git log --oneline {rng} -- {' '.join(target.paths)}):")
+    lines += _listed(commits, lambda sha, subject: f"{sha} {subject}") or ["(none)"]
+    lines.append("")
+    if published is not None:
+        delay = ""
+        if landed is not None:
+            delay = f", {format_duration((published.created - landed).total_seconds())} after "
+            delay += f"its chart commit landed on {spec.branch}"
+        lines.append(f"Published: {_iso(published.created)} in {index_source}{delay}")
+    else:
+        lines.append(f"Published: not yet in {index_source} (pinned with --allow-unpublished)")
+    lines += ["", f"Generated by `deployguide bump {chart}` from git and the chart index."]
+    return "\n".join(lines) + "\n"
+
+
+def pr_body(*, chart: str, spec: ChartSpec, pin: Pin, target: Target,
+            commits: list[tuple[str, str]], pending: list[tuple[str, str]],
+            published: IndexEntry | None, index_source: str, url: str | None,
+            current: ChartVersion, checklist: str | None, checklist_env: str | None,
+            checklist_error: str | None, checklist_skipped: bool = False) -> str:
+    """The PR body: what changed, what is still pending, and the staging checklist."""
+    out = [f"## Bump `{chart}` to `{target.version}`", ""]
+    out.append("| | |")
+    out.append("|---|---|")
+    out.append(f"| pin | `{spec.pin.file}` `{spec.pin.key}` |")
+    old_commit = f" (commit `{pin.short}`)" if pin.short else ""
+    out.append(f"| from | `{pin.version}`{old_commit} |")
+    out.append(f"| to | `{target.version}` (chart commit `{target.short}`) |")
+    if published is not None:
+        out.append(f"| published | {_iso(published.created)} in {_md(index_source)} |")
+    else:
+        out.append(f"| published | **not yet** in {_md(index_source)} |")
+    if url:
+        out.append(f"| compare | {url} |")
+    out.append("")
+    if pin.chart_full and pin.full and pin.chart_full != pin.full and pin.chart_version:
+        out.append(f"> [!WARNING]\n> The old pin names commit `{pin.short}`, which is not a chart "
+                   f"commit: version `{pin.version}` was never published (the chart at that "
+                   f"commit is `{pin.chart_version}`).")
+        out.append("")
+    out.append(f"### Chart commits in this bump ({len(commits)})")
+    out += _listed(commits, lambda sha, subject: f"- `{sha}` {_md(subject)}") or ["- none"]
+    out.append("")
+    out.append("### Still pending after this bump")
+    if pending:
+        out.append(f"Newer chart commits on `{spec.branch}` up to `{current.version}`:")
+        out += _listed(pending, lambda sha, subject: f"- `{sha}` {_md(subject)}")
+    else:
+        out.append(f"None: `{target.version}` is the newest chart on `{spec.branch}`.")
+    out.append("")
+    title = f"### Deploy checklist: {checklist_env}" if checklist_env else "### Deploy checklist"
+    out.append(title)
+    if checklist:
+        out.append(checklist.rstrip())
+    elif checklist_skipped:
+        out.append("_Left out on request (`--no-checklist`)._")
+    else:
+        out.append(f"**The checklist could not be included:** {_md(checklist_error or 'unknown')}")
+    out += ["", f"<sub>Generated by <code>deployguide bump {chart}</code> from git and the chart "
+            "index: no value in this PR was typed by a person.</sub>"]
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- target and pin
+
+
+def resolve_target(state: ChartState, to: str | None) -> Target:
+    """The current chart version, or ``--to`` checked against chartpress's algorithm."""
+    spec, repo, current = state.spec, state.repo, state.current
+    if to is None or to == current.version:
+        return Target(current.version, current.commit, current.commit_full, tuple(current.paths))
+    parsed = parse_version(to)
+    if parsed is None:
+        raise _fail(DeployGuideError, f"{to!r} is not a chart version (expected e.g. "
+                    f"{current.version!r})", key="--to")
+    if parsed.sha:
+        full = repo.resolve(parsed.sha)
+        what = f"commit {parsed.sha}"
+    else:
+        full = repo.resolve(f"refs/tags/{parsed.version}")
+        what = f"tag {parsed.version}"
+    if full is None:
+        raise _fail(DeployGuideError, f"{what} (from --to {to}) is not in the history of "
+                    f"{spec.source}", key="--to")
+    computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
+    if not is_chart_commit(repo, full, spec.chartpress, spec.name, spec.scheme):
+        raise _fail(
+            BumpRefused,
+            f"refusing --to {to}: {what} is not a chart commit of {spec.name} (no chart path "
+            f"changed in it), so that version was never published. The chart at that commit "
+            f"is {computed.version} (chart commit {computed.commit}).",
+            reason="not-a-chart-commit", suggestion=computed.version,
+        )
+    ours = parse_version(computed.version)
+    if computed.version != to and ours is not None and ours.era == parsed.era:
+        raise _fail(
+            BumpRefused,
+            f"refusing --to {to}: chartpress calls the chart at {what} {computed.version}; "
+            f"{to} would never appear in the index",
+            reason="version-mismatch", suggestion=computed.version,
+        )
+    return Target(to, parsed.sha or computed.commit, full, tuple(computed.paths))
+
+
+def read_pin_state(state: ChartState, text: str, file: str) -> Pin:
+    """The pinned version in ``text`` and where its commit sits in the source."""
+    spec, repo = state.spec, state.repo
+    loc = locate_pin(text, spec.pin.segments, file=file, key=spec.pin.key)
+    parsed = parse_version(loc.value)
+    short = parsed.sha if parsed is not None else None
+    full = chart_full = chart_version = None
+    if parsed is not None and parsed.sha:
+        full = repo.resolve(parsed.sha)
+    elif parsed is not None:
+        full = repo.resolve(f"refs/tags/{parsed.version}")
+    if full is not None:
+        try:
+            computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
+            chart_full, chart_version = computed.commit_full, computed.version
+        except DeployGuideError:
+            chart_full = full
+    return Pin(loc.value, loc.line, short, full, chart_full, chart_version)
+
+
+# --------------------------------------------------------------------------- publication
+
+
+@dataclass
+class WaitReport:
+    """What the waiting loop reports after each poll (for the progress line)."""
+
+    polls: int
+    elapsed: float
+    next_in: float
+    status: str
+    since_landing: float | None
+    version: str = ""
+    median: float | None = None
+    p95: float | None = None
+
+
+def _loaded(spec: ChartSpec, model: Model, refresh: bool) -> IndexSnapshot:
+    return load_index(spec.index, base_dir=model.base_dir, cache_dir=model.cache_dir,
+                      ttl=model.cache_ttl, offline="stale", refresh=refresh, retries=1)
+
+
+def wait_for_publication(
+    spec: ChartSpec, model: Model, version: str, *, timeout: float, interval: float,
+    landed: datetime | None, report: Callable[[WaitReport], None],
+    median: float | None = None, p95: float | None = None,
+    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+) -> tuple[IndexEntry | None, IndexSnapshot | None, float]:
+    """Poll the index (conditional GET each time) until ``version`` appears or time runs out.
+
+    The pause grows by 1.5x while nothing changes and doubles after an error, up to
+    ``MAX_POLL`` (or 4x the first interval for a local/loopback index, so tests stay quick);
+    it never drops below ``interval``, which the caller keeps >= 10 s for a remote index
+    (so the last poll may come up to one interval after ``timeout``). A wrong answer (4xx,
+    not an index) ends the wait with its error; an unreachable index is retried.
+    """
+    start = clock()
+    pause = interval
+    cap = max(interval, MAX_POLL) if not is_local_or_loopback(spec.index) else interval * 4
+    polls = 0
+    snapshot: IndexSnapshot | None = None
+    while True:
+        polls += 1
+        try:
+            snapshot = _loaded(spec, model, refresh=True)
+            entry = snapshot.find(spec.name, version)
+            status = snapshot.status if snapshot.error is None else f"error: {snapshot.error}"
+            failed = snapshot.status == "stale"
+        except NetworkError as exc:  # unreachable and nothing cached yet: keep trying
+            entry, status, failed = None, f"error: {exc}", True
+        elapsed = clock() - start
+        if entry is not None:
+            return entry, snapshot, elapsed
+        remaining = timeout - elapsed
+        if remaining <= 0:
+            return None, snapshot, elapsed
+        pause = min(cap, pause * (2.0 if failed else 1.5)) if polls > 1 else pause
+        next_in = max(min(pause, remaining), interval)  # the floor holds at the end too
+        since = (datetime.now(timezone.utc) - landed).total_seconds() if landed else None
+        report(WaitReport(polls, elapsed, next_in, status, since, f"{spec.name} {version}",
+                          median, p95))
+        sleep(next_in)
+
+
+class Progress:
+    """Progress of ``--wait``: one rewritten line on a terminal, plain lines otherwise."""
+
+    def __init__(self, stream: Any, *, tty: bool | None = None) -> None:
+        self.stream = stream
+        self.tty = stream.isatty() if tty is None else tty
+        self.dirty = False
+
+    def __call__(self, r: WaitReport) -> None:
+        expected = ""
+        if r.median is not None:
+            expected = f" (usually published after {format_duration(r.median)}"
+            expected += f", p95 {format_duration(r.p95)})" if r.p95 is not None else ")"
+        since = (f"landed {human(max(r.since_landing, 0))} ago{expected}; "
+                 if r.since_landing is not None else "")
+        line = (f"waiting for {r.version}: {since}waited {human(r.elapsed)}, "
+                f"poll {r.polls} ({r.status}), next in {human(r.next_in)}")
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line)
+            self.dirty = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def done(self, message: str) -> None:
+        if self.tty and self.dirty:
+            self.stream.write("\r\x1b[K")
+        self.stream.write(message + "\n")
+        self.stream.flush()
+
+
+def not_published_message(chart: str, target: Target, spec: ChartSpec,
+                          snapshot: IndexSnapshot, landed: tuple[str, datetime] | None,
+                          median: float | None, p95: float | None, waited: float | None) -> str:
+    lines = []
+    head = f"{chart} {target.version} is not in the chart index {snapshot.source}"
+    if waited is not None:
+        head += f" after waiting {human(waited)}"
+    lines.append(head + f" (as of {_iso(snapshot.fetched_at)}, {snapshot.status}).")
+    if snapshot.status == "stale":
+        lines.append(f"The index could not be refreshed ({snapshot.error}); this may be out of "
+                     "date.")
+    if landed is not None:
+        sha, when = landed
+        ago = (datetime.now(timezone.utc) - when).total_seconds()
+        via = "" if sha.startswith(target.full[:7]) or target.full.startswith(sha) else (
+            f" (brought in by {sha[:12]})")
+        lines.append(f"Its chart commit {target.short} landed on {spec.branch} at {_iso(when)}"
+                     f"{via}, {human(max(ago, 0))} ago.")
+        if median is not None and p95 is not None:
+            lines.append(f"Publication usually takes {format_duration(median)} (median), "
+                         f"{format_duration(p95)} at p95: expect it by about "
+                         f"{_iso(when + timedelta(seconds=p95))}.")
+            if ago > 2 * p95 + WAIT_MARGIN:
+                lines.append("That is long overdue: the publish job may have failed; check it "
+                             "before waiting longer.")
+    elif median is not None and p95 is not None:
+        lines.append(f"Publication usually takes {format_duration(median)} (median), "
+                     f"{format_duration(p95)} at p95.")
+    if median is None:
+        lines.append("No publish delay statistics are available for this chart.")
+    if waited is None:
+        lines.append("Run again with --wait to wait for it, or pass --allow-unpublished to pin "
+                     "it anyway.")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- git of the deploy repo
+
+
+def pin_is_dirty(deploy: GitRepo, relative: str) -> str:
+    """``git status --porcelain`` of the pin file ('' when clean)."""
+    return deploy.run("status", "--porcelain", "--untracked-files=all", "--", relative)
+
+
+def branch_exists(deploy: GitRepo, branch: str) -> bool:
+    return deploy.resolve(f"refs/heads/{branch}") is not None
+
+
+def current_branch(deploy: GitRepo) -> str | None:
+    try:
+        return deploy.run("symbolic-ref", "--quiet", "--short", "HEAD") or None
+    except GitError:
+        return None
+
+
+def check_branch_name(deploy: GitRepo, branch: str) -> None:
+    try:
+        deploy.run("check-ref-format", "--branch", branch)
+    except GitError as exc:
+        raise DeployGuideError(f"{branch!r} is not a valid branch name", key="--branch") from exc
+
+
+def commit_pin(deploy: GitRepo, relative: str, message: str) -> str:
+    """Commit only the pin file (other staged changes stay staged); returns the full SHA."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as fh:
+        fh.write(message)
+        msg_file = fh.name
+    try:
+        deploy.run("commit", "--cleanup=whitespace", f"--file={msg_file}", "--", relative)
+    finally:
+        os.unlink(msg_file)
+    return deploy.run("rev-parse", "HEAD")
+
+
+# --------------------------------------------------------------------------- the whole bump
+
+
+def find_docs_dir(model: Model, explicit: Path | None) -> Path | None:
+    """``--docs``, else ``docs/`` next to the model, the model's own folder, or ``./docs``."""
+    if explicit is not None:
+        return explicit
+    for candidate in (model.base_dir / "docs", model.base_dir, model.deploy_repo / "docs",
+                      Path.cwd() / "docs"):
+        if (candidate / "conf.py").is_file():
+            return candidate
+    return None
+
+
+def render_staging_checklist(model: Model, docs_dir: Path | None, env: str | None
+                             ) -> tuple[str | None, str | None, str | None]:
+    """(markdown, environment, error): the checklist as a GitHub task list, or why not."""
+    if env is None:
+        order = model.environment_order()
+        if not order:
+            return None, None, "the model has no environments"
+        env = order[0]
+    elif env not in model.environments:
+        known = ", ".join(model.environments) or "none"
+        raise DeployGuideError(f"no environment {env!r} in the model (environments: {known})",
+                               file=model.path, key="--env")
+    if docs_dir is None:
+        return None, env, ("no docs folder with a conf.py was found next to the model or in "
+                           "./docs; pass --docs DIR to include the checklist")
+    try:
+        from .ext.checklist_builder import render_checklist
+    except ImportError as exc:
+        return None, env, f"the checklist renderer is not available ({exc})"
+    try:
+        text = render_checklist(docs_dir, env, fmt="github", config_path=model.path)
+    except DeployGuideError as exc:
+        return None, env, f"rendering the {env} checklist from {docs_dir} failed: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a Sphinx failure must not lose the bump
+        return None, env, (f"rendering the {env} checklist from {docs_dir} failed: "
+                           f"{type(exc).__name__}: {exc}")
+    if not text or not text.strip():
+        return None, env, f"the docs in {docs_dir} have no checklist for {env!r}"
+    return text, env, None
+
+
+def bump(model: Model, req: BumpRequest, *, progress: Callable[[WaitReport], None] | None = None,
+         say: Callable[[str], None] = lambda line: None,
+         sleep: Callable[[float], None] = time.sleep) -> BumpResult:
+    """Do the bump; raises BumpRefused (1), DeployGuideError (2) or NotPublished (3)."""
+    if req.chart not in model.charts:
+        known = ", ".join(model.charts) or "none"
+        raise DeployGuideError(f"no chart {req.chart!r} in the model (charts: {known})",
+                               file=model.path, key="CHART")
+    spec = model.charts[req.chart]
+    state = resolve_chart(model, spec, refresh=req.refresh, offline=model.offline)
+    repo = state.repo
+    target = resolve_target(state, req.to)
+
+    pin_path = (model.deploy_repo / spec.pin.file).resolve()
+    display = spec.pin.file
+    deploy = GitRepo(model.deploy_repo) if req.commit else None
+    branch = req.branch or f"bump/{req.chart}-{target.short}"
+    from_branch = False
+    if deploy is not None:
+        check_branch_name(deploy, branch)
+        dirty = pin_is_dirty(deploy, spec.pin.file)
+        if dirty:
+            raise _fail(BumpRefused, f"refusing to commit: {display} has uncommitted changes "
+                        f"({dirty.strip()}); commit or discard them first",
+                        reason="dirty", file=display)
+        from_branch = branch_exists(deploy, branch) and current_branch(deploy) != branch
+    if from_branch:
+        assert deploy is not None
+        blob = deploy.show(f"refs/heads/{branch}", _repo_relative(deploy, pin_path))
+        if blob is None:
+            raise DeployGuideError(f"branch {branch} has no {display}", file=display)
+        before_text = blob
+    else:
+        try:
+            before_text = pin_path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DeployGuideError(f"cannot read the pin file: {exc}", file=display) from exc
+    pin = read_pin_state(state, before_text, display)
+    where = f" (on branch {branch})" if from_branch else ""
+
+    result = BumpResult("up-to-date", req.chart, pin.version, target.version, display,
+                        spec.pin.key, pin.line)
+    if pin.version == target.version:
+        result.branch = branch if from_branch else None
+        return result
+
+    # refusals, in the order a reviewer would ask
+    if pin.chart_full is None:
+        why = ("is not a chart version" if parse_version(pin.version) is None
+               else f"names a commit that is not in the history of {spec.source}")
+        if not req.allow_downgrade:
+            raise _fail(BumpRefused, f"refusing: cannot tell whether {target.version} is older "
+                        f"than the pin: {pin.version!r}{where} {why}. Pass --allow-downgrade to "
+                        "pin it anyway.", reason="unknown-order", file=display)
+        result.notes.append(f"the pin {pin.version!r} {why}; its order is unknown")
+        relation = "unknown"
+    else:
+        relation = order_of(repo, pin.chart_full, target.full)
+        if relation == "older" and not req.allow_downgrade:
+            raise _fail(BumpRefused, f"refusing a downgrade: {target.version} (chart commit "
+                        f"{target.short}) is older than the pinned {pin.version}{where}: its "
+                        "chart commit is an ancestor of the pin's. Pass --allow-downgrade to "
+                        "do it anyway.", reason="downgrade", file=display)
+        if relation == "older":
+            result.notes.append("this is a downgrade (--allow-downgrade)")
+        if relation == "diverged":
+            result.notes.append(f"the pin {pin.version} and {target.version} are on diverged "
+                                "histories (neither contains the other)")
+        if pin.full and pin.chart_full != pin.full:
+            result.notes.append(f"the old pin names {pin.short}, which is not a chart commit "
+                                f"(that version was never published; the chart there is "
+                                f"{pin.chart_version})")
+
+    # plan the edit before any wait: a pin file we cannot edit fails now, not in 30 minutes
+    planned_after, _ = replace_pin(before_text.encode("utf-8"), spec.pin.key, target.version,
+                                   file=display, segments=spec.pin.segments)
+    del planned_after
+
+    landed: tuple[str, datetime] | None = None
+    try:
+        landing = landing_commit(repo, target.full, spec.branch)
+        landed = (landing, repo.commit_time(landing))
+    except GitError as exc:
+        result.notes.append(f"cannot tell when {target.short} landed on {spec.branch}: {exc}")
+    median = state.delay.median if state.delay else None
+    p95 = state.delay.p95 if state.delay else None
+
+    snapshot = state.index
+    published = snapshot.find(spec.name, target.version)
+    if published is None and snapshot.status != "live":
+        snapshot = _loaded(spec, model, refresh=True)  # do not refuse on a cached copy
+        published = snapshot.find(spec.name, target.version)
+    if published is None and req.wait:
+        timeout = (req.timeout_min * 60) if req.timeout_min is not None else default_timeout(p95)
+        interval, note = poll_plan(req.poll_interval, spec.index)
+        if note:
+            say(note)
+        say(f"{target.version} is not in the index yet; waiting up to "
+            f"{human(timeout)} (polling every {human(interval)} or more)")
+        published, snap, waited = wait_for_publication(
+            spec, model, target.version, timeout=timeout, interval=interval,
+            landed=landed[1] if landed else None, report=progress or (lambda r: None),
+            median=median, p95=p95, sleep=sleep)
+        snapshot = snap or snapshot
+        result.waited = round(waited, 1)
+        if published is None:
+            raise _fail(NotPublished, not_published_message(
+                req.chart, target, spec, snapshot, landed, median, p95, waited),
+                reason="timeout", version=target.version)
+        say(f"{target.version} was published at {_iso(published.created)} "
+            f"(found after {human(waited)})")
+    if published is None:
+        if not req.allow_unpublished:
+            raise _fail(NotPublished, not_published_message(
+                req.chart, target, spec, snapshot, landed, median, p95, None),
+                reason="unpublished", version=target.version)
+        result.notes.append(f"{target.version} is not published yet (--allow-unpublished)")
+
+    # the evidence
+    gh = github_repo(spec.source)
+    commits_raw = chart_commits_between(repo, pin.full if relation != "unknown" else None,
+                                        target.full, target.paths)
+    commits = annotate_commits(repo, spec.branch, gh, commits_raw)
+    pending: list[tuple[str, str]] = []
+    if state.current.commit_full != target.full and repo.is_ancestor(target.full,
+                                                                     state.current.commit_full):
+        pending = annotate_commits(repo, spec.branch, gh, chart_commits_between(
+            repo, target.full, state.current.commit_full, state.current.paths))
+    url = compare_url(spec.source, pin.short, target.short) if pin.short else None
+    message = commit_message(chart=req.chart, spec=spec, pin=pin, target=target,
+                             commits=commits, published=published,
+                             index_source=snapshot.source, url=url,
+                             landed=landed[1] if landed else None)
+    result.commits, result.pending, result.compare_url = commits, pending, url
+    result.message = message
+    result.published_at = _iso(published.created) if published else None
+
+    if req.dry_run:
+        result.status = "dry-run"
+        result.branch = branch if req.commit else None
+    else:
+        if deploy is not None:
+            # the wait may have been long: check again before touching anything
+            dirty = pin_is_dirty(deploy, spec.pin.file)
+            if dirty:
+                raise _fail(BumpRefused, f"refusing to commit: {display} changed while waiting "
+                            f"({dirty.strip()})", reason="dirty", file=display)
+            undo = _switch_to(deploy, branch)
+            result.branch = branch
+        else:
+            undo = lambda: None  # noqa: E731
+        edit = None
+        try:
+            edit = _plan_from_disk(pin_path, spec, target.version, display, pin.version)
+            apply_pin_edit(pin_path, edit)
+            result.status = "bumped"
+            if deploy is not None:
+                result.commit = commit_pin(deploy, spec.pin.file, message)
+                result.status = "committed"
+        except BaseException:
+            # leave things as they were: the pin file's old bytes, the old branch
+            if deploy is not None and edit is not None and pin_path.read_bytes() != edit.before:
+                atomic_write_bytes(pin_path, edit.before)
+            undo()
+            raise
+
+    checklist, env, error = None, None, None
+    if req.checklist:
+        docs = find_docs_dir(model, Path(req.docs_dir) if req.docs_dir else None)
+        checklist, env, error = render_staging_checklist(model, docs, req.env)
+    result.checklist_error = error
+    result.pr_body = pr_body(chart=req.chart, spec=spec, pin=pin, target=target,
+                             commits=commits, pending=pending, published=published,
+                             index_source=snapshot.source, url=url, current=state.current,
+                             checklist=checklist, checklist_env=env, checklist_error=error,
+                             checklist_skipped=not req.checklist)
+    return result
+
+
+def _switch_to(deploy: GitRepo, branch: str) -> Callable[[], None]:
+    """Switch to ``branch`` (created from HEAD if new); returns how to undo that."""
+    if current_branch(deploy) == branch:
+        return lambda: None
+    before = current_branch(deploy)
+    head = deploy.resolve("HEAD")
+    created = not branch_exists(deploy, branch)
+    deploy.run("switch", "--quiet", *(["--create"] if created else []), branch)
+
+    def undo() -> None:
+        if before is not None:
+            deploy.run("switch", "--quiet", before)
+        elif head is not None:
+            deploy.run("switch", "--quiet", "--detach", head)
+        if created and deploy.resolve(f"refs/heads/{branch}") == head:
+            deploy.run("branch", "--quiet", "-D", branch)
+
+    return undo
+
+
+def _repo_relative(deploy: GitRepo, path: Path) -> str:
+    top = Path(deploy.run("rev-parse", "--show-toplevel")).resolve()
+    return path.relative_to(top).as_posix()
+
+
+def annotate_commits(repo: GitRepo, branch: str, gh: tuple[str, str] | None,
+                     commits: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Subjects with the PR that brought each commit onto ``branch`` (from its merge's subject)."""
+    out = []
+    for i, (sha, subject) in enumerate(commits):
+        body = via = ""
+        if i < MAX_LISTED:
+            try:
+                if _MERGE_PR.match(subject):
+                    body = repo.run("log", "-1", "--no-show-signature", "--format=%b", sha, "--")
+                else:
+                    landing = landing_commit(repo, sha, branch)
+                    if not landing.startswith(sha):
+                        via = repo.run("log", "-1", "--no-show-signature", "--format=%s",
+                                       landing, "--")
+            except GitError:
+                pass  # not on the branch (e.g. --to from another branch): no PR to name
+        out.append((sha, describe_commit(subject, gh, body, via)))
+    return out
+
+
+def _plan_from_disk(path: Path, spec: ChartSpec, new: str, display: str, expected_old: str
+                    ) -> PinEdit:
+    """Plan the edit from the bytes on disk now (after a branch switch or a long wait)."""
+    try:
+        before = path.read_bytes()
+    except OSError as exc:
+        raise DeployGuideError(f"cannot read the pin file: {exc}", file=display) from exc
+    after, loc = replace_pin(before, spec.pin.key, new, file=display, segments=spec.pin.segments)
+    if loc.value != expected_old:
+        raise _fail(BumpRefused, f"the pin changed while the bump was running: it now reads "
+                    f"{loc.value!r}, expected {expected_old!r}; nothing written",
+                    reason="changed", file=display)
+    return PinEdit(file=display, key=spec.pin.key, line=loc.line, old=loc.value, new=new,
+                   before=before, after=after)

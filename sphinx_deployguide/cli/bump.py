@@ -1,0 +1,178 @@
+"""``deployguide bump CHART``: pin the right chart version, commit it, write the PR body."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..bump import (
+    EXIT_BAD_INPUT,
+    POLL_ENV,
+    BumpRequest,
+    BumpResult,
+    Progress,
+    bump,
+    error_details,
+)
+from ..errors import DeployGuideError
+from .common import load_model_from_args
+
+EPILOG = """\
+exit codes:
+  0  bumped (or committed, or --dry-run), or the pin is already up to date
+  1  refused: the pin file has uncommitted changes (--commit), the target is older than
+     the pin in the source history (--allow-downgrade), or its SHA is not a chart commit
+  2  bad input: the model, the pin file or an option is wrong
+  3  the target version is not in the chart index (or --wait timed out)
+
+The target is the chart version chartpress computes for the head of the chart's branch
+(or --to, checked against it). Versions are ordered by their chart commits' place in the
+source history, never by SemVer. Only the version string in the pin file changes; the file
+is written atomically and read back. Nothing is pushed.
+"""
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected minutes, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bump",
+        help="pin the current chart version (waits for publication, edits, commits)",
+        description="Compute the chart version to pin, check it is published, edit the pin "
+        "changing only the version string, optionally commit it on a branch, and print a PR body.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("chart", metavar="CHART", help="a chart of the model, e.g. binderhub")
+    parser.add_argument("--to", metavar="VERSION",
+                        help="pin this version instead of the current one (any version format)")
+    parser.add_argument("--wait", action="store_true",
+                        help="wait until the version appears in the chart index")
+    parser.add_argument("--timeout", metavar="MIN", type=_minutes,
+                        help="with --wait: give up after MIN minutes (default: p95 publish delay "
+                        "+ 10 min, at least 30)")
+    parser.add_argument("--commit", action="store_true",
+                        help="commit the pin file on a branch (nothing is pushed)")
+    parser.add_argument("--branch", metavar="NAME",
+                        help="with --commit: the branch to create or reuse "
+                        "(default bump/CHART-<short sha>)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show what would change; write nothing")
+    parser.add_argument("--allow-downgrade", action="store_true",
+                        help="allow a target older than the pin (or of unknown order)")
+    parser.add_argument("--allow-unpublished", action="store_true",
+                        help="pin a version that is not in the chart index yet")
+    parser.add_argument("--docs", metavar="DIR", type=Path,
+                        help="the docs (Sphinx) folder with the checklists for the PR body "
+                        "(default: docs/ next to the model, or ./docs)")
+    parser.add_argument("--env", metavar="ENV",
+                        help="the environment whose checklist goes into the PR body "
+                        "(default: the first one deployed, e.g. staging)")
+    parser.add_argument("--no-checklist", action="store_true",
+                        help="leave the checklist out of the PR body (it says so)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="fetch the chart source and the index now, ignoring the cache TTL")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (status, from, to, commit, message, "
+                        "pr_body, ...)")
+    # For tests and local mirrors: below 10 s only for a local or loopback index.
+    parser.add_argument("--poll-interval", type=_seconds, help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
+
+
+def _poll_interval(args: argparse.Namespace) -> float | None:
+    if args.poll_interval is not None:
+        return float(args.poll_interval)
+    raw = os.environ.get(POLL_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        return _seconds(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise DeployGuideError(f"{POLL_ENV}: {exc}") from None
+
+
+def _print_text(result: BumpResult) -> None:
+    out = sys.stdout
+    if result.status == "up-to-date":
+        where = f" on branch {result.branch}" if result.branch else ""
+        print(f"{result.chart}: already up to date ({result.new} in {result.pin_file}{where})",
+              file=out)
+        return
+    verb = {"dry-run": "would change", "bumped": "changed", "committed": "changed"}[result.status]
+    print(f"{result.pin_file}:{result.line}: {result.pin_key}: {verb} {result.old} -> "
+          f"{result.new}", file=out)
+    for note in result.notes:
+        print(f"note: {note}", file=out)
+    if result.status == "committed":
+        print(f"committed {result.commit[:12] if result.commit else '?'} on branch "
+              f"{result.branch} (not pushed)", file=out)
+    elif result.status == "dry-run":
+        where = f" on branch {result.branch}" if result.branch else ""
+        print(f"dry run: nothing written{where}", file=out)
+    print("", file=out)
+    print("---- commit message ----" if result.status != "bumped"
+          else "---- suggested commit message ----", file=out)
+    print(result.message or "", end="", file=out)
+    print("---- PR body ----", file=out)
+    print(result.pr_body or "", end="", file=out)
+    if result.checklist_error:
+        print(f"warning: the PR body has no checklist: {result.checklist_error}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.branch and not args.commit:
+            raise DeployGuideError("--branch needs --commit", key="--branch")
+        if args.timeout is not None and not args.wait:
+            raise DeployGuideError("--timeout needs --wait", key="--timeout")
+        model = load_model_from_args(args)
+        request = BumpRequest(
+            chart=args.chart, to=args.to, wait=args.wait, timeout_min=args.timeout,
+            commit=args.commit, branch=args.branch, dry_run=args.dry_run,
+            allow_downgrade=args.allow_downgrade, allow_unpublished=args.allow_unpublished,
+            poll_interval=_poll_interval(args), docs_dir=args.docs, env=args.env,
+            checklist=not args.no_checklist, refresh=args.refresh,
+        )
+        progress = Progress(sys.stderr)
+        result = bump(model, request, progress=progress, say=progress.done)
+    except DeployGuideError as exc:
+        if args.json:
+            print(json.dumps({"status": _status(exc), "exit_code": exc.exit_code,
+                              "error": str(exc), **error_details(exc)}, indent=2))
+            return exc.exit_code
+        raise
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        _print_text(result)
+    return result.exit_code
+
+
+def _status(exc: DeployGuideError) -> str:
+    if exc.exit_code == 1:
+        return "refused"
+    if exc.exit_code == 3:
+        return "unpublished"
+    return "error" if exc.exit_code == EXIT_BAD_INPUT else "failed"

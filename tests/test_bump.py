@@ -1,0 +1,601 @@
+"""``deployguide bump`` on the demo world: real git repos, a real index file or HTTP server."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sphinx_deployguide import bump as bump_mod
+from sphinx_deployguide import pinedit
+from sphinx_deployguide.bump import (
+    MIN_REMOTE_POLL,
+    Progress,
+    WaitReport,
+    compare_url,
+    default_timeout,
+    describe_commit,
+    github_repo,
+    is_local_or_loopback,
+    poll_plan,
+)
+from sphinx_deployguide.cli import main
+
+try:
+    from tests.indexserver import make_index_yaml
+except ModuleNotFoundError:  # pytest without the repo root on sys.path
+    from indexserver import make_index_yaml
+
+PIN = "mybinder/Chart.yaml"
+ROOTS = Path(__file__).parent / "roots"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture
+def world(demo_copy, monkeypatch):
+    """A writable demo world whose deploy repo has its own (user) git identity."""
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                 "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE", "DEPLOYGUIDE_POLL_INTERVAL"):
+        monkeypatch.delenv(name, raising=False)
+    git(demo_copy.deploy, "config", "user.name", "Rita Reviewer")
+    git(demo_copy.deploy, "config", "user.email", "rita@deploy.invalid")
+    git(demo_copy.deploy, "config", "commit.gpgsign", "false")
+    return demo_copy
+
+
+def bump(world, capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["--config", str(world.model), "bump", "binderhub", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def pin_bytes(world) -> bytes:
+    return (world.deploy / PIN).read_bytes()
+
+
+def short(world, version) -> str:
+    """The short SHA written in a demo version (``...h<sha>``)."""
+    return version.rsplit(".h", 1)[1]
+
+
+def older_than_pin(world) -> str:
+    names = [v.version for v in world.versions]
+    return names[names.index(world.pinned_version) - 2]
+
+
+def by_version(world, version):
+    return next(v for v in world.versions if v.version == version)
+
+
+def write_index(world, versions) -> None:
+    world.index.write_bytes(make_index_yaml(
+        {"binderhub": [(v.version, v.created_text) for v in versions]}))
+
+
+def serve_model(world, url: str) -> None:
+    text = world.model.read_text()
+    old = 'index = "../helm-chart/index.yaml"'
+    assert old in text
+    world.model.write_text(text.replace(old, f'index = "{url}"'))
+
+
+# --------------------------------------------------------------------------- bumping
+
+
+def test_bump_to_current_changes_only_the_version(world, capsys) -> None:
+    before = pin_bytes(world)
+    assert world.pinned_version != world.current_version
+    code, out, err = bump(world, capsys, "--no-checklist")
+    assert code == 0, err
+    expected = before.replace(f'"{world.pinned_version}"'.encode(),
+                              f'"{world.current_version}"'.encode())
+    assert expected != before
+    assert pin_bytes(world) == expected
+    assert f"changed {world.pinned_version} -> {world.current_version}" in out
+    assert git(world.deploy, "status", "--porcelain") == f"M {PIN}"
+    assert git(world.deploy, "rev-parse", "HEAD") == world.deploy_commits["deploy-model"]
+
+
+MYBINDER_STYLE = """\
+# mybinder.org-deploy's mybinder/Chart.yaml (abridged)\r
+apiVersion: v2\r
+name: mybinder\r
+version: 0.0.1-set.by.chartpress\r
+dependencies:\r
+  # Get the latest version from https://jupyterhub.github.io/helm-chart/#development-releases-binderhub\r
+  - name: binderhub\r
+    version: "{pin}"   # bumped by deployguide\r
+    repository: https://jupyterhub.github.io/helm-chart\r
+\r
+  # https://github.com/kubernetes/ingress-nginx/releases\r
+  - name: ingress-nginx\r
+    version: '4.11.3'\r
+    repository: https://kubernetes.github.io/ingress-nginx\r
+  - {{name: prometheus, version: 25.27.0, repository: "https://prometheus-community.github.io/helm-charts"}}\r
+# no newline at the end"""
+
+
+def test_real_mybinder_layout_round_trips(world, capsys) -> None:
+    text = MYBINDER_STYLE.format(pin=world.pinned_version)
+    (world.deploy / PIN).write_bytes(text.encode())
+    git(world.deploy, "commit", "-q", "-m", "mybinder layout", "--", PIN)
+    code, _, err = bump(world, capsys, "--commit", "--no-checklist")
+    assert code == 0, err
+    expected = MYBINDER_STYLE.format(pin=world.current_version).encode()
+    assert pin_bytes(world) == expected
+    committed = subprocess.run(["git", "-C", str(world.deploy), "show", f"HEAD:{PIN}"],
+                               check=True, capture_output=True).stdout
+    assert committed == expected
+
+
+def test_dry_run_writes_nothing(world, capsys) -> None:
+    before = pin_bytes(world)
+    mtime = (world.deploy / PIN).stat().st_mtime_ns
+    head = git(world.deploy, "rev-parse", "HEAD")
+    code, out, err = bump(world, capsys, "--dry-run", "--commit", "--no-checklist")
+    assert code == 0, err
+    assert pin_bytes(world) == before
+    assert (world.deploy / PIN).stat().st_mtime_ns == mtime
+    assert git(world.deploy, "rev-parse", "HEAD") == head
+    assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
+    assert git(world.deploy, "status", "--porcelain") == ""
+    assert "would change" in out and "dry run: nothing written" in out
+    assert f"binderhub: {short(world, world.pinned_version)}..." in out
+
+
+def test_commit_makes_one_commit_with_the_generated_message(world, capsys) -> None:
+    # something else staged must stay staged, not committed
+    (world.deploy / "README.md").write_text("changed\n")
+    git(world.deploy, "add", "README.md")
+    start = git(world.deploy, "rev-parse", "HEAD")
+    code, out, err = bump(world, capsys, "--commit", "--no-checklist")
+    assert code == 0, err
+    old, new = short(world, world.pinned_version), short(world, world.current_version)
+    branch = f"bump/binderhub-{new}"
+    assert git(world.deploy, "rev-parse", "--abbrev-ref", "HEAD") == branch
+    assert git(world.deploy, "rev-list", "--count", f"{start}..HEAD") == "1"
+    assert git(world.deploy, "show", "--format=", "--name-only", "HEAD") == PIN
+    assert "1 file changed, 1 insertion(+), 1 deletion(-)" in git(
+        world.deploy, "show", "--stat", "--format=", "HEAD")
+    assert git(world.deploy, "diff", "--cached", "--name-only") == "README.md"
+    title = git(world.deploy, "log", "-1", "--format=%s")
+    assert title == f"binderhub: {old}...{new}"
+    body = git(world.deploy, "log", "-1", "--format=%b")
+    # every version published between the two pins names a chart commit in the body
+    names = [v.version for v in world.versions]
+    between = world.versions[names.index(world.pinned_version) + 1:]
+    assert between
+    for version in between:
+        assert git(world.source, "rev-parse", "--short", version.commit) in body
+    assert f"git log --oneline {old}..{new} -- " in body
+    assert "(#21)" in body  # the PR whose merge landed the current chart commit
+    published = by_version(world, world.current_version).created
+    assert f"Published: {published.strftime('%Y-%m-%dT%H:%M:%SZ')}" in body
+    assert "compare" not in body.lower()  # a local source has no compare URL
+    who = git(world.deploy, "log", "-1", "--format=%an <%ae>|%cn <%ce>")
+    assert who == "Rita Reviewer <rita@deploy.invalid>|Rita Reviewer <rita@deploy.invalid>"
+    assert f"committed {git(world.deploy, 'rev-parse', 'HEAD')[:12]} on branch {branch}" in out
+    assert git(world.deploy, "status", "--porcelain", "--", PIN) == ""
+    assert git(world.deploy, "branch", "-r") == ""  # nothing pushed (no remote at all)
+
+
+def test_commit_reuses_its_branch(world, capsys) -> None:
+    code, _, err = bump(world, capsys, "--commit", "--branch", "bump/mine", "--no-checklist")
+    assert code == 0, err
+    tip = git(world.deploy, "rev-parse", "bump/mine")
+    git(world.deploy, "switch", "-q", "main")
+    before = pin_bytes(world)
+    code, out, _ = bump(world, capsys, "--commit", "--branch", "bump/mine", "--no-checklist")
+    assert code == 0
+    assert "already up to date" in out and "on branch bump/mine" in out
+    assert git(world.deploy, "rev-parse", "bump/mine") == tip
+    assert git(world.deploy, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert pin_bytes(world) == before
+
+
+def test_invalid_branch_name(world, capsys) -> None:
+    before = pin_bytes(world)
+    code, _, err = bump(world, capsys, "--commit", "--branch", "bad..name", "--no-checklist")
+    assert code == 2 and "not a valid branch name" in err
+    assert pin_bytes(world) == before
+
+
+def test_downgrade_allowed_explicitly(world, capsys) -> None:
+    older = older_than_pin(world)
+    code, out, err = bump(world, capsys, "--to", older, "--allow-downgrade", "--no-checklist")
+    assert code == 0, err
+    assert f'"{older}"'.encode() in pin_bytes(world)
+    assert "downgrade" in out
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_refuses_a_dirty_pin_file(world, capsys) -> None:
+    dirty = pin_bytes(world) + b"# local edit\n"
+    (world.deploy / PIN).write_bytes(dirty)
+    code, _, err = bump(world, capsys, "--commit", "--no-checklist")
+    assert code == 1
+    assert "uncommitted changes" in err and PIN in err
+    assert pin_bytes(world) == dirty
+    assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
+
+
+def test_refuses_a_downgrade(world, capsys) -> None:
+    before = pin_bytes(world)
+    older = older_than_pin(world)  # older than the pin
+    code, _, err = bump(world, capsys, "--to", older, "--commit", "--no-checklist")
+    assert code == 1
+    assert "refusing a downgrade" in err and older in err
+    assert pin_bytes(world) == before
+    assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
+
+
+def test_equal_is_already_up_to_date(world, capsys) -> None:
+    code, _, _ = bump(world, capsys, "--no-checklist")
+    assert code == 0
+    after = pin_bytes(world)
+    mtime = (world.deploy / PIN).stat().st_mtime_ns
+    code, out, _ = bump(world, capsys, "--no-checklist")
+    assert code == 0
+    assert f"already up to date ({world.current_version}" in out
+    assert pin_bytes(world) == after
+    assert (world.deploy / PIN).stat().st_mtime_ns == mtime
+
+
+def test_refuses_a_merge_sha_that_is_not_a_chart_commit(world, capsys) -> None:
+    """The 2018 incident: the merge commit's SHA was pinned; its version never existed."""
+    before = pin_bytes(world)
+    merge_short = git(world.source, "rev-parse", "--short", world.merge_commit)
+    pr_short = git(world.source, "rev-parse", "--short", world.pr_commit)
+    current = world.current_version
+    assert current.endswith(f".h{pr_short}")
+    wrong = current.rsplit(".h", 1)[0] + f".h{merge_short}"
+    code, _, err = bump(world, capsys, "--to", wrong, "--no-checklist")
+    assert code == 1
+    assert "is not a chart commit" in err
+    assert current in err  # names the right version
+    assert pin_bytes(world) == before
+
+
+def test_a_pin_to_the_merge_sha_is_fixed_not_called_a_downgrade(world, capsys) -> None:
+    """The 2018 remedy (#256): the wrong pin names the TREESAME merge, a descendant of the
+    chart commit; by history the right version is the same chart, so the bump goes ahead."""
+    merge_short = git(world.source, "rev-parse", "--short", world.merge_commit)
+    wrong = world.current_version.rsplit(".h", 1)[0] + f".h{merge_short}"
+    text = pin_bytes(world).replace(world.pinned_version.encode(), wrong.encode())
+    (world.deploy / PIN).write_bytes(text)
+    git(world.deploy, "commit", "-q", "-m", "the incident's pin", "--", PIN)
+    code, out, err = bump(world, capsys, "--commit", "--no-checklist")
+    assert code == 0, err
+    assert pin_bytes(world) == text.replace(wrong.encode(), world.current_version.encode())
+    assert f"{merge_short}, which is not a chart commit" in out
+    assert "> [!WARNING]" in out  # and the PR body says so
+
+
+def test_refuses_a_pin_of_unknown_order(world, capsys) -> None:
+    text = pin_bytes(world).replace(world.pinned_version.encode(), b"nightly")
+    (world.deploy / PIN).write_bytes(text)
+    code, _, err = bump(world, capsys, "--no-checklist")
+    assert code == 1 and "cannot tell whether" in err and "'nightly'" in err
+    assert pin_bytes(world) == text
+    code, _, err = bump(world, capsys, "--allow-downgrade", "--no-checklist")
+    assert code == 0, err
+    assert pin_bytes(world) == text.replace(b"nightly", world.current_version.encode())
+
+
+def test_refuses_a_version_chartpress_would_not_make(world, capsys) -> None:
+    before = pin_bytes(world)
+    base, sha = world.current_version.rsplit(".h", 1)
+    n = int(base.rsplit(".", 1)[1])
+    wrong = f"{base.rsplit('.', 1)[0]}.{n + 1}.h{sha}"
+    code, _, err = bump(world, capsys, "--to", wrong, "--no-checklist")
+    assert code == 1
+    assert world.current_version in err
+    assert pin_bytes(world) == before
+
+
+@pytest.mark.parametrize(
+    ("to", "expected"),
+    [("not-a-version", "is not a chart version"),
+     ("1.0.0-0.dev.git.5.hdeadbee", "is not in the history")],
+)
+def test_bad_to_is_bad_input(world, capsys, to: str, expected: str) -> None:
+    before = pin_bytes(world)
+    code, _, err = bump(world, capsys, "--to", to, "--no-checklist")
+    assert code == 2
+    assert expected in err and "--to" in err
+    assert pin_bytes(world) == before
+
+
+def test_unknown_chart_is_bad_input(world, capsys) -> None:
+    code = main(["--config", str(world.model), "bump", "jupyterhub"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "no chart 'jupyterhub'" in err and "binderhub" in err
+
+
+def test_unpublished_stops_with_3_and_says_when(world, capsys) -> None:
+    write_index(world, world.versions[:-1])  # the current version is not published yet
+    before = pin_bytes(world)
+    code, _, err = bump(world, capsys, "--commit", "--no-checklist")
+    assert code == 3
+    assert f"{world.current_version} is not in the chart index" in err
+    landed_at = by_version(world, world.current_version).landed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f"landed on main at {landed_at}" in err
+    assert "(median)" in err and "at p95" in err
+    assert "--wait" in err
+    assert pin_bytes(world) == before
+    assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
+
+
+def test_allow_unpublished(world, capsys) -> None:
+    write_index(world, world.versions[:-1])
+    code, out, err = bump(world, capsys, "--allow-unpublished", "--no-checklist")
+    assert code == 0, err
+    assert f'"{world.current_version}"'.encode() in pin_bytes(world)
+    assert "| published | **not yet**" in out
+
+
+def test_failing_rename_leaves_everything_intact(world, capsys, monkeypatch) -> None:
+    before = pin_bytes(world)
+    head = git(world.deploy, "rev-parse", "HEAD")
+
+    real_replace = pinedit.os.replace
+
+    def broken_replace(src, dst):  # only the rename onto the pin file fails
+        if Path(dst) == (world.deploy / PIN).resolve():
+            raise OSError(5, "Input/output error")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(pinedit.os, "replace", broken_replace)
+    code, _, err = bump(world, capsys, "--commit", "--no-checklist")
+    assert code == 2
+    assert "cannot write the pin file (left unchanged)" in err
+    assert pin_bytes(world) == before
+    assert git(world.deploy, "rev-parse", "HEAD") == head
+    assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
+    assert sorted(p.name for p in (world.deploy / "mybinder").iterdir()) == sorted(
+        git(world.deploy, "ls-files", "mybinder").replace("mybinder/", "").split())
+
+
+def test_a_rejected_commit_restores_file_and_branch(world, capsys) -> None:
+    """A failing pre-commit hook (real git): the pin file and the branch are as before."""
+    hook = world.deploy / ".git" / "hooks" / "pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\necho 'pin changes need a ticket' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = pin_bytes(world)
+    head = git(world.deploy, "rev-parse", "HEAD")
+    code, _, err = bump(world, capsys, "--commit", "--no-checklist")
+    assert code == 2
+    assert "pin changes need a ticket" in err
+    assert pin_bytes(world) == before
+    assert git(world.deploy, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert git(world.deploy, "rev-parse", "HEAD") == head
+    assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
+    assert git(world.deploy, "status", "--porcelain") == ""
+
+
+def test_to_an_intermediate_version_lists_what_stays_pending(world, capsys) -> None:
+    names = [v.version for v in world.versions]
+    middle = names[names.index(world.pinned_version) + 1]
+    code, out, err = bump(world, capsys, "--to", middle, "--dry-run", "--no-checklist")
+    assert code == 0, err
+    body = out.split("---- PR body ----\n", 1)[1]
+    pending = body.split("### Still pending after this bump\n", 1)[1].split("###", 1)[0]
+    assert f"up to `{world.current_version}`" in pending
+    current_short = git(world.source, "rev-parse", "--short", world.pr_commit)
+    assert f"- `{current_short}`" in pending
+    assert f"`{current_short}`" not in body.split("### Still pending", 1)[0]
+
+
+# --------------------------------------------------------------------------- --wait over HTTP
+
+
+def test_wait_until_the_server_publishes(world, capsys, index_server) -> None:
+    index_server.set_body(make_index_yaml(
+        {"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]}))
+    index_server.swap_after(4, make_index_yaml(
+        {"binderhub": [(v.version, v.created_text) for v in world.versions]}))
+    serve_model(world, index_server.url)
+    before = pin_bytes(world)
+    code, out, err = bump(world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05",
+                          "--no-checklist")
+    assert code == 0, err
+    assert pin_bytes(world) == before.replace(world.pinned_version.encode(),
+                                              world.current_version.encode())
+    waits = [line for line in err.splitlines() if line.startswith("waiting for binderhub")]
+    assert len(waits) >= 2  # plain lines when not a terminal
+    assert "was published at" in err
+    requests = index_server.requests
+    assert len(requests) >= 5
+    assert any("if-none-match" in r.headers for r in requests[1:])  # conditional GETs
+    assert 304 in index_server.statuses()
+    assert index_server.statuses()[-1] == 200
+
+
+def test_wait_rides_out_server_errors(world, capsys, index_server) -> None:
+    """503s while waiting are reported and backed off from, not fatal."""
+    index_server.set_body(make_index_yaml(
+        {"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]}))
+
+    def inject(server, record) -> None:
+        if server.request_count == 1:  # after the first (facts) fetch: two failing polls
+            server.fail(503, 503, 503, 503)
+            server.swap_after(5, make_index_yaml(
+                {"binderhub": [(v.version, v.created_text) for v in world.versions]}))
+
+    index_server.on_request = inject
+    serve_model(world, index_server.url)
+    code, _, err = bump(world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05",
+                        "--no-checklist")
+    assert code == 0, err
+    assert "(error: " in err
+    assert index_server.statuses().count(503) == 4
+    assert f'"{world.current_version}"'.encode() in pin_bytes(world)
+
+
+def test_wait_stops_on_a_wrong_answer(world, capsys, index_server) -> None:
+    """A 404 is not "not published yet": the wait ends at once with the error (exit 2)."""
+    index_server.set_body(make_index_yaml(
+        {"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]}))
+    index_server.on_request = (
+        lambda server, record: server.fail(404) if server.request_count == 1 else None)
+    serve_model(world, index_server.url)
+    before = pin_bytes(world)
+    code, _, err = bump(world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05",
+                        "--no-checklist")
+    assert code == 2 and "404" in err
+    assert index_server.request_count == 2
+    assert pin_bytes(world) == before
+
+
+def test_wait_times_out_with_3(world, capsys, index_server) -> None:
+    index_server.set_body(make_index_yaml(
+        {"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]}))
+    serve_model(world, index_server.url)
+    before = pin_bytes(world)
+    code, _, err = bump(world, capsys, "--wait", "--timeout", "0.02", "--poll-interval", "0.1",
+                        "--commit", "--no-checklist")
+    assert code == 3
+    assert "after waiting" in err and world.current_version in err
+    assert index_server.request_count >= 3
+    assert pin_bytes(world) == before
+    assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
+
+
+def test_poll_interval_env_and_timeout_needs_wait(world, capsys, monkeypatch) -> None:
+    code, _, err = bump(world, capsys, "--timeout", "5")
+    assert code == 2 and "--timeout needs --wait" in err
+    monkeypatch.setenv("DEPLOYGUIDE_POLL_INTERVAL", "fast")
+    code, _, err = bump(world, capsys, "--wait")
+    assert code == 2 and "DEPLOYGUIDE_POLL_INTERVAL" in err
+
+
+# --------------------------------------------------------------------------- PR body, JSON
+
+
+def test_pr_body_has_the_staging_checklist(world, capsys) -> None:
+    code, out, err = bump(world, capsys, "--dry-run", "--docs",
+                          str(ROOTS / "test-deployguide-myst"))
+    assert code == 0, err
+    body = out.split("---- PR body ----\n", 1)[1]
+    assert "### Deploy checklist: staging" in body
+    assert f"- [ ] Pin {world.current_version} in `mybinder/Chart.yaml`" in body
+    assert "### Chart commits in this bump" in body
+    assert "could not be included" not in body
+
+
+def test_pr_body_says_when_the_checklist_is_missing(world, capsys, tmp_path) -> None:
+    code, out, err = bump(world, capsys, "--dry-run", "--docs", str(tmp_path / "nodocs"))
+    assert code == 0, err
+    assert "**The checklist could not be included:**" in out
+    assert "no conf.py" in out
+    assert "warning: the PR body has no checklist" in err
+
+
+def test_json_output(world, capsys) -> None:
+    code, out, _ = bump(world, capsys, "--dry-run", "--json", "--no-checklist")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["status"] == "dry-run" and doc["exit_code"] == 0
+    assert (doc["from"], doc["to"]) == (world.pinned_version, world.current_version)
+    assert doc["pin"] == {"file": PIN, "key": "dependencies[name=binderhub].version", "line": 8}
+    assert doc["message"].startswith("binderhub: ")
+    assert doc["pr_body"].startswith("## Bump `binderhub`")
+    assert doc["commits"] and all(set(c) == {"sha", "subject"} for c in doc["commits"])
+
+
+def test_json_refusal(world, capsys) -> None:
+    code, out, _ = bump(world, capsys, "--to", older_than_pin(world), "--json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["status"] == "refused" and doc["reason"] == "downgrade" and doc["exit_code"] == 1
+
+
+def test_help_documents_exit_codes(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["bump", "--help"])
+    out = capsys.readouterr().out
+    for code in ("0  bumped", "1  refused", "2  bad input", "3  the target version"):
+        assert code in out
+    assert "--poll-interval" not in out
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_github_compare_url() -> None:
+    for source in ("https://github.com/jupyterhub/binderhub", "https://github.com/jupyterhub/binderhub.git",
+                   "git@github.com:jupyterhub/binderhub.git"):
+        assert github_repo(source) == ("jupyterhub", "binderhub")
+        assert compare_url(source, "d2a8262", "441f5ea") == (
+            "https://github.com/jupyterhub/binderhub/compare/d2a8262...441f5ea")
+    assert compare_url("https://gitlab.com/a/b", "1", "2") is None
+    assert compare_url("../binderhub", "1", "2") is None
+
+
+def test_describe_commit_names_prs() -> None:
+    gh = ("jupyterhub", "binderhub")
+    assert describe_commit("Merge pull request #395 from minrk/x", gh, "\nFix the thing\n") == (
+        "jupyterhub/binderhub#395 Fix the thing (merge from minrk/x)")
+    assert describe_commit("Merge pull request #395 from minrk/x", None) == (
+        "#395 (merge from minrk/x)")
+    assert describe_commit("Fix it (#12)", gh) == "Fix it (jupyterhub/binderhub#12)"
+    assert describe_commit("Fix it", None, via="Merge pull request #7 from a/b") == "Fix it (#7)"
+    assert describe_commit("Fix it", None, via="Merge branch 'x'") == "Fix it"
+
+
+def test_poll_interval_is_never_below_10s_for_a_remote_index() -> None:
+    remote = "https://jupyterhub.github.io/helm-chart/index.yaml"
+    interval, note = poll_plan(1, remote)
+    assert interval == MIN_REMOTE_POLL and note and "remote" in note
+    assert poll_plan(None, remote) == (MIN_REMOTE_POLL, None)
+    assert poll_plan(0.05, "http://127.0.0.1:8000/index.yaml") == (0.05, None)
+    assert poll_plan(0.05, "../helm-chart/index.yaml") == (0.05, None)
+    assert is_local_or_loopback("http://[::1]:80/i.yaml") and is_local_or_loopback("file:///x")
+    assert not is_local_or_loopback("http://10.0.0.1/i.yaml")
+    assert default_timeout(None) == 30 * 60
+    assert default_timeout(60 * 60) == 70 * 60
+
+
+def test_wait_backs_off_and_respects_the_floor(world, monkeypatch) -> None:
+    """The pauses between polls of a remote index never drop below 10 s and grow."""
+    from sphinx_deployguide.config import load_model
+
+    model = load_model(world.model)
+    spec = model.charts["binderhub"]
+    remote = bump_mod.ChartSpec(**{**spec.__dict__, "index": "https://charts.invalid/index.yaml"})
+    snapshot = bump_mod.load_index(spec.index, base_dir=model.base_dir,
+                                   cache_dir=model.cache_dir, ttl=0)
+    monkeypatch.setattr(bump_mod, "_loaded", lambda spec, model, refresh: snapshot)
+    pauses: list[float] = []
+    clock = iter(range(0, 10_000, 7))
+    entry, _, _ = bump_mod.wait_for_publication(
+        remote, model, "9.9.9-never", timeout=600, interval=MIN_REMOTE_POLL, landed=None,
+        report=lambda r: None, sleep=pauses.append, clock=lambda: float(next(clock)))
+    assert entry is None
+    assert pauses and min(pauses) >= MIN_REMOTE_POLL
+    assert pauses[1] > pauses[0] and max(pauses) <= bump_mod.MAX_POLL
+
+
+def test_progress_rewrites_one_line_on_a_terminal() -> None:
+    report = WaitReport(3, 75.0, 10.0, "live", 200.0, "binderhub 1.2.3", 400.0, 1800.0)
+    tty = io.StringIO()
+    progress = Progress(tty, tty=True)
+    progress(report)
+    progress(report)
+    progress.done("published")
+    text = tty.getvalue()
+    assert text.count("\r\x1b[K") == 3 and text.count("\n") == 1
+    assert "landed 3 min ago (usually published after 7 min, p95 30 min)" in text
+    plain = io.StringIO()
+    Progress(plain, tty=False)(report)
+    assert "\r" not in plain.getvalue() and plain.getvalue().endswith("\n")
