@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import GitError
-from .git import GitRepo
+from .git import GitRepo, is_plain_path
 
 __all__ = [
     "ChartVersion",
@@ -32,10 +32,12 @@ __all__ = [
     "chart_paths",
     "check_base_version",
     "compute_chart_version",
+    "first_parent_landings",
     "fix_chart_version",
     "format_version",
     "is_chart_commit",
     "landing_commit",
+    "landing_commits",
     "load_chartpress_yaml",
     "parse_version",
 ]
@@ -277,17 +279,30 @@ def check_base_version(base_version: str, latest_tag: str | None, since_tag: int
 # -- git queries --------------------------------------------------------------------------
 
 
-def _describe(repo: GitRepo, rev: str) -> tuple[str | None, int]:
-    """``git describe --tags --long REV`` -> (latest tag, commits since it); (None, 0) if none."""
-    args = ["describe", "--tags", "--long", rev]
+def _describe(repo: GitRepo, *revs: str) -> list[tuple[str | None, int]]:
+    """``git describe --tags --long REV...`` -> [(latest tag, commits since it)] per rev,
+    (None, 0) where there is none.
+
+    One call for all revs; git stops at the first rev no tag describes, so only then
+    is each rev asked again on its own.
+    """
+    args = ["describe", "--tags", "--long", *revs]
     proc = repo._run(args)
-    if proc.returncode != 0:
-        stderr = proc.stderr.decode("utf-8", "replace")
-        if "No names found" in stderr or "No tags can describe" in stderr:
-            return None, 0
-        raise repo._fail(args, proc)
-    tag, since, _g_sha = proc.stdout.decode("utf-8", "replace").strip().rsplit("-", 2)
-    return tag, int(since)
+    if proc.returncode == 0:
+        lines = proc.stdout.decode("utf-8", "replace").splitlines()
+        result = []
+        for line in lines:
+            tag, since, _g_sha = line.strip().rsplit("-", 2)
+            result.append((tag, int(since)))
+        return result
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if "No names found" in stderr:  # no tags at all: nothing describes any rev
+        return [(None, 0)] * len(revs)
+    if len(revs) > 1:
+        return [_describe(repo, rev)[0] for rev in revs]
+    if "No tags can describe" in stderr:
+        return [(None, 0)]
+    raise repo._fail(args, proc)
 
 
 def _last_commit(repo: GitRepo, rev: str, paths: tuple[str, ...]) -> tuple[str, str] | None:
@@ -313,12 +328,30 @@ def _abbrev_commit(repo: GitRepo, full: str) -> str:
     return repo.run("rev-list", "--abbrev-commit", *repo.abbrev_args(), "-n", "1", full).strip()
 
 
-def _read_yaml_at(repo: GitRepo, rev: str, path: str, what: str) -> tuple[Any, str]:
+def _tag_contained(repo: GitRepo, tag: str, full: str) -> tuple[bool, str | None]:
+    """Is the commit of ``refs/tags/TAG`` an ancestor of ``full``? (answer, its sha if known).
+
+    Usually one ``merge-base --is-ancestor`` with the tag as a revision; the tag's sha is
+    only looked up when it is needed (not contained) or git refused the tag name.
+    """
+    proc = repo._run(["merge-base", "--is-ancestor", f"refs/tags/{tag}^{{commit}}", full])
+    if proc.returncode == 0:
+        return True, None
+    tagged = repo.resolve(f"refs/tags/{tag}")
+    if tagged is None:
+        raise ChartpressError(f"tag {tag!r} does not name a commit", file=repo.source)
+    if proc.returncode == 1:
+        return False, tagged
+    return repo.is_ancestor(tagged, full), tagged
+
+
+def _yaml_at(
+    repo: GitRepo, rev: str, path: str, data: bytes | None, what: str
+) -> tuple[Any, str]:
     where = f"{repo.source}@{rev[:12]}:{path}"
-    text = repo.show(rev, path)
-    if text is None:
+    if data is None:
         raise ChartpressError(f"{what} {path!r} does not exist at {rev}", file=repo.source)
-    return load_chartpress_yaml(text, where), where
+    return load_chartpress_yaml(repo.decode_text(data, path, rev), where), where
 
 
 def compute_chart_version(
@@ -333,13 +366,22 @@ def compute_chart_version(
     ``chartpress_path``: repo-root-relative path of ``chartpress.yaml``; it and the
     chart's ``Chart.yaml`` are read at ``rev`` from the object database. ``scheme="sha"``
     gives the 2017-2019 ``<Chart.yaml version up to '-'>-<%h>`` instead.
+
+    Every git call is a process (a few ms each), so the same questions are asked in as
+    few calls as give the same answers: ``rev`` is resolved and both files are read by
+    one ``cat-file --batch`` (``Chart.yaml`` at the default ``chartPath`` is read along,
+    and only read again when the config names another); ``rev`` and the chart commit are
+    described by one ``describe``.
     """
     if scheme not in SCHEMES:
         raise ChartpressError(f"unknown version scheme {scheme!r} (expected one of {SCHEMES})")
-    full_rev = repo.resolve_or_fail(rev)
     chartpress_path = posixpath.normpath(chartpress_path.strip("/"))
-    config, where = _read_yaml_at(repo, full_rev, chartpress_path, "chartpress config")
     chartpress_dir = posixpath.dirname(chartpress_path)
+    # the usual layout, read along with the config; used only if the config agrees
+    likely_chart_yaml = posixpath.join(chartpress_dir, chart_name, "Chart.yaml")
+    prefetch = [likely_chart_yaml] if is_plain_path(likely_chart_yaml) else []
+    full_rev, (config_data, *prefetched) = repo.show_many(rev, [chartpress_path, *prefetch])
+    config, where = _yaml_at(repo, full_rev, chartpress_path, config_data, "chartpress config")
     chart = _find_chart(config, chart_name, where)
     paths = tuple(
         chart_paths(
@@ -357,7 +399,13 @@ def compute_chart_version(
         f"charts[name={chart_name}].chartPath",
     )
     chart_yaml_path = posixpath.join(chart_dir.rstrip("/"), "Chart.yaml")
-    chart_yaml, chart_where = _read_yaml_at(repo, full_rev, chart_yaml_path, "Chart.yaml")
+    if prefetch and chart_yaml_path == likely_chart_yaml:
+        chart_yaml_data = prefetched[0]
+    else:
+        chart_yaml_data = repo.show_many(full_rev, [chart_yaml_path])[1][0]
+    chart_yaml, chart_where = _yaml_at(
+        repo, full_rev, chart_yaml_path, chart_yaml_data, "Chart.yaml"
+    )
 
     found = _last_commit(repo, full_rev, paths)
     if found is None:  # impossible while chartpress.yaml exists at rev; be explicit anyway
@@ -373,8 +421,10 @@ def compute_chart_version(
         base = version.split("-")[0]
         return ChartVersion(f"{base}-{short}", short, full, paths, base=base)
 
-    # baseVersion is checked against the latest tag at the revision being built (HEAD)
-    head_tag, head_since = _describe(repo, full_rev)
+    # baseVersion is checked against the latest tag at the revision being built (HEAD);
+    # the chart commit is described along (it usually stays the version's commit)
+    described = _describe(repo, full_rev) if full == full_rev else _describe(repo, full_rev, full)
+    head_tag, head_since = described[0]
     base_version = chart.get("baseVersion")
     if base_version:
         bkey = f"charts[name={chart_name}].baseVersion"
@@ -393,14 +443,13 @@ def compute_chart_version(
 
     # the tag rule: a tagged commit that the path commit does not contain wins
     if head_tag:
-        tagged = repo.resolve(f"refs/tags/{head_tag}")
-        if tagged is None:
-            raise ChartpressError(f"tag {head_tag!r} does not name a commit", file=repo.source)
-        if not repo.is_ancestor(tagged, full):
+        contained, tagged = _tag_contained(repo, head_tag, full)
+        if not contained and tagged is not None:
             full, short = tagged, _abbrev_commit(repo, tagged)
+            described = [described[0], *_describe(repo, full)]
 
     n = int(repo.run("rev-list", "--count", full).strip())
-    tag, since = _describe(repo, full)
+    tag, since = described[-1]
     if tag and since == 0:  # exactly on a tag: the tag is the version
         return ChartVersion(fix_chart_version(tag), short, full, paths, base=tag, tag=tag)
     if base_version is None:
@@ -419,25 +468,64 @@ def is_chart_commit(
     )
 
 
+def first_parent_landings(parents: dict[str, tuple[str, ...]], tip: str) -> dict[str, str]:
+    """For every commit reachable from ``tip``: the first-parent commit of ``tip`` that
+    brought it in (itself for a commit on that chain). Pure; ``parents``: sha -> parents.
+
+    Walking the chain oldest first, each chain commit brings in exactly the commits it
+    reaches that its predecessor did not, i.e. the oldest chain commit that contains a
+    commit. That is what ``rev-list --ancestry-path C..tip`` intersected with
+    ``rev-list --first-parent tip`` gives (REFERENCE.md "Two traps"), for all commits at
+    once.
+    """
+    chain = []
+    sha: str | None = tip
+    while sha is not None:
+        chain.append(sha)
+        sha = next(iter(parents.get(sha, ())), None)
+    landing: dict[str, str] = {}
+    for mainline in reversed(chain):
+        landing[mainline] = mainline
+        stack = list(parents.get(mainline, ())[1:])
+        while stack:
+            sha = stack.pop()
+            if sha not in landing:
+                landing[sha] = mainline
+                stack.extend(parents.get(sha, ()))
+    return landing
+
+
+def landing_commits(repo: GitRepo, commits: list[str], branch: str) -> dict[str, str]:
+    """:func:`landing_commit` for many commits: {commit as given: full sha of its landing}.
+
+    Commits that are unknown or not on ``branch`` are left out. At most three git calls
+    in all (resolve the branch, list its history with parents, resolve the commits that
+    are not full shas of its history) instead of five per commit.
+    """
+    tip = repo.resolve_or_fail(branch)
+    parents = {}
+    for line in repo.run("rev-list", "--parents", tip).splitlines():
+        sha, *rest = line.split()
+        parents[sha] = tuple(rest)
+    landing = first_parent_landings(parents, tip)
+    result = {c: landing[c] for c in commits if c in landing}  # a full sha names itself
+    fulls = repo.resolve_many([c for c in commits if c not in landing])
+    result.update((c, landing[f]) for c, f in fulls.items() if f is not None and f in landing)
+    return result
+
+
 def landing_commit(repo: GitRepo, commit: str, branch: str) -> str:
     """Full sha of the first-parent commit on ``branch`` that brought ``commit`` in.
 
     ``rev-list --ancestry-path --first-parent`` cannot see a commit through a merge's
-    second parent, so: the commits on ``--ancestry-path commit..branch`` that are also
-    on ``--first-parent branch``, oldest first; ``commit`` itself if it is on that chain.
+    second parent, so: the oldest commit of ``--first-parent branch`` that contains
+    ``commit``; ``commit`` itself if it is on that chain (see :func:`landing_commits`).
     """
     full = repo.resolve_or_fail(commit)
-    tip = repo.resolve_or_fail(branch)
-    if not repo.is_ancestor(full, tip):
+    landed = landing_commits(repo, [full], branch).get(full)
+    if landed is None:
         raise GitError(f"{repo.source}: commit {commit} is not on branch {branch}")
-    chain = repo.run("rev-list", "--first-parent", tip).split()
-    if full in chain:
-        return full
-    descendants = set(repo.run("rev-list", "--ancestry-path", f"{full}..{tip}").split())
-    for sha in reversed(chain):  # oldest first
-        if sha in descendants:
-            return sha
-    raise GitError(f"{repo.source}: no first-parent commit of {branch} contains {commit}")
+    return landed
 
 
 def chart_commits_between(

@@ -22,7 +22,7 @@ from .chartversion import (
     ChartVersion,
     chart_commits_between,
     compute_chart_version,
-    landing_commit,
+    landing_commits,
     parse_version,
 )
 from .config import ChartSpec, Model
@@ -186,23 +186,20 @@ def measure_publish_delays(repo: GitRepo, entries: tuple[IndexEntry, ...], branc
     """Delays in seconds for the newest versions: ``created`` minus the time the chart
     commit landed on ``branch`` (the first-parent commit that brought it in).
 
-    Versions whose commit is not in the source history are ignored.
+    Versions whose commit is not in the source history are ignored. All versions are
+    looked up together (:func:`landing_commits`, :meth:`GitRepo.commit_times`): four git
+    calls instead of about eight per version.
     """
     recent = sorted(entries, key=lambda e: e.created)[-RECENT_VERSIONS:]
-    delays: list[float] = []
-    for entry in recent:
-        parsed = parse_version(entry.version)
-        if parsed is None or not parsed.sha:
-            continue
-        full = repo.resolve(parsed.sha)
-        if full is None:
-            continue
-        try:
-            landed = repo.commit_time(landing_commit(repo, full, branch))
-        except GitError:
-            continue
-        delays.append((entry.created - landed).total_seconds())
-    return delays
+    shas = [(entry, parsed.sha) for entry in recent if (parsed := parse_version(entry.version)) and parsed.sha]
+    if not shas:
+        return []
+    try:
+        landings = landing_commits(repo, [sha for _, sha in shas], branch)
+        landed_at = repo.commit_times(sorted(set(landings.values())))
+    except GitError:
+        return []
+    return [(entry.created - landed_at[landings[sha]]).total_seconds() for entry, sha in shas if sha in landings]
 
 
 def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str) -> ChartState:

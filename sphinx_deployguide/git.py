@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 import shlex
 import shutil
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from .errors import GitError
 
-__all__ = ["GitRepo", "open_source", "is_remote_url", "mirror_slug", "redact_url"]
+__all__ = ["GitRepo", "open_source", "is_plain_path", "is_remote_url", "mirror_slug", "redact_url"]
 
 #: Variables that would point ``git -C PATH`` at another repository (they are set inside
 #: git hooks, e.g. when a pre-commit hook builds the docs).
@@ -148,13 +149,17 @@ class GitRepo:
         return ["git", *self._config_args(), "-C", str(self.path), *args]
 
     def _run(
-        self, args: tuple[str, ...] | list[str], *, timeout: float | None = None
+        self,
+        args: tuple[str, ...] | list[str],
+        *,
+        timeout: float | None = None,
+        input: bytes | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
         cmd = self._command(args)
         try:
             return subprocess.run(
                 cmd,
-                stdin=subprocess.DEVNULL,
+                **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
                 capture_output=True,
                 env=git_env(),
                 timeout=timeout,
@@ -209,11 +214,39 @@ class GitRepo:
     def show(self, rev: str, path: str) -> str | None:
         """Content of the repo-root-relative ``path`` at ``rev`` (UTF-8); None if absent.
 
-        Reads the object database (``git show REV:PATH``), never a work tree: a source may
-        be a bare mirror, and the file may have moved in history.
+        Reads the object database, never a work tree: a source may be a bare mirror, and
+        the file may have moved in history.
         """
-        sha = rev if _FULL_SHA_RE.fullmatch(rev) else self.resolve_or_fail(rev)
-        path = path.strip("/")
+        _full, (data,) = self.show_many(rev, [path])
+        return None if data is None else self.decode_text(data, path, rev)
+
+    def show_many(self, rev: str, paths: list[str]) -> tuple[str, list[bytes | None]]:
+        """(full sha of ``rev``, raw content of each path at it or None if absent).
+
+        One ``git cat-file --batch`` resolves a full-sha ``rev`` and reads every file
+        (instead of ``rev-parse`` + ``ls-tree`` + ``show`` per file); any other ``rev`` is
+        resolved first, so all files come from the same commit. A directory or submodule
+        of that name is not a file (None). Paths that the line-based batch protocol
+        cannot carry unchanged fall back to ``ls-tree`` + ``show``.
+        """
+        paths = [p.strip("/") for p in paths]
+        plain = all(is_plain_path(p) for p in paths)
+        if plain and _FULL_SHA_RE.fullmatch(rev):
+            peeled, *objects = self.cat_file([f"{rev}^{{commit}}", *(f"{rev}:{p}" for p in paths)])
+            if peeled is None:
+                raise GitError(
+                    f"{self.source}: unknown revision {rev!r} (not a commit in this repository)"
+                )
+            full = peeled[0]
+        else:
+            full = self.resolve_or_fail(rev)
+            if not plain:
+                return full, [self._show_listed(full, p) for p in paths]
+            objects = self.cat_file([f"{full}:{p}" for p in paths])
+        return full, [o[2] if o is not None and o[1] == "blob" else None for o in objects]
+
+    def _show_listed(self, sha: str, path: str) -> bytes | None:
+        """``show`` for a path the batch protocol cannot carry (newline, ``..``, ...)."""
         listing = self.run_bytes("ls-tree", "-z", "--full-tree", sha, "--", path)
         entry = next((e for e in listing.split(b"\0") if e), None)
         if entry is None:
@@ -221,11 +254,74 @@ class GitRepo:
         meta, _, name = entry.partition(b"\t")
         if name.decode("utf-8", "surrogateescape") != path or meta.split()[1] != b"blob":
             return None  # a directory (or submodule) of that name is not a file
-        data = self.run_bytes("show", f"{sha}:{path}", timeout=NETWORK_TIMEOUT)
+        return self.run_bytes("show", f"{sha}:{path}", timeout=NETWORK_TIMEOUT)
+
+    def decode_text(self, data: bytes, path: str, rev: str) -> str:
+        """``data`` read from ``path`` at ``rev`` as UTF-8; a GitError naming both if not."""
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise GitError(f"{self.source}: {path} at {rev} is not UTF-8 text ({exc})") from None
+
+    def cat_file(self, names: list[str]) -> list[tuple[str, str, bytes] | None]:
+        """(sha, type, content) of each object name (``REV:PATH``, ``REV^{commit}``, ...)
+        with one ``git cat-file --batch`` process; None where git says missing/ambiguous.
+
+        git parses each name exactly as ``rev-parse`` does. Blobs a partial clone lacks
+        are fetched on demand, hence the network timeout.
+        """
+        if not names:
+            return []
+        for name in names:
+            if "\n" in name or name.endswith("\r") or not name.strip():
+                raise ValueError(f"cannot pass {name!r} to git cat-file --batch")
+        stdin = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
+        args = ["cat-file", "--batch"]
+        proc = self._run(args, input=stdin, timeout=NETWORK_TIMEOUT)
+        if proc.returncode != 0:
+            raise self._fail(args, proc)
+        out, pos, result = proc.stdout, 0, []
+        for _name in names:
+            end = out.index(b"\n", pos)
+            header, pos = out[pos:end], end + 1
+            if header.rsplit(b" ", 1)[-1] in (b"missing", b"ambiguous"):
+                result.append(None)
+                continue
+            sha, kind, size = header.decode("ascii").split(" ")
+            result.append((sha, kind, out[pos : pos + int(size)]))
+            pos += int(size) + 1  # the content is followed by a newline
+        return result
+
+    def resolve_many(self, revs: list[str]) -> dict[str, str | None]:
+        """:meth:`resolve` for many revisions with one ``git cat-file --batch-check``."""
+        revs = list(dict.fromkeys(revs))
+        batchable = [r for r in revs if r.strip() == r and r and "\n" not in r]
+        result: dict[str, str | None] = {r: self.resolve(r) for r in revs if r not in batchable}
+        if batchable:
+            stdin = "".join(f"{r}^{{commit}}\n" for r in batchable).encode("utf-8", "surrogateescape")
+            args = ["cat-file", "--batch-check=%(objectname)"]
+            proc = self._run(args, input=stdin)
+            if proc.returncode != 0:
+                raise self._fail(args, proc)
+            for rev, line in zip(batchable, proc.stdout.decode("utf-8", "replace").splitlines()):
+                found = line.strip()
+                result[rev] = found if _FULL_SHA_RE.fullmatch(found) else None
+        return {r: result[r] for r in revs}
+
+    def commit_times(self, shas: list[str]) -> dict[str, datetime]:
+        """Committer time (aware UTC) of each full commit sha, with one ``rev-list``."""
+        if not shas:
+            return {}
+        stdin = "".join(f"{sha}\n" for sha in shas).encode("ascii")
+        args = ["rev-list", "--no-walk=unsorted", "--timestamp", "--stdin"]
+        proc = self._run(args, input=stdin)
+        if proc.returncode != 0:
+            raise self._fail(args, proc)
+        times = {}
+        for line in proc.stdout.decode("ascii").splitlines():
+            stamp, sha = line.split()
+            times[sha] = datetime.fromtimestamp(int(stamp), tz=timezone.utc)
+        return times
 
     def is_ancestor(self, a: str, b: str) -> bool:
         """Is commit ``a`` an ancestor of (or equal to) ``b``?"""
@@ -290,6 +386,19 @@ class GitRepo:
         """``["--abbrev=N"]`` for a partial clone, else nothing (see :meth:`abbrev`)."""
         n = self.abbrev()
         return [f"--abbrev={n}"] if n else []
+
+
+def is_plain_path(path: str) -> bool:
+    """A normalized relative path that ``REV:PATH`` on a batch line names unchanged."""
+    return (
+        bool(path)
+        and posixpath.normpath(path) == path
+        and path != "."
+        and not path.startswith("../")
+        and path != ".."
+        and "\n" not in path
+        and not path.endswith("\r")
+    )
 
 
 def _show_cmd(cmd: list[str]) -> str:

@@ -1,0 +1,44 @@
+"""The project's docs: the user guide and a runbook for the embedded demo world.
+
+The demo world (a chart source repo, a chart index and a deploy repo, the same SHAs on every
+machine) is built into ``_build/demo-world/`` on the first build, so every value on these
+pages is computed from real git history and a real index, offline.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sphinx_deployguide import __version__
+from sphinx_deployguide.demo import build_demo
+
+HERE = Path(__file__).parent
+DEMO = HERE / "_build" / "demo-world"
+MODEL = DEMO / "deploy" / "deployguide.toml"
+
+if not MODEL.is_file():
+    if DEMO.exists():  # a build interrupted while writing the world: start again
+        shutil.rmtree(DEMO)
+    build_demo(DEMO)
+
+project = "sphinx-deployguide"
+author = "sphinx-deployguide developers"
+copyright = "sphinx-deployguide developers"
+release = version = __version__
+
+extensions = [
+    "sphinx_deployguide",
+    "myst_parser",
+    "sphinx_design",
+    "sphinx_copybutton",
+]
+deployguide_config = str(MODEL.relative_to(HERE))
+
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+exclude_patterns = ["_build", "ci"]
+nitpicky = True
+
+html_theme = "alabaster"
+html_title = "sphinx-deployguide"

@@ -1,0 +1,16 @@
+"""Drift checks: does what the runbook says still hold in the deploy repo and the chart source?
+
+Pure functions over the model, files of the deploy repo and the resolved facts; no Sphinx.
+The Sphinx extension (:mod:`sphinx_deployguide.ext.drift`) feeds them what it collected
+while reading and turns each :class:`Finding` into a located ``deployguide`` warning; the
+``deployguide lint`` builder collects the same findings for terminals and CI.
+
+One module per check: :mod:`.claims`, :mod:`.hardcoded`, :mod:`.pins`, :mod:`.coverage`,
+:mod:`.stale`; :mod:`.locate` finds the line of a key in a data file.
+"""
+
+from __future__ import annotations
+
+from .finding import SEVERITIES, Finding
+
+__all__ = ["SEVERITIES", "Finding"]

@@ -1,0 +1,274 @@
+"""``[claim]``: a file, config key, workflow job or file content the runbook relies on.
+
+Each check reads the deploy repo's work tree (what the docs build sees) and returns a
+:class:`Finding` when the claim no longer holds, or ``None``. Paths are relative to the
+deploy repo and may not leave it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+from ..keypath import load_data_file, parse_key_path, resolve_key_path
+from .finding import Finding
+
+SUBTYPE = "claim"
+_SKIP_DIRS = {".git", "node_modules", "__pycache__", "_build", ".nox", ".tox"}
+
+
+def _inside(deploy_repo: Path, relative: str) -> Path | None:
+    """The path of ``relative`` inside the deploy repo, ``None`` if it escapes it."""
+    root = deploy_repo.resolve()
+    path = (root / relative).resolve()
+    return path if path.is_relative_to(root) else None
+
+
+def repo_files(deploy_repo: Path, limit: int = 5000) -> list[str]:
+    """Relative paths of files in the deploy repo (for "did you mean" suggestions)."""
+    found: list[str] = []
+    root = deploy_repo.resolve()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            found.append(Path(dirpath, name).relative_to(root).as_posix())
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def _did_you_mean(wanted: str, candidates: list[str]) -> str | None:
+    close = difflib.get_close_matches(wanted, candidates, n=1, cutoff=0.6)
+    if not close:  # a moved file keeps its name
+        name = Path(wanted).name
+        same = [c for c in candidates if Path(c).name == name]
+        close = same[:1]
+    return close[0] if close else None
+
+
+def _missing_file(
+    deploy_repo: Path, relative: str, *, file: str | None, line: int | None, what: str
+) -> Finding:
+    guess = _did_you_mean(relative, repo_files(deploy_repo))
+    fix = (
+        f"point it at {guess!r}" if guess else "point it at a file that exists, or remove the step"
+    )
+    return Finding(
+        SUBTYPE, "error", file, line, f"{what} {relative!r} does not exist in the deploy repo", fix
+    )
+
+
+def check_file_claim(
+    deploy_repo: Path, relative: str, *, file: str | None, line: int | None
+) -> Finding | None:
+    """``deploy-file``: the path exists in the deploy repo."""
+    path = _inside(deploy_repo, relative)
+    if path is None:
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"{relative!r} is outside the deploy repo",
+            "use a path relative to the deploy repo root",
+        )
+    if path.exists():
+        return None
+    return _missing_file(deploy_repo, relative, file=file, line=line, what="file")
+
+
+def check_config_claim(
+    deploy_repo: Path, spec: str, *, file: str | None, line: int | None
+) -> Finding | None:
+    """``deploy-config``: ``FILE#KEY.PATH`` resolves in a YAML/JSON/TOML file of the deploy repo."""
+    rel, sep, key = spec.partition("#")
+    if not sep or not rel.strip() or not key.strip():
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"expected FILE#KEY.PATH, got {spec!r}",
+            'write it as "config/prod.yaml#binderhub.enabled"',
+        )
+    rel, key = rel.strip(), key.strip()
+    path = _inside(deploy_repo, rel)
+    if path is None:
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"{rel!r} is outside the deploy repo",
+            "use a path relative to the deploy repo root",
+        )
+    if not path.is_file():
+        return _missing_file(deploy_repo, rel, file=file, line=line, what="config file")
+    try:
+        segments = parse_key_path(key)
+    except ValueError as exc:
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"bad key path in {spec!r}: {exc}",
+            'write keys as "a.b[0].c[name=x].d"',
+        )
+    try:
+        resolve_key_path(load_data_file(path), segments)
+    except ValueError as exc:  # the file does not parse
+        return Finding(
+            SUBTYPE, "error", file, line, f"cannot read {rel}: {exc}", f"fix the syntax of {rel}"
+        )
+    except LookupError as exc:
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"{rel}#{key} does not resolve: {exc}",
+            f"update the key path to where the setting lives now in {rel}, or remove the statement",
+        )
+    return None
+
+
+def check_job_claim(
+    deploy_repo: Path, workflow: str, job: str, *, file: str | None, line: int | None
+) -> Finding | None:
+    """``deploy-job``: the workflow file exists and its ``jobs:`` mapping has the job id."""
+    path = _inside(deploy_repo, workflow)
+    if path is None:
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"{workflow!r} is outside the deploy repo",
+            "use a path relative to the deploy repo root",
+        )
+    if not path.is_file():
+        return _missing_file(deploy_repo, workflow, file=file, line=line, what="workflow file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"workflow {workflow}{at} is not valid YAML",
+            f"fix the syntax of {workflow}",
+        )
+    jobs = data.get("jobs") if isinstance(data, dict) else None
+    if not isinstance(jobs, dict):
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"workflow {workflow} has no 'jobs:' mapping",
+            "point the claim at the workflow that deploys",
+        )
+    if job in jobs:
+        return None
+    known = ", ".join(map(str, jobs)) or "none"
+    close = difflib.get_close_matches(job, [str(j) for j in jobs], n=1, cutoff=0.5)
+    fix = f"use job {close[0]!r}" if close else f"use one of the jobs: {known}"
+    return Finding(
+        SUBTYPE,
+        "error",
+        file,
+        line,
+        f"job {job!r} does not exist in {workflow} (jobs: {known})",
+        fix,
+    )
+
+
+def check_text_claim(
+    deploy_repo: Path,
+    relative: str,
+    *,
+    contains: str | None = None,
+    matches: str | None = None,
+    file: str | None,
+    line: int | None,
+) -> Finding | None:
+    """``deploy-claim``: the file contains the literal, or the regex (multiline) matches it."""
+    if not relative:
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            "a deploy-claim needs :file: (a path in the deploy repo)",
+            "add e.g. :file: deploy.py",
+        )
+    if (contains is None) == (matches is None):
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            "a deploy-claim needs exactly one of :contains: or :matches:",
+            "give the literal text with :contains: or a regular expression with :matches:",
+        )
+    path = _inside(deploy_repo, relative)
+    if path is None:
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"{relative!r} is outside the deploy repo",
+            "use a path relative to the deploy repo root",
+        )
+    if not path.is_file():
+        return _missing_file(deploy_repo, relative, file=file, line=line, what="claimed file")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if contains is not None:
+        if contains in text:
+            return None
+        wanted = f"contains {contains!r}"
+        probe = re.match(r"[-\w./]{3,}", contains.strip())
+        hint = _lines_with(text, probe.group(0)) if probe else []
+    else:
+        assert matches is not None
+        try:
+            pattern = re.compile(matches, re.MULTILINE)
+        except re.error as exc:
+            return Finding(
+                SUBTYPE,
+                "error",
+                file,
+                line,
+                f"invalid :matches: regular expression {matches!r}: {exc}",
+                "fix the regular expression",
+            )
+        if pattern.search(text):
+            return None
+        wanted = f"matches /{matches}/"
+        hint = []
+    now = (
+        f"; {relative} now has: " + "; ".join(f"line {n}: {t!r}" for n, t in hint[:3])
+        if hint
+        else ""
+    )
+    return Finding(
+        SUBTYPE,
+        "error",
+        file,
+        line,
+        f"{relative} no longer {wanted}: the statement it backs is out of date{now}",
+        f"update the statement and its claim to what {relative} does now, or restore {relative}",
+    )
+
+
+def _lines_with(text: str, needle: str) -> list[tuple[int, str]]:
+    return [(n, t.strip()) for n, t in enumerate(text.splitlines(), start=1) if needle in t]

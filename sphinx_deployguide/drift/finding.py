@@ -1,0 +1,41 @@
+"""The one result type of every drift check."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: ``error``: the runbook is wrong and will stay wrong (fails ``deployguide lint``);
+#: ``warning``: it may resolve itself or is advisory (fails ``sphinx-build -W``, and
+#: ``deployguide lint --strict``); ``info``: worth knowing, never a failure.
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A located drift: which check (``subtype``), how bad, where, what, and how to fix it."""
+
+    subtype: str
+    severity: str
+    file: str | None
+    line: int | None
+    message: str
+    fix: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+
+    @property
+    def location(self) -> str:
+        """``file:line`` (or just the file), empty when the finding has no file."""
+        if not self.file:
+            return ""
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def text(self) -> str:
+        """The message with its fix, as one line for a warning or a terminal."""
+        return f"{self.message}; fix: {self.fix}" if self.fix else self.message
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)

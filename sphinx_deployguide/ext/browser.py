@@ -1,0 +1,181 @@
+"""The runbook in the browser: checklist JS/CSS, copy buttons, trust marks.
+
+Adds ``deployguide.js``/``deployguide.css`` only to pages that render a checklist or a
+computed value, tells the script which storage prefix and facts hash to use (``<meta>``
+tags), and renders the trust marks that must not depend on JavaScript: a banner on pages
+whose facts are stale and a "built at / facts as of" line at the end of runbook pages.
+Copy buttons come from sphinx-copybutton, configured to drop ``$ ``/``>>> `` prompts and
+output lines unless the project configured it itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import weakref
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .state import get_facts, get_state
+
+if TYPE_CHECKING:
+    from docutils import nodes
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
+
+    from ..facts import FactSet
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+JS_FILE = "deployguide.js"
+CSS_FILE = "deployguide.css"
+
+#: Classes of rendered HTML that make a page a runbook page (checklists, computed values,
+#: filled code blocks, fact tables). Matching the rendered body keeps this independent of
+#: which node class produced the HTML.
+_RUNBOOK_HTML = re.compile(
+    r'class="(?:[^"]*\s)?deployguide-(?:checklist|value|code|facts)(?:\s[^"]*)?"'
+)
+
+#: sphinx-copybutton settings for shell and Python sessions: copy only the lines that
+#: carry a prompt, without the prompt, so output lines are never pasted into a terminal.
+COPYBUTTON_DEFAULTS: dict[str, Any] = {
+    "copybutton_prompt_text": r"\$ |>>> |\.\.\. ",
+    "copybutton_prompt_is_regexp": True,
+    "copybutton_only_copy_prompt_lines": True,
+    "copybutton_remove_prompts": True,
+}
+
+
+# When this build started (one time for every page); memory only, never pickled.
+_BUILT_AT: weakref.WeakKeyDictionary[Sphinx, str] = weakref.WeakKeyDictionary()
+
+
+def setup_browser(app: Sphinx) -> None:
+    """Register the browser side: config, static files, per-page assets, copy buttons."""
+    app.add_config_value(
+        "deployguide_storage_prefix", None, "html", types=frozenset({str, type(None)})
+    )
+    app.setup_extension("sphinx_copybutton")
+    # Before sphinx-copybutton copies its settings into the template context (priority 500).
+    app.connect("config-inited", copybutton_defaults, priority=400)
+    app.connect("builder-inited", add_static_path)
+    app.connect("html-page-context", add_page_assets)
+
+
+def copybutton_defaults(app: Sphinx, config: Config) -> None:
+    """Set the prompt-stripping defaults for every setting the project did not set.
+
+    The prompt text and whether it is a regexp go together: a project that set its own
+    literal prompt keeps it literal.
+    """
+    user = {
+        name for name in COPYBUTTON_DEFAULTS
+        if name in getattr(config, "_raw_config", {}) or name in config.overrides
+    }
+    pair = {"copybutton_prompt_text", "copybutton_prompt_is_regexp"}
+    if user & pair:
+        user |= pair
+    for name, value in COPYBUTTON_DEFAULTS.items():
+        if name not in user:
+            config[name] = value
+
+
+def add_static_path(app: Sphinx) -> None:
+    if app.builder.format != "html":
+        return
+    static = str(STATIC_DIR)
+    if static not in app.config.html_static_path:
+        app.config.html_static_path.append(static)
+    _BUILT_AT[app] = build_time()
+
+
+def build_time() -> str:
+    """Now in UTC, or ``SOURCE_DATE_EPOCH`` for reproducible builds (as Sphinx does)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (
+        datetime.fromtimestamp(int(epoch), timezone.utc)
+        if epoch and epoch.isdigit()
+        else datetime.now(timezone.utc)
+    )
+    return format_time(moment.replace(microsecond=0).isoformat())
+
+
+def format_time(iso: str) -> str:
+    """``2026-11-29T02:15:00Z`` -> ``2026-11-29 02:15 UTC`` (unparseable text is kept)."""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def storage_prefix(config: Config) -> str:
+    return config.deployguide_storage_prefix or config.project or "deployguide"
+
+
+def stale_banner_html(as_of: str) -> str:
+    when = escape(format_time(as_of))
+    return (
+        '<div class="deployguide-stale-banner" role="note">'
+        "<strong>Stale values.</strong> The chart index or a source could not be reached "
+        "when this page was built, so the values below come from the cache, as of "
+        f'<time datetime="{escape(as_of)}">{when}</time>. '
+        "Check them before you act on them.</div>\n"
+    )
+
+
+def built_at_html(built_at: str, as_of: str | None, stale: bool) -> str:
+    facts = ""
+    if as_of:
+        mark = " (stale: from the cache)" if stale else ""
+        when = f'<time datetime="{escape(as_of)}">{escape(format_time(as_of))}</time>'
+        facts = f" · facts as of {when}{mark}"
+    return f'\n<p class="deployguide-built-at">Built at {escape(built_at)}{facts}</p>\n'
+
+
+def add_page_assets(
+    app: Sphinx,
+    pagename: str,
+    templatename: str,
+    context: dict[str, Any],
+    doctree: nodes.document | None,
+) -> None:
+    """Per page: assets, meta tags, stale banner and the built-at line on runbook pages."""
+    body = context.get("body") or ""
+    if doctree is None or not is_runbook_page(app, pagename, body):
+        return
+    app.add_js_file(JS_FILE, loading_method="defer")
+    app.add_css_file(CSS_FILE)
+    facts = current_facts(app)
+    facts_hash = facts.hash if facts is not None else ""
+    metatags = (
+        f'<meta name="deployguide-storage-prefix" content="{escape(storage_prefix(app.config))}">\n'
+        f'<meta name="deployguide-facts-hash" content="{escape(facts_hash)}">\n'
+    )
+    context["metatags"] = context.get("metatags", "") + metatags
+    stale = bool(facts is not None and facts.stale)
+    as_of = str(facts.as_of) if facts is not None else None
+    if stale and as_of:
+        body = stale_banner_html(as_of) + body
+    built_at = _BUILT_AT.get(app) or build_time()
+    context["body"] = body + built_at_html(built_at, as_of, stale)
+
+
+def is_runbook_page(app: Sphinx, pagename: str, body: str) -> bool:
+    """A page that rendered facts or a checklist (recorded by the extension's state, or
+    visible in the HTML when another extension produced it)."""
+    state = get_state(app.env)
+    return bool(
+        state.fact_usage.get(pagename)
+        or state.checklists.get(pagename)
+        or _RUNBOOK_HTML.search(body)
+    )
+
+
+def current_facts(app: Sphinx) -> FactSet | None:
+    """The build's FactSet as resolved by the extension, or None when it has none."""
+    return get_facts(app.env)

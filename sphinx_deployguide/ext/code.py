@@ -1,0 +1,82 @@
+"""``deploy-code LANG``: a code block whose ``{{ fact.name }}`` placeholders are filled at
+build time, so the command an operator copies already holds the right version.
+
+Everything else is ``code-block`` (``:caption:``, ``:linenos:``, ``:emphasize-lines:``,
+``:name:``, ``:class:``, highlighting). An unknown name is a located warning and the
+placeholder stays visible, never silently emptied.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.directives.code import CodeBlock
+
+from ..errors import DeployGuideError
+from .state import get_facts, note_fact_use
+from .warnings import DeployGuideWarning, warn
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+
+PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+
+
+class DeployCode(CodeBlock):
+    required_arguments = 1
+    optional_arguments = 0
+
+    def run(self) -> list[nodes.Node]:
+        facts = get_facts(self.env)
+        lines: list[str] = []
+        for index, line in enumerate(self.content):
+            lineno = self._line_of(index)
+            lines.append(
+                PLACEHOLDER_RE.sub(
+                    lambda match, lineno=lineno: self._fill(match, facts, lineno), line
+                )
+            )
+        self.content = StringList(lines, items=list(self.content.items))
+        self.options["class"] = [*self.options.get("class", []), "deployguide-code"]
+        return super().run()
+
+    def _line_of(self, index: int) -> int:
+        """The source line of content line ``index``.
+
+        docutils gives absolute 0-based offsets; MyST gives offsets relative to the
+        directive (``content_offset`` counts the lines between fence and body).
+        """
+        if type(self.state).__module__.startswith("myst_parser"):
+            return self.lineno + self.content_offset + 1 + index
+        try:
+            return int(self.content.items[index][1]) + 1
+        except (IndexError, TypeError, ValueError):
+            return self.lineno
+
+    def _fill(self, match: re.Match[str], facts, lineno: int) -> str:  # type: ignore[no-untyped-def]
+        name = match.group(1)
+        note_fact_use(self.env, name)
+        location = (self.env.docname, lineno)
+        if facts is None:
+            warn(
+                location,
+                DeployGuideWarning.CONFIG,
+                f"cannot fill {{{{ {name} }}}}: deployguide_config is not set in conf.py",
+            )
+            return match.group(0)
+        try:
+            return facts.get(name).display()
+        except DeployGuideError as error:
+            warn(
+                location,
+                DeployGuideWarning.CODE,
+                f"deploy-code placeholder {match.group(0)!r} left unfilled: {error.message}",
+            )
+            return match.group(0)
+
+
+def setup_code(app: Sphinx) -> None:
+    app.add_directive("deploy-code", DeployCode)

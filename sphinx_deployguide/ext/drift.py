@@ -1,0 +1,305 @@
+"""The drift checks inside a Sphinx build: ``sphinx-build -W`` fails when the runbook drifts.
+
+While reading, each document records what it claims (``deploy-claim`` directives; the
+claim roles are recorded by :mod:`.values`) and which tokens look like typed chart versions
+or commits. Once per build, after all (possibly parallel) readers have been merged
+(``env-updated``, main process only, so ``-j`` gives no duplicates), the pure checks of
+:mod:`sphinx_deployguide.drift` run over those records and the facts, and every finding
+becomes a located ``deployguide.<subtype>`` warning whose message ends with the fix.
+
+Severities: ``error`` findings are logged as errors, ``warning`` as warnings (both fail
+``-W``), ``info`` findings (a published pin that is behind) as plain info lines.
+
+New markup:
+
+* ``deploy-claim`` directive: ``:file:`` plus ``:contains:`` (literal) or ``:matches:``
+  (regular expression, multiline); its body is the prose the claim backs, rendered as usual.
+* ``deploy-historical`` role: an inline literal that is deliberately a past version or
+  commit (e.g. in an incident write-up); the ``hardcoded`` check skips it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective, SphinxRole
+
+from ..drift import Finding
+from ..drift.claims import check_config_claim, check_file_claim, check_job_claim, check_text_claim
+from ..drift.coverage import ChecklistRef, check_coverage
+from ..drift.hardcoded import (
+    HISTORICAL_ROLE,
+    Candidate,
+    ChartCommits,
+    check_candidate,
+)
+from ..drift.locate import toml_table_line
+from ..drift.pins import check_pin, pin_location
+from .code import DeployCode
+from .drift_scan import SourceLines, Spot, scan_doctree
+from .state import get_facts, get_state
+from .warnings import WARNING_TYPE, DeployGuideWarning
+
+if TYPE_CHECKING:
+    from docutils.nodes import Node, system_message
+    from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
+
+    from ..facts import FactSet
+
+logger = logging.getLogger(__name__)
+
+STATE_ATTR = "deployguide_drift"
+
+
+# --- records (pickled with the environment, purged and merged per document) ------------------
+
+
+@dataclass(frozen=True)
+class TextClaim:
+    """A ``deploy-claim`` directive: ``file`` must contain ``contains`` / match ``matches``."""
+
+    file: str
+    contains: str | None
+    matches: str | None
+    docname: str
+    source: str
+    lineno: int | None
+
+
+@dataclass
+class DriftState:
+    text_claims: dict[str, list[TextClaim]] = field(default_factory=dict)
+    spots: dict[str, list[Spot]] = field(default_factory=dict)
+
+    def purge(self, docname: str) -> None:
+        self.text_claims.pop(docname, None)
+        self.spots.pop(docname, None)
+
+    def merge(self, docnames: set[str], other: DriftState) -> None:
+        for docname in docnames:
+            if docname in other.text_claims:
+                self.text_claims[docname] = other.text_claims[docname]
+            if docname in other.spots:
+                self.spots[docname] = other.spots[docname]
+
+
+def get_drift_state(env: BuildEnvironment) -> DriftState:
+    state = getattr(env, STATE_ATTR, None)
+    if not isinstance(state, DriftState):
+        state = DriftState()
+        setattr(env, STATE_ATTR, state)
+    return state
+
+
+# The findings of the last check run, per environment (memory only; the lint builder reads it).
+_FINDINGS: weakref.WeakKeyDictionary[Any, list[Finding]] = weakref.WeakKeyDictionary()
+
+
+def drift_findings(env: BuildEnvironment) -> list[Finding]:
+    """Findings of this build's drift checks, suppressed subtypes excluded."""
+    return list(_FINDINGS.get(env, []))
+
+
+# --- markup ----------------------------------------------------------------------------------
+
+
+class DeployClaim(SphinxDirective):
+    """``deploy-claim``: prose backed by a file pattern in the deploy repo."""
+
+    has_content = True
+    option_spec = {
+        "file": directives.unchanged_required,
+        "contains": directives.unchanged_required,
+        "matches": directives.unchanged_required,
+    }
+
+    def run(self) -> list[Node]:
+        container = nodes.container(classes=["deployguide-claim"])
+        self.set_source_info(container)
+        if self.content:
+            container.extend(self.parse_content_to_nodes())
+        source, line = self.get_source_info()
+        # Recorded even when malformed: the check reports it once per build, located.
+        get_drift_state(self.env).text_claims.setdefault(self.env.docname, []).append(
+            TextClaim(
+                self.options.get("file", "").strip(),
+                self.options.get("contains"),
+                self.options.get("matches"),
+                self.env.docname,
+                source,
+                line,
+            )
+        )
+        return [container]
+
+
+class DeployHistorical(SphinxRole):
+    """``deploy-historical``: a deliberately historical version or commit, shown as a literal."""
+
+    def run(self) -> tuple[list[Node], list[system_message]]:
+        return [nodes.literal(self.rawtext, self.text, classes=["deployguide-historical"])], []
+
+
+class DeployCodeTemplate(DeployCode):
+    """``deploy-code`` that keeps its template on the literal block, so the hardcoded scan
+    reads what the author typed rather than the values filled in from facts."""
+
+    def run(self) -> list[Node]:
+        template = list(self.content)
+        result = super().run()
+        for node in result:
+            for block in node.findall(nodes.literal_block):
+                block["deployguide_template"] = template
+        return result
+
+
+def _doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    env = app.env
+    spots = scan_doctree(env.docname, str(env.doc2path(env.docname)), doctree)
+    state = get_drift_state(env)
+    if spots:
+        state.spots[env.docname] = spots
+    else:
+        state.spots.pop(env.docname, None)
+
+
+# --- running the checks once per build ---------------------------------------------------------
+
+
+def run_checks(
+    env: BuildEnvironment, facts: FactSet, *, now: datetime | None = None
+) -> list[Finding]:
+    """All drift findings of the build, from the merged records and the facts."""
+    model = facts.model
+    repo = model.deploy_repo
+    findings: list[Finding] = []
+    drift = get_drift_state(env)
+    sources = SourceLines()
+    for claim in get_state(env).all_claims():
+        where = {"file": claim.source, "line": claim.lineno}
+        if claim.kind == "file":
+            found = check_file_claim(repo, claim.target, **where)
+        elif claim.kind == "config":
+            found = check_config_claim(repo, claim.target, **where)
+        elif claim.kind == "job":
+            workflow, _, job = claim.target.partition("#")
+            found = check_job_claim(repo, workflow, job, **where)
+        else:
+            found = None
+        if found:
+            findings.append(found)
+    for doc in sorted(drift.text_claims):
+        for tc in drift.text_claims[doc]:
+            found = check_text_claim(
+                repo,
+                tc.file,
+                contains=tc.contains,
+                matches=tc.matches,
+                file=tc.source,
+                line=tc.lineno,
+            )
+            if found:
+                findings.append(found)
+
+    commits = ChartCommits(facts.charts)
+    for doc in sorted(drift.spots):
+        for spot in drift.spots[doc]:
+            found = check_candidate(
+                Candidate(spot.token, spot.kind, 0),
+                commits,
+                file=spot.source,
+                line=spot.lineno,
+                where=spot.where,
+            )
+            if found:
+                findings.append(found)
+
+    moment = now or datetime.now(timezone.utc)
+    for name, state in sorted(facts.charts.items()):
+        file, line = pin_location(repo, state)
+        wait = facts.facts.get(f"charts.{name}.delay.wait")
+        found = check_pin(
+            state,
+            wait_seconds=float(wait.value) if wait else None,
+            now=moment,
+            file=file,
+            line=line,
+        )
+        if found:
+            findings.append(found)
+
+    model_text = model.path.read_text(encoding="utf-8")
+    refs = [
+        ChecklistRef(c.env, c.checklist_id, c.source, c.lineno)
+        for c in get_state(env).all_checklists()
+    ]
+    findings += check_coverage(
+        model.environments,
+        refs,
+        model_file=str(model.path),
+        env_line=lambda name: toml_table_line(model_text, f"environments.{name}"),
+    )
+    return findings
+
+
+def _suppressed(subtype: str, env: BuildEnvironment) -> bool:
+    return logging.is_suppressed_warning(WARNING_TYPE, subtype, env.config.suppress_warnings)
+
+
+def _log(finding: Finding, env: BuildEnvironment) -> None:
+    """Log one finding as a located ``deployguide`` warning (or error / info line).
+
+    Not :func:`.warnings.warn`: the record also carries the structured finding
+    (``record.deployguide_finding``) for the lint builder.
+    """
+    subtype = DeployGuideWarning(finding.subtype).value
+    if _suppressed(subtype, env):
+        return
+    _FINDINGS.setdefault(env, []).append(finding)
+    location = f"{finding.file}:{finding.line or ''}" if finding.file else None
+    log = {"error": logger.error, "warning": logger.warning, "info": logger.info}[finding.severity]
+    log(
+        finding.text(),
+        type=WARNING_TYPE,
+        subtype=subtype,
+        location=location,
+        extra={"deployguide_finding": finding},
+    )
+
+
+def _env_updated(app: Sphinx, env: BuildEnvironment) -> None:
+    """``env-updated``: after every read (main process, parallel readers merged)."""
+    _FINDINGS[env] = []
+    facts = get_facts(env)
+    if facts is None:
+        return
+    for finding in run_checks(env, facts):
+        _log(finding, env)
+
+
+def _purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    get_drift_state(env).purge(docname)
+
+
+def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
+    get_drift_state(env).merge(docnames, get_drift_state(other))
+
+
+def setup_drift(app: Sphinx) -> None:
+    app.add_directive("deploy-claim", DeployClaim)
+    app.add_directive("deploy-code", DeployCodeTemplate, override=True)
+    app.add_role(HISTORICAL_ROLE, DeployHistorical())
+    app.connect("doctree-read", _doctree_read)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("env-updated", _env_updated)
+    from .lint_builder import setup_lint_builder
+
+    setup_lint_builder(app)

@@ -1,0 +1,260 @@
+"""Roles that put real values and real references into prose.
+
+* ``{deploy-value}`charts.binderhub.version``` renders a fact, with its provenance on hover
+  and a visible "stale" mark when it came from the cache after a network failure.
+* ``{deploy-file}`PATH``` , ``{deploy-config}`FILE#KEY.PATH``` and
+  ``{deploy-job}`WORKFLOW#JOB``` / ``{deploy-job}`ENV``` render as literals and are recorded
+  as :class:`~sphinx_deployguide.ext.state.Claim` s for the drift checks.
+
+Values go into docutils Text nodes only, so every builder escapes them.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxRole
+
+from ..errors import DeployGuideError
+from .state import Claim, get_facts, get_state, note_fact_use
+from .warnings import DeployGuideWarning, warn
+
+if TYPE_CHECKING:
+    from docutils.nodes import Node, system_message
+    from sphinx.application import Sphinx
+    from sphinx.writers.html5 import HTML5Translator
+
+    from ..facts import Fact
+
+
+class deployguide_value(nodes.Inline, nodes.TextElement):
+    """A rendered fact: attributes ``fact``, ``provenance``, ``stale``; children: the value."""
+
+
+STALE_MARK = " (stale)"
+
+
+def value_nodes(
+    fact: Fact, *, literal: bool = False, classes: list[str] | None = None
+) -> list[Node]:
+    """The nodes for one fact: the value (escaped) and, when stale, a visible mark."""
+    text = fact.display()
+    stale = fact.provenance.status == "stale"
+    node = deployguide_value(
+        "",
+        fact=fact.name,
+        provenance=fact.provenance.describe(),
+        stale=stale,
+        classes=list(classes or []),
+    )
+    node += nodes.literal(text, text) if literal else nodes.Text(text)
+    result: list[Node] = [node]
+    if stale:
+        result.append(nodes.inline(STALE_MARK, STALE_MARK, classes=["deployguide-stale-mark"]))
+    return result
+
+
+@lru_cache(maxsize=64)
+def _source_lines(path: str, mtime: float) -> tuple[str, ...]:
+    try:
+        return tuple(Path(path).read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def exact_line(source: str | None, line: int | None, rawtext: str) -> int | None:
+    """The line of a role itself: parsers report the first line of its paragraph."""
+    if not source or not line:
+        return line
+    try:
+        lines = _source_lines(source, os.stat(source).st_mtime)
+    except OSError:
+        return line
+    # MyST hands roles an RST-style rawtext (":name:`text`"): match from the backtick on.
+    body = rawtext[rawtext.find("`") :] if "`" in rawtext else rawtext
+    needle = body.splitlines()[0].strip() if body.strip() else ""
+    if not needle:
+        return line
+    for number in range(line, min(line + 200, len(lines) + 1)):
+        if needle in lines[number - 1]:
+            return number
+    return line
+
+
+def message_of(error: Exception) -> str:
+    return getattr(error, "message", None) or str(error)
+
+
+class _Role(SphinxRole):
+    def source_line(self) -> tuple[str, int | None]:
+        source, line = self.get_source_info()
+        return source, exact_line(source, line, self.rawtext)
+
+    def location(self) -> str:
+        source, line = self.source_line()
+        return f"{source}:{line}" if line else f"{source}:"
+
+    def problem(
+        self, subtype: DeployGuideWarning, message: str
+    ) -> tuple[list[Node], list[system_message]]:
+        """Warn at the role's line and render its source visibly as problematic."""
+        warn(self.location(), subtype, message)
+        return [nodes.problematic(self.rawtext, self.rawtext)], []
+
+    def claim(self, kind: str, target: str, env: str | None = None) -> None:
+        source, line = self.source_line()
+        get_state(self.env).add_claim(
+            Claim(
+                kind=kind,
+                target=target,
+                docname=self.env.docname,
+                lineno=line,
+                source=source,
+                text=self.text,
+                env=env,
+            )
+        )
+
+
+class DeployValue(_Role):
+    """``deploy-value``: a fact by name (``charts.NAME.version``, ``config:FILE#KEY``, ...)."""
+
+    def run(self) -> tuple[list[Node], list[system_message]]:
+        name = self.text.strip()
+        note_fact_use(self.env, name)
+        facts = get_facts(self.env)
+        if facts is None:
+            return self.problem(
+                DeployGuideWarning.CONFIG,
+                f"cannot render {name!r}: deployguide_config is not set in conf.py",
+            )
+        try:
+            fact = facts.get(name)
+        except DeployGuideError as error:
+            return self.problem(DeployGuideWarning.FACT, message_of(error))
+        return value_nodes(fact), []
+
+
+class DeployFile(_Role):
+    """``deploy-file``: a path in the deploy repo (the drift check verifies it exists)."""
+
+    def run(self) -> tuple[list[Node], list[system_message]]:
+        path = self.text.strip()
+        if not path or path.startswith(("/", "\\")) or ".." in path.split("/"):
+            return self.problem(
+                DeployGuideWarning.CLAIM,
+                f"deploy-file expects a path relative to the deploy repo, got {path!r}",
+            )
+        self.claim("file", path)
+        return [nodes.literal(path, path, classes=["deployguide-file"])], []
+
+
+class DeployConfig(_Role):
+    """``deploy-config``: ``FILE#KEY.PATH`` in the deploy repo, rendered as its live value."""
+
+    def run(self) -> tuple[list[Node], list[system_message]]:
+        spec = self.text.strip()
+        file, sep, key = spec.partition("#")
+        if not sep or not file or not key:
+            return self.problem(
+                DeployGuideWarning.CLAIM, f"deploy-config expects FILE#KEY.PATH, got {spec!r}"
+            )
+        name = f"config:{spec}"
+        note_fact_use(self.env, name)
+        facts = get_facts(self.env)
+        if facts is None:
+            return self.problem(
+                DeployGuideWarning.CONFIG,
+                f"cannot read {spec!r}: deployguide_config is not set in conf.py",
+            )
+        try:
+            fact = facts.get(name)
+        except DeployGuideError:
+            # The drift checks report it once, with the fix (ext/drift.py); here it is only
+            # shown as a problem, never as an empty value.
+            self.claim("config", spec)
+            return [nodes.problematic(self.rawtext, self.rawtext)], []
+        self.claim("config", spec)
+        return value_nodes(fact, literal=True, classes=["deployguide-config"]), []
+
+
+class DeployJob(_Role):
+    """``deploy-job``: ``WORKFLOW#JOB``, or an environment whose workflow and job are known."""
+
+    def run(self) -> tuple[list[Node], list[system_message]]:
+        text = self.text.strip()
+        env_name: str | None = None
+        if "#" in text:
+            workflow, _, job = text.partition("#")
+            if not workflow or not job:
+                return self.problem(
+                    DeployGuideWarning.CLAIM,
+                    f"deploy-job expects WORKFLOW#JOB or an environment, got {text!r}",
+                )
+        else:
+            env_name = text
+            note_fact_use(self.env, f"environments.{env_name}.job")
+            facts = get_facts(self.env)
+            if facts is None:
+                return self.problem(
+                    DeployGuideWarning.CONFIG,
+                    f"cannot resolve job of {text!r}: deployguide_config is not set",
+                )
+            environment = facts.model.environments.get(env_name)
+            if environment is None:
+                known = ", ".join(facts.model.environments) or "none"
+                return self.problem(
+                    DeployGuideWarning.CLAIM,
+                    f"deploy-job: unknown environment {env_name!r} (known: {known})",
+                )
+            if not environment.workflow or not environment.job:
+                return self.problem(
+                    DeployGuideWarning.CLAIM,
+                    f"deploy-job: environment {env_name!r} has no workflow/job "
+                    f"in {facts.model.path.name}",
+                )
+            workflow, job = environment.workflow, environment.job
+        self.claim("job", f"{workflow}#{job}", env=env_name)
+        return [nodes.literal(job, job, classes=["deployguide-job"])], []
+
+
+def html_visit_value(self: HTML5Translator, node: deployguide_value) -> None:
+    classes = "deployguide-value" + (" deployguide-stale" if node.get("stale") else "")
+    self.body.append(
+        self.starttag(
+            node,
+            "span",
+            "",
+            CLASS=classes,
+            title=node["provenance"],
+            tabindex="0",
+            **{"data-deployguide-fact": node["fact"]},
+        )
+    )
+
+
+def html_depart_value(self: HTML5Translator, node: deployguide_value) -> None:
+    self.body.append("</span>")
+
+
+def _pass(self: object, node: Node) -> None:
+    pass
+
+
+def setup_values(app: Sphinx) -> None:
+    app.add_node(
+        deployguide_value,
+        html=(html_visit_value, html_depart_value),
+        text=(_pass, _pass),
+        latex=(_pass, _pass),
+        man=(_pass, _pass),
+        texinfo=(_pass, _pass),
+    )
+    app.add_role("deploy-value", DeployValue())
+    app.add_role("deploy-file", DeployFile())
+    app.add_role("deploy-config", DeployConfig())
+    app.add_role("deploy-job", DeployJob())

@@ -1,0 +1,58 @@
+"""The failure catalog and ``deployguide diagnose``'s engine.
+
+* :mod:`.catalog` - entries, validation, loading (shipped ``catalog.toml`` + the model's)
+* :mod:`.regexsafety` - refuses patterns that can backtrack exponentially
+* :mod:`.logtext` - bounded log reading, removing timestamps/markers/ANSI codes
+* :mod:`.matcher` - lines x entries -> matches with captured values
+* :mod:`.checks` - what live checks share, and their registry
+* :mod:`.chart_published` - the ``chart-published`` check (chart index + git)
+* :mod:`.log_checks` - ``chart-repository`` and ``rollout`` (the log and the model's URLs)
+* :mod:`.diagnosis` - the verdict: the most specific match wins
+* :mod:`.signature` - readable forms of the patterns for the runbook page
+"""
+
+from __future__ import annotations
+
+from .catalog import (
+    CHECKS,
+    SHIPPED_CATALOG,
+    STAGES,
+    VERDICTS,
+    Catalog,
+    CatalogError,
+    FailureEntry,
+    load_catalog,
+    load_model_catalog,
+)
+from .checks import CheckContext, CheckResult, LazyFacts
+from .diagnosis import EXIT_CODES, Diagnosis, Finding, diagnose_lines
+from .logtext import MAX_LINE, MAX_LOG_BYTES, LogLine, LogText, clean_log, read_log_tail
+from .matcher import EntryMatch, LineHit, match_lines
+
+__all__ = [
+    "CHECKS",
+    "EXIT_CODES",
+    "MAX_LINE",
+    "MAX_LOG_BYTES",
+    "SHIPPED_CATALOG",
+    "STAGES",
+    "VERDICTS",
+    "Catalog",
+    "CatalogError",
+    "CheckContext",
+    "CheckResult",
+    "Diagnosis",
+    "EntryMatch",
+    "FailureEntry",
+    "Finding",
+    "LazyFacts",
+    "LineHit",
+    "LogLine",
+    "LogText",
+    "clean_log",
+    "diagnose_lines",
+    "load_catalog",
+    "load_model_catalog",
+    "match_lines",
+    "read_log_tail",
+]

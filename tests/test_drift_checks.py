@@ -1,0 +1,320 @@
+"""The drift checks as pure functions: one test per check and per pin case, on the demo world."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sphinx_deployguide.chartversion import landing_commit
+from sphinx_deployguide.config import Environment, load_model
+from sphinx_deployguide.drift import Finding
+from sphinx_deployguide.drift.claims import (
+    check_config_claim,
+    check_file_claim,
+    check_job_claim,
+    check_text_claim,
+)
+from sphinx_deployguide.drift.coverage import ChecklistRef, check_coverage
+from sphinx_deployguide.drift.hardcoded import ChartCommits, check_candidate, find_candidates
+from sphinx_deployguide.drift.locate import toml_table_line, yaml_key_line
+from sphinx_deployguide.drift.pins import check_pin, pin_location
+from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.keypath import parse_key_path
+
+WHERE = {"file": "docs/index.md", "line": 12}
+
+
+@pytest.fixture(scope="module")
+def facts(demo_world):
+    return resolve_facts(load_model(demo_world.model))
+
+
+@pytest.fixture(scope="module")
+def chart(facts):
+    return facts.charts["binderhub"]
+
+
+def short(sha: str) -> str:
+    return sha[:7]
+
+
+# --- claim ------------------------------------------------------------------------------------
+
+
+def test_file_claim_holds_and_fails_with_a_suggestion(demo_world):
+    assert check_file_claim(demo_world.deploy, "deploy.py", **WHERE) is None
+    found = check_file_claim(demo_world.deploy, "config/prod.yml", **WHERE)
+    assert (found.subtype, found.severity, found.file, found.line) == (
+        "claim",
+        "error",
+        "docs/index.md",
+        12,
+    )
+    assert "'config/prod.yml' does not exist" in found.message
+    assert found.fix == "point it at 'config/prod.yaml'"
+
+
+def test_file_claim_refuses_paths_outside_the_deploy_repo(demo_world):
+    found = check_file_claim(demo_world.deploy, "../binderhub/README.md", **WHERE)
+    assert found is not None and "outside the deploy repo" in found.message
+
+
+def test_config_claim(demo_world):
+    assert (
+        check_config_claim(demo_world.deploy, "config/prod.yaml#binderhub.replicas", **WHERE)
+        is None
+    )
+    found = check_config_claim(demo_world.deploy, "config/prod.yaml#binderhub.replica", **WHERE)
+    assert (found.subtype, found.line) == ("claim", 12)
+    assert "no key 'replica'" in found.message and "replicas" in found.message
+    missing = check_config_claim(demo_world.deploy, "config/canary.yaml#binderhub", **WHERE)
+    assert "'config/canary.yaml' does not exist" in missing.message
+    bad = check_config_claim(demo_world.deploy, "config/prod.yaml#a..b", **WHERE)
+    assert "bad key path" in bad.message
+
+
+def test_job_claim(demo_world):
+    workflow = ".github/workflows/cd.yml"
+    assert check_job_claim(demo_world.deploy, workflow, "prod-deploy", **WHERE) is None
+    found = check_job_claim(demo_world.deploy, workflow, "deploy-prod", **WHERE)
+    assert (found.subtype, found.severity, found.line) == ("claim", "error", 12)
+    assert "job 'deploy-prod' does not exist" in found.message
+    assert found.fix == "use job 'prod-deploy'"
+    gone = check_job_claim(
+        demo_world.deploy, ".github/workflows/deploy.yml", "prod-deploy", **WHERE
+    )
+    assert "workflow file '.github/workflows/deploy.yml' does not exist" in gone.message
+
+
+def test_job_claim_on_a_file_without_jobs(tmp_path):
+    (tmp_path / "wf.yml").write_text("name: x\non: push\n")
+    found = check_job_claim(tmp_path, "wf.yml", "build", **WHERE)
+    assert "has no 'jobs:' mapping" in found.message
+
+
+def test_text_claim_contains_and_matches(demo_world):
+    deploy = demo_world.deploy
+    assert check_text_claim(deploy, "deploy.py", contains="--timeout=10m", **WHERE) is None
+    assert (
+        check_text_claim(deploy, "config/prod.yaml", matches=r"^\s+replicas:\s*3\s*$", **WHERE)
+        is None
+    )
+    # REFERENCE.md: the docs said helm waits ten minutes; deploy.py passes no helm --timeout.
+    found = check_text_claim(deploy, "deploy.py", contains="--timeout=10m --wait", **WHERE)
+    assert (found.subtype, found.severity, found.line) == ("claim", "error", 12)
+    assert "deploy.py no longer contains '--timeout=10m --wait'" in found.message
+    used = [
+        n
+        for n, t in enumerate((deploy / "deploy.py").read_text().splitlines(), 1)
+        if "--timeout=10m" in t
+    ]
+    assert used and f"line {used[0]}:" in found.message  # where --timeout=10m is used now
+    assert "update the statement" in found.fix
+    stage = check_text_claim(
+        deploy, ".github/workflows/cd.yml", matches=r"Stage 3: Deploy to \w+", **WHERE
+    )
+    assert "no longer matches" in stage.message
+
+
+def test_text_claim_malformed(demo_world):
+    both = check_text_claim(demo_world.deploy, "deploy.py", contains="a", matches="b", **WHERE)
+    assert "exactly one of :contains: or :matches:" in both.message
+    regex = check_text_claim(demo_world.deploy, "deploy.py", matches="(", **WHERE)
+    assert "invalid :matches: regular expression" in regex.message
+    nofile = check_text_claim(demo_world.deploy, "", contains="x", **WHERE)
+    assert "needs :file:" in nofile.message
+
+
+# --- hardcoded ------------------------------------------------------------------------------
+
+
+def test_candidates_of_all_four_formats_and_bare_shas():
+    text = (
+        "old 0.1.0-441f5ea, 0.2.0-013.dace2ee and 0.2.0-n077.hef338bc, "
+        "new 1.0.0-0.dev.git.3983.h383374de; commit 4e3bafb; not 3.12.0, not cafe, not h441f5ea"
+    )
+    found = [(c.token, c.kind) for c in find_candidates(text)]
+    assert found == [
+        ("0.1.0-441f5ea", "version"),
+        ("0.2.0-013.dace2ee", "version"),
+        ("0.2.0-n077.hef338bc", "version"),
+        ("1.0.0-0.dev.git.3983.h383374de", "version"),
+        ("4e3bafb", "sha"),
+    ]
+
+
+def test_hardcoded_version_names_the_fact(facts, chart):
+    commits = ChartCommits(facts.charts)
+    [candidate] = find_candidates(f"Deploy {chart.current.version} now.")
+    found = check_candidate(candidate, commits, **WHERE)
+    assert (found.subtype, found.severity, found.file, found.line) == (
+        "hardcoded",
+        "error",
+        "docs/index.md",
+        12,
+    )
+    assert "{deploy-value}`charts.binderhub.version`" in found.fix
+    assert "{deploy-historical}" in found.fix
+    [pinned] = find_candidates(f"We run {chart.pinned}.")
+    assert "charts.binderhub.pinned" in check_candidate(pinned, commits, **WHERE).fix
+
+
+def test_hardcoded_sha_is_verified_with_git(facts, demo_world):
+    commits = ChartCommits(facts.charts)
+    [candidate] = find_candidates(f"built from {short(demo_world.pr_commit)}")
+    found = check_candidate(candidate, commits, **WHERE)
+    assert found is not None and "charts.binderhub.commit" in found.fix
+    head = check_candidate(find_candidates(f"head {short(demo_world.head)}")[0], commits, **WHERE)
+    assert "charts.binderhub.head" in head.fix
+    # The 2017-2019 "<version>-<sha>" format is recognised through its commit.
+    old_style = find_candidates(f"pinned 0.1.0-{short(demo_world.pr_commit)} then")
+    assert [c.kind for c in old_style] == ["version"]
+    assert "charts.binderhub.version" in check_candidate(old_style[0], commits, **WHERE).fix
+    # Hex words and SHAs of other repositories are not chart commits: no finding.
+    assert check_candidate(find_candidates("see deadbeef1")[0], commits, **WHERE) is None
+    assert (
+        check_candidate(find_candidates("version 1.0.0-0.dev.git.3.h1234567")[0], commits, **WHERE)
+        is None
+    )
+
+
+# --- pin ------------------------------------------------------------------------------------
+
+
+def pinned(chart, version):
+    return dataclasses.replace(chart, pinned=version, pin_commit=None)
+
+
+def test_pin_location_is_the_line_of_the_pinned_value(demo_world, chart):
+    file, line = pin_location(demo_world.deploy, chart)
+    assert file == str(demo_world.deploy / "mybinder" / "Chart.yaml")
+    lines = Path(file).read_text().splitlines()
+    assert chart.pinned in lines[line - 1]
+
+
+def test_pin_case_a_not_yet_published_within_the_delay(demo_world, chart):
+    # A PR's own chart commit: never published from main by itself, landed by its merge.
+    commit = demo_world.commits["pr6a"]
+    from sphinx_deployguide.chartversion import compute_chart_version
+
+    version = compute_chart_version(chart.repo, commit, chart.spec.chartpress, "binderhub").version
+    assert chart.index.find("binderhub", version) is None
+    landed = chart.repo.commit_time(landing_commit(chart.repo, commit, "main"))
+    state = pinned(chart, version)
+    early = check_pin(state, wait_seconds=23 * 60, now=landed + timedelta(minutes=5), **WHERE)
+    assert (early.subtype, early.severity, early.line) == ("pin", "warning", 12)
+    assert "not yet published; expected within 18 min" in early.message
+    assert "wait" in early.fix
+    late = check_pin(state, wait_seconds=23 * 60, now=landed + timedelta(hours=3), **WHERE)
+    assert late.severity == "error" and "still not published 180 min" in late.message
+    # With a stale index (network down), "not published" cannot be told: a warning only.
+    offline = dataclasses.replace(
+        state, index=dataclasses.replace(state.index, status="stale", error="connection refused")
+    )
+    unsure = check_pin(offline, wait_seconds=23 * 60, now=landed + timedelta(hours=3), **WHERE)
+    assert unsure.severity == "warning" and "connection refused" in unsure.message
+
+
+def test_pin_case_b_merge_sha_names_the_pr_commits_version(demo_world, chart):
+    """The 2018 incident: a version made from the merge SHA will never exist."""
+    wrong = chart.current.version.rsplit(".h", 1)[0] + ".h" + short(demo_world.merge_commit)
+    found = check_pin(pinned(chart, wrong), wait_seconds=1380, now=chart.index.fetched_at, **WHERE)
+    right = chart.current.version
+    assert right.endswith(".h" + short(demo_world.pr_commit))
+    assert (found.subtype, found.severity, found.file, found.line) == (
+        "pin",
+        "error",
+        "docs/index.md",
+        12,
+    )
+    assert "will never be published" in found.message and "(a merge commit)" in found.message
+    assert (
+        f"chart commit {short(demo_world.pr_commit)}, version {right} (published)" in found.message
+    )
+    assert found.fix == f"pin {right}"
+
+
+def test_pin_case_c_sha_not_in_the_source(chart):
+    found = check_pin(
+        pinned(chart, "1.0.0-0.dev.git.34.h1234abc"),
+        wait_seconds=1380,
+        now=chart.index.fetched_at,
+        **WHERE,
+    )
+    assert (found.subtype, found.severity) == ("pin", "error")
+    assert "1234abc is not in the chart source" in found.message
+    assert found.fix == f"pin {chart.current.version} (published)"
+
+
+def test_pin_case_d_published_but_behind_is_info(chart, demo_world):
+    found = check_pin(chart, wait_seconds=1380, now=chart.index.fetched_at, **WHERE)
+    assert chart.pinned == demo_world.pinned_version
+    assert (found.subtype, found.severity) == ("pin", "info")
+    assert f"{len(chart.pending)} chart commits behind" in found.message and len(chart.pending) == 4
+    assert "deployguide bump binderhub" in found.fix
+
+
+def test_pin_current_and_published_is_clean(chart):
+    state = pinned(chart, chart.current.version)
+    assert check_pin(state, wait_seconds=1380, now=chart.index.fetched_at, **WHERE) is None
+
+
+# --- coverage -----------------------------------------------------------------------------
+
+ENVS = {
+    "staging": Environment("staging"),
+    "prod": Environment("prod", after="staging"),
+}
+
+
+def test_coverage_all_three_cases():
+    refs = [
+        ChecklistRef("prod", "prod", "docs/prod.md", 3),
+        ChecklistRef("canary", "canary", "docs/prod.md", 9),
+    ]
+    found = check_coverage(
+        ENVS, refs, model_file="deployguide.toml", env_line={"staging": 11, "prod": 17}.get
+    )
+    by_line = {(f.file, f.line): f for f in found}
+    assert all(f.subtype == "coverage" and f.severity == "warning" for f in found)
+    missing = by_line[("deployguide.toml", 11)]
+    assert "'staging' has no deploy-checklist" in missing.message and "staging" in missing.fix
+    after = by_line[("docs/prod.md", 3)]
+    assert "deployed after 'staging'" in after.message
+    unknown = by_line[("docs/prod.md", 9)]
+    assert "'canary'" in unknown.message and "staging, prod" in unknown.fix
+    assert len(found) == 3
+
+
+def test_coverage_complete_is_clean():
+    refs = [ChecklistRef("staging", "s", "a.md", 1), ChecklistRef("prod", "p", "a.md", 9)]
+    assert check_coverage(ENVS, refs, model_file="m.toml", env_line=lambda n: None) == []
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def test_locate_yaml_and_toml_lines():
+    text = "a: 1\ndeps:\n  - name: x\n    version: '1'\n  - name: y\n    version: '2'\n"
+    assert yaml_key_line(text, parse_key_path("deps[name=y].version")) == 6
+    assert yaml_key_line(text, parse_key_path("deps[0].version")) == 4
+    assert yaml_key_line(text, parse_key_path("nope")) is None
+    assert toml_table_line('x = 1\n[environments."prod"]\nurl = "u"\n', "environments.prod") == 2
+
+
+def test_finding_validates_severity_and_formats():
+    f = Finding("claim", "error", "a.md", 3, "gone", "restore it")
+    assert f.location == "a.md:3" and f.text() == "gone; fix: restore it"
+    assert f.as_json() == {
+        "subtype": "claim",
+        "severity": "error",
+        "file": "a.md",
+        "line": 3,
+        "message": "gone",
+        "fix": "restore it",
+    }
+    with pytest.raises(ValueError):
+        Finding("claim", "fatal", None, None, "x")

@@ -1,0 +1,76 @@
+"""Pure parts of the extension: step markers and ids, role line lookup, the warning list."""
+
+from __future__ import annotations
+
+import pytest
+from docutils import nodes
+
+from sphinx_deployguide.ext.checklist import _source_text, _strip_marker, slugify
+from sphinx_deployguide.ext.values import deployguide_value, exact_line
+from sphinx_deployguide.ext.warnings import DeployGuideWarning, warning_table
+
+
+def item(*children: nodes.Node) -> nodes.list_item:
+    return nodes.list_item("", nodes.paragraph("", "", *children))
+
+
+@pytest.mark.parametrize(
+    ("text", "checked", "explicit", "rest"),
+    [
+        ("[ ] Pin the chart", False, None, "Pin the chart"),
+        ("[x] Pin", True, None, "Pin"),
+        ("[X] {#pin} Pin", True, "pin", "Pin"),
+        ("{#pin-2} Pin", False, "pin-2", "Pin"),
+        ("Pin [ ] later", False, None, "Pin [ ] later"),
+        ("[ ]{#a_b}x", False, "a_b", "x"),
+        ("{#bad id} Pin", False, None, "{#bad id} Pin"),
+    ],
+)
+def test_strip_marker(text, checked, explicit, rest):
+    node = item(nodes.Text(text))
+    assert _strip_marker(node) == (checked, explicit)
+    assert node.astext() == rest
+
+
+def test_strip_marker_across_split_text_nodes_and_myst_checkbox():
+    node = item(nodes.Text("["), nodes.Text(" ] {#"), nodes.Text("id} Go"), nodes.literal("x", "x"))
+    assert _strip_marker(node) == (False, "id")
+    assert node.astext() == "Gox"
+    raw = nodes.raw(
+        "",
+        '<input class="task-list-item-checkbox" checked="checked" type="checkbox">',
+        format="html",
+    )
+    node = item(raw, nodes.Text(" {#done} Done"))
+    assert _strip_marker(node) == (True, "done")
+    assert node.astext() == "Done"
+
+
+def test_slug_leaves_live_values_out():
+    para = nodes.paragraph(
+        "",
+        "",
+        nodes.Text("Pin "),
+        deployguide_value("", nodes.Text("1.2.3-abc")),
+        nodes.Text(" in the Chart.yaml file of the repo now"),
+    )
+    assert slugify(_source_text(para)) == "pin-in-the-chart-yaml-file"
+    assert slugify("!!!") == ""
+
+
+def test_exact_line_finds_the_role_in_its_paragraph(tmp_path):
+    source = tmp_path / "page.md"
+    source.write_text("# T\n\nFirst line of a paragraph\nthen {deploy-value}`a.b` here.\n")
+    assert exact_line(str(source), 3, ":deploy-value:`a.b`") == 4
+    assert exact_line(str(source), 3, ":deploy-value:`missing`") == 3
+    assert exact_line(None, 3, "x") == 3
+    assert exact_line(str(tmp_path / "gone.md"), 3, "x") == 3
+
+
+def test_warning_subtypes_are_listed_once_with_descriptions():
+    rows = warning_table()
+    assert len({name for name, _ in rows}) == len(rows) == len(DeployGuideWarning)
+    assert all(name.startswith("deployguide.") and text for name, text in rows)
+    assert DeployGuideWarning("fact") is DeployGuideWarning.FACT
+    with pytest.raises(ValueError):
+        DeployGuideWarning("nope")
