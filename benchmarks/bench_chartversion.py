@@ -25,9 +25,16 @@ from pathlib import Path
 import sphinx_deployguide
 from sphinx_deployguide.chartversion import compute_chart_version, landing_commit, parse_version
 from sphinx_deployguide.config import load_model
-from sphinx_deployguide.demo import CHART, CHARTPRESS, DemoVersion, build_demo, publish_time, render_index
+from sphinx_deployguide.demo import (
+    CHART,
+    CHARTPRESS,
+    DemoVersion,
+    build_demo,
+    publish_time,
+    render_index,
+)
 from sphinx_deployguide.demo import git_env as demo_git_env
-from sphinx_deployguide.demo_history import CHARTPRESS_YAML, CHART_YAML, VALUES_YAML
+from sphinx_deployguide.demo_history import CHART_YAML, CHARTPRESS_YAML, VALUES_YAML
 from sphinx_deployguide.facts import resolve_facts
 from sphinx_deployguide.git import GitRepo
 
@@ -82,25 +89,30 @@ class Landing:
 
 
 def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Landing], int]:
-    """A fast-import stream: direct commits and GitHub-style PR merges on ``main`` (some
-    PRs docs-only, so their merges are TREESAME on the chart paths), a tag every ~500
-    commits. Returns (stream, first-parent landings oldest first, number of commits)."""
+    """A fast-import stream: direct commits and GitHub-style PR merges on ``main`` (the
+    merge of a chart PR is TREESAME to the PR on the chart paths, so the chart commit is
+    the PR's own commit: the incident pattern), a tag every ~500 commits. Returns
+    (stream, first-parent landings oldest first, number of commits)."""
     rng = random.Random(seed)
     out = bytearray()
     mark = 0
     clock = START
     landings: list[Landing] = []
-    main_tip: int | None = None
 
-    def commit(ref: str, parent: int | None, files: dict[str, str], message: str,
-               merge: int | None = None) -> int:
+    def commit(
+        ref: str, parent: int | None, files: dict[str, str], message: str, merge: int | None = None
+    ) -> int:
         nonlocal mark, clock
         mark += 1
         clock += timedelta(minutes=rng.randint(20, 180))
         stamp = f"{int(clock.timestamp())} +0000"
         raw = message.encode()
-        out.extend(f"commit {ref}\nmark :{mark}\nauthor {IDENT} {stamp}\n"
-                   f"committer {IDENT} {stamp}\ndata {len(raw)}\n".encode() + raw + b"\n")
+        out.extend(
+            f"commit {ref}\nmark :{mark}\nauthor {IDENT} {stamp}\n"
+            f"committer {IDENT} {stamp}\ndata {len(raw)}\n".encode()
+            + raw
+            + b"\n"
+        )
         if parent is not None:
             out.extend(f"from :{parent}\n".encode())
         if merge is not None:
@@ -116,12 +128,17 @@ def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Land
             return {f"helm-chart/binderhub/templates/t{i % 97}.yaml": f"# change {i}\n"}
         return {f"docs/page{i % 89}.md": f"change {i}\n"}
 
-    main_tip = commit("refs/heads/main", None, {
-        "helm-chart/chartpress.yaml": CHARTPRESS_NO_BASE,
-        "helm-chart/binderhub/Chart.yaml": CHART_YAML,
-        "helm-chart/binderhub/values.yaml": VALUES_YAML,
-        "README.md": "synthetic\n",
-    }, "initial\n")
+    main_tip = commit(
+        "refs/heads/main",
+        None,
+        {
+            "helm-chart/chartpress.yaml": CHARTPRESS_NO_BASE,
+            "helm-chart/binderhub/Chart.yaml": CHART_YAML,
+            "helm-chart/binderhub/values.yaml": VALUES_YAML,
+            "README.md": "synthetic\n",
+        },
+        "initial\n",
+    )
     landings.append(Landing(main_tip, clock, True))
     pr = 0
     next_tag = 500
@@ -132,7 +149,7 @@ def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Land
             landings.append(Landing(main_tip, clock, chart))
         else:  # a PR of 1-3 commits, main maybe moving on meanwhile, then a merge commit
             pr += 1
-            ref, fork, tip, files, chart = f"refs/heads/pr{pr}", main_tip, main_tip, {}, False
+            ref, tip, files, chart = f"refs/heads/pr{pr}", main_tip, {}, False
             for k in range(rng.randint(1, 3)):
                 touches = rng.random() < 0.5
                 chart |= touches
@@ -141,13 +158,19 @@ def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Land
                 files.update(step)
                 tip = commit(ref, tip, step, f"pr {pr} commit {k}\n")
             if rng.random() < 0.3:
-                main_tip = commit("refs/heads/main", main_tip, change(mark, False), f"docs {mark}\n")
+                main_tip = commit(
+                    "refs/heads/main", main_tip, change(mark, False), f"docs {mark}\n"
+                )
                 landings.append(Landing(main_tip, clock, False))
-            main_tip = commit("refs/heads/main", main_tip, files,
-                              f"Merge pull request #{pr} from pr{pr}\n", merge=tip)
+            main_tip = commit(
+                "refs/heads/main",
+                main_tip,
+                files,
+                f"Merge pull request #{pr} from pr{pr}\n",
+                merge=tip,
+            )
             landings.append(Landing(main_tip, clock, chart))
-            out.extend(f"reset {ref}\nfrom 0000000000000000000000000000000000000000\n\n".encode())
-            assert fork is not None
+            out.extend(f"reset {ref}\nfrom {'0' * 40}\n\n".encode())  # delete the PR branch
         if next_tag <= mark < n_commits - 100:  # no tag at the tip
             out.extend(f"reset refs/tags/1.{next_tag // 500}.0\nfrom :{main_tip}\n\n".encode())
             next_tag += 500
@@ -156,8 +179,13 @@ def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Land
 
 
 def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> str:
-    done = subprocess.run(["git", "-C", str(cwd), *args], input=stdin, capture_output=True,
-                          env=demo_git_env(), check=True)
+    done = subprocess.run(
+        ["git", "-C", str(cwd), *args],
+        input=stdin,
+        capture_output=True,
+        env=demo_git_env(),
+        check=True,
+    )
     return done.stdout.decode()
 
 
@@ -169,7 +197,9 @@ def build_synthetic(root: Path, n_commits: int = 2000, published: int = 50) -> t
     _git(source, "-c", "init.defaultBranch=main", "init", "--quiet", "--template=")
     _git(source, "config", "core.abbrev", "auto")
     stream, landings, count = synthetic_stream(n_commits)
-    _git(source, "fast-import", "--quiet", "--done", "--export-marks=.git/bench-marks", stdin=stream)
+    _git(
+        source, "fast-import", "--quiet", "--done", "--export-marks=.git/bench-marks", stdin=stream
+    )
     marks_file = source / ".git" / "bench-marks"
     sha_of = dict(line.split(" ", 1) for line in marks_file.read_text().splitlines())
     marks_file.unlink()
@@ -183,7 +213,9 @@ def build_synthetic(root: Path, n_commits: int = 2000, published: int = 50) -> t
         if any(v.version == cv.version for v in versions):
             continue
         created, text = publish_time(landing.when, 8 + landing.mark % 13, cv.version)
-        versions.append(DemoVersion(cv.version, cv.commit_full, sha, landing.when, created, text, "bench"))
+        versions.append(
+            DemoVersion(cv.version, cv.commit_full, sha, landing.when, created, text, "bench")
+        )
     (root / "index.yaml").write_text(render_index(versions), encoding="utf-8")
 
     deploy = root / "deploy"
@@ -191,7 +223,7 @@ def build_synthetic(root: Path, n_commits: int = 2000, published: int = 50) -> t
     pinned = versions[-12].version
     (deploy / "mybinder" / "Chart.yaml").write_text(
         f"apiVersion: v2\nname: mybinder\nversion: 0.0.1\ndependencies:\n"
-        f"  - name: binderhub\n    version: \"{pinned}\"\n    repository: https://demo.invalid/helm-chart\n"
+        f'  - name: binderhub\n    version: "{pinned}"\n    repository: https://demo.invalid/helm-chart\n'
     )
     model = deploy / "deployguide.toml"
     model.write_text(
@@ -216,14 +248,25 @@ def figures(label: str, model_path: Path) -> list[tuple[str, float, float, int]]
     chain = repo.run("rev-list", "--first-parent", "main").split()
     sample = chain[:: max(1, len(chain) // 20)][:20]
     it = iter(sample * 3)
-    rows.append((f"{label}: compute_chart_version", *measure(
-        lambda: compute_chart_version(repo, next(it), spec.chartpress, CHART), len(sample) * 3)))
+    rows.append(
+        (
+            f"{label}: compute_chart_version",
+            *measure(
+                lambda: compute_chart_version(repo, next(it), spec.chartpress, CHART),
+                len(sample) * 3,
+            ),
+        )
+    )
     facts = resolve_facts(model)
     parsed = [parse_version(v.version) for v in facts.charts[CHART].index.entries[CHART]]
     shas = [p.sha for p in parsed if p is not None and p.sha][:20]
     it2 = iter(shas * 2)
-    rows.append((f"{label}: landing_commit", *measure(
-        lambda: landing_commit(repo, next(it2), spec.branch), len(shas) * 2)))
+    rows.append(
+        (
+            f"{label}: landing_commit",
+            *measure(lambda: landing_commit(repo, next(it2), spec.branch), len(shas) * 2),
+        )
+    )
     return rows
 
 
@@ -231,8 +274,12 @@ def main() -> None:
     print(f"sphinx_deployguide from {Path(sphinx_deployguide.__file__).parent}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows.append(("demo: build_demo", *measure(
-            lambda: build_demo(Path(tmp) / f"w{time.perf_counter_ns()}"), 3)))
+        rows.append(
+            (
+                "demo: build_demo",
+                *measure(lambda: build_demo(Path(tmp) / f"w{time.perf_counter_ns()}"), 3),
+            )
+        )
         world = build_demo(Path(tmp) / "world")
         rows += figures("demo", world.model)
         start = time.perf_counter()

@@ -290,11 +290,8 @@ def _describe(repo: GitRepo, *revs: str) -> list[tuple[str | None, int]]:
     proc = repo._run(args)
     if proc.returncode == 0:
         lines = proc.stdout.decode("utf-8", "replace").splitlines()
-        result = []
-        for line in lines:
-            tag, since, _g_sha = line.strip().rsplit("-", 2)
-            result.append((tag, int(since)))
-        return result
+        parts = (line.strip().rsplit("-", 2) for line in lines)
+        return [(tag, int(since)) for tag, since, _g_sha in parts]
     stderr = proc.stderr.decode("utf-8", "replace")
     if "No names found" in stderr:  # no tags at all: nothing describes any rev
         return [(None, 0)] * len(revs)
@@ -328,26 +325,24 @@ def _abbrev_commit(repo: GitRepo, full: str) -> str:
     return repo.run("rev-list", "--abbrev-commit", *repo.abbrev_args(), "-n", "1", full).strip()
 
 
-def _tag_contained(repo: GitRepo, tag: str, full: str) -> tuple[bool, str | None]:
-    """Is the commit of ``refs/tags/TAG`` an ancestor of ``full``? (answer, its sha if known).
+def _tag_not_in(repo: GitRepo, tag: str, full: str) -> str | None:
+    """The commit of ``refs/tags/TAG`` if ``full`` does not contain it, else None.
 
     Usually one ``merge-base --is-ancestor`` with the tag as a revision; the tag's sha is
     only looked up when it is needed (not contained) or git refused the tag name.
     """
     proc = repo._run(["merge-base", "--is-ancestor", f"refs/tags/{tag}^{{commit}}", full])
     if proc.returncode == 0:
-        return True, None
+        return None
     tagged = repo.resolve(f"refs/tags/{tag}")
     if tagged is None:
         raise ChartpressError(f"tag {tag!r} does not name a commit", file=repo.source)
-    if proc.returncode == 1:
-        return False, tagged
-    return repo.is_ancestor(tagged, full), tagged
+    if proc.returncode != 1 and repo.is_ancestor(tagged, full):
+        return None
+    return tagged
 
 
-def _yaml_at(
-    repo: GitRepo, rev: str, path: str, data: bytes | None, what: str
-) -> tuple[Any, str]:
+def _yaml_at(repo: GitRepo, rev: str, path: str, data: bytes | None, what: str) -> tuple[Any, str]:
     where = f"{repo.source}@{rev[:12]}:{path}"
     if data is None:
         raise ChartpressError(f"{what} {path!r} does not exist at {rev}", file=repo.source)
@@ -443,8 +438,8 @@ def compute_chart_version(
 
     # the tag rule: a tagged commit that the path commit does not contain wins
     if head_tag:
-        contained, tagged = _tag_contained(repo, head_tag, full)
-        if not contained and tagged is not None:
+        tagged = _tag_not_in(repo, head_tag, full)
+        if tagged is not None:
             full, short = tagged, _abbrev_commit(repo, tagged)
             described = [described[0], *_describe(repo, full)]
 
@@ -503,7 +498,7 @@ def landing_commits(repo: GitRepo, commits: list[str], branch: str) -> dict[str,
     are not full shas of its history) instead of five per commit.
     """
     tip = repo.resolve_or_fail(branch)
-    parents = {}
+    parents: dict[str, tuple[str, ...]] = {}
     for line in repo.run("rev-list", "--parents", tip).splitlines():
         sha, *rest = line.split()
         parents[sha] = tuple(rest)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from importlib import resources
 
 BRANCH = "main"
 
@@ -742,6 +743,27 @@ mybinder/Chart.lock
 """
 
 
+#: The deploy repo's runbook, shipped in ``sphinx_deployguide/demo_runbook/`` (a listed set,
+#: so a stray file there cannot change the demo's SHAs).
+RUNBOOK_FILES = ("conf.py", "index.md", "staging.md", "prod.md")
+
+DEPLOY_README_DOCS = """\
+- `docs/` is the runbook: `sphinx-build -n -W docs docs/_build/html` builds it with every
+  value computed, and `deployguide checklist staging` prints its staging checklist.
+"""
+
+
+def runbook_files() -> list[tuple[str, str]]:
+    """(name, text) of each runbook file, newlines normalised so every checkout gives the same
+    bytes (and so the same SHAs)."""
+    folder = resources.files("sphinx_deployguide") / "demo_runbook"
+    files = []
+    for name in RUNBOOK_FILES:
+        text = folder.joinpath(name).read_bytes().decode("utf-8")
+        files.append((name, text.replace("\r\n", "\n")))
+    return files
+
+
 def deploy_history(version_of: Mapping[str, str]) -> History:
     """The deploy repo's history; ``version_of`` maps a source landing label to its chart version.
 
@@ -783,4 +805,9 @@ def deploy_history(version_of: Mapping[str, str]) -> History:
              "Describe the deployment in deployguide.toml\n",
              put("deployguide.toml", DEPLOYGUIDE_TOML),
              put(".gitignore", DEPLOY_GITIGNORE))
+    h.commit("deploy-runbook", BO, "03-25 16:20:12",
+             "Add a runbook with the staging and prod checklists\n",
+             *(put(f"docs/{name}", text) for name, text in runbook_files()),
+             append(".gitignore", "docs/_build/\n"),
+             append("README.md", DEPLOY_README_DOCS))
     return h

@@ -191,7 +191,7 @@ def measure_publish_delays(repo: GitRepo, entries: tuple[IndexEntry, ...], branc
     calls instead of about eight per version.
     """
     recent = sorted(entries, key=lambda e: e.created)[-RECENT_VERSIONS:]
-    shas = [(entry, parsed.sha) for entry in recent if (parsed := parse_version(entry.version)) and parsed.sha]
+    shas = [(e, p.sha) for e in recent if (p := parse_version(e.version)) and p.sha]
     if not shas:
         return []
     try:
@@ -199,7 +199,11 @@ def measure_publish_delays(repo: GitRepo, entries: tuple[IndexEntry, ...], branc
         landed_at = repo.commit_times(sorted(set(landings.values())))
     except GitError:
         return []
-    return [(entry.created - landed_at[landings[sha]]).total_seconds() for entry, sha in shas if sha in landings]
+    return [
+        (entry.created - landed_at[landings[sha]]).total_seconds()
+        for entry, sha in shas
+        if sha in landings
+    ]
 
 
 def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str) -> ChartState:

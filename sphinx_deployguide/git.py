@@ -159,7 +159,8 @@ class GitRepo:
         try:
             return subprocess.run(
                 cmd,
-                **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
+                stdin=subprocess.DEVNULL if input is None else None,
+                input=input,
                 capture_output=True,
                 env=git_env(),
                 timeout=timeout,
@@ -298,12 +299,13 @@ class GitRepo:
         batchable = [r for r in revs if r.strip() == r and r and "\n" not in r]
         result: dict[str, str | None] = {r: self.resolve(r) for r in revs if r not in batchable}
         if batchable:
-            stdin = "".join(f"{r}^{{commit}}\n" for r in batchable).encode("utf-8", "surrogateescape")
+            lines = "".join(f"{r}^{{commit}}\n" for r in batchable)
             args = ["cat-file", "--batch-check=%(objectname)"]
-            proc = self._run(args, input=stdin)
+            proc = self._run(args, input=lines.encode("utf-8", "surrogateescape"))
             if proc.returncode != 0:
                 raise self._fail(args, proc)
-            for rev, line in zip(batchable, proc.stdout.decode("utf-8", "replace").splitlines()):
+            answers = proc.stdout.decode("utf-8", "replace").splitlines()
+            for rev, line in zip(batchable, answers, strict=True):  # one answer per line
                 found = line.strip()
                 result[rev] = found if _FULL_SHA_RE.fullmatch(found) else None
         return {r: result[r] for r in revs}
@@ -312,6 +314,9 @@ class GitRepo:
         """Committer time (aware UTC) of each full commit sha, with one ``rev-list``."""
         if not shas:
             return {}
+        for sha in shas:
+            if not _FULL_SHA_RE.fullmatch(sha):  # --stdin would read anything else as a rev
+                raise ValueError(f"expected a full commit sha, got {sha!r}")
         stdin = "".join(f"{sha}\n" for sha in shas).encode("ascii")
         args = ["rev-list", "--no-walk=unsorted", "--timestamp", "--stdin"]
         proc = self._run(args, input=stdin)

@@ -19,6 +19,8 @@ def install_docs(world, root: str) -> Path:
     """Copy ``tests/roots/test-<root>`` to ``<world.deploy>/docs`` and return that folder,
     with the markers in its pages replaced by the world's values (typed in, as a person would)."""
     docs = Path(world.deploy) / "docs"
+    if docs.exists():  # the demo's own runbook: replaced, not mixed in
+        shutil.rmtree(docs)
     shutil.copytree(ROOTS / f"test-{root}", docs)
     markers = {
         "@CURRENT_VERSION@": world.current_version,

@@ -95,7 +95,7 @@ def test_same_world_on_every_build(demo_world, tmp_path):
     # and the SHAs really are the repos' own, not just bookkeeping
     assert git(again.source, "rev-parse", "main") == demo_world.head
     assert demo_world.head == demo_world.commits["readme-links"]
-    assert git(again.deploy, "rev-parse", "main") == demo_world.deploy_commits["deploy-model"]
+    assert git(again.deploy, "rev-parse", "main") == demo_world.deploy_commits["deploy-runbook"]
 
 
 def test_user_git_config_and_environment_do_not_leak(demo_world, tmp_path, monkeypatch):

@@ -42,7 +42,7 @@ from ..drift.hardcoded import (
 from ..drift.locate import toml_table_line
 from ..drift.pins import check_pin, pin_location
 from .code import DeployCode
-from .drift_scan import SourceLines, Spot, scan_doctree
+from .drift_scan import Spot, scan_doctree
 from .state import get_facts, get_state
 from .warnings import WARNING_TYPE, DeployGuideWarning
 
@@ -181,7 +181,6 @@ def run_checks(
     repo = model.deploy_repo
     findings: list[Finding] = []
     drift = get_drift_state(env)
-    sources = SourceLines()
     for claim in get_state(env).all_claims():
         where = {"file": claim.source, "line": claim.lineno}
         if claim.kind == "file":
