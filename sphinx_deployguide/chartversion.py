@@ -366,7 +366,8 @@ def compute_chart_version(
     few calls as give the same answers: ``rev`` is resolved and both files are read by
     one ``cat-file --batch`` (``Chart.yaml`` at the default ``chartPath`` is read along,
     and only read again when the config names another); ``rev`` and the chart commit are
-    described by one ``describe``.
+    described by one ``describe``, which also settles the tag rule when both name the
+    same tag.
     """
     if scheme not in SCHEMES:
         raise ChartpressError(f"unknown version scheme {scheme!r} (expected one of {SCHEMES})")
@@ -436,8 +437,9 @@ def compute_chart_version(
     else:
         base_version = None
 
-    # the tag rule: a tagged commit that the path commit does not contain wins
-    if head_tag:
+    # the tag rule: a tagged commit that the path commit does not contain wins (when the
+    # path commit's own latest tag is that tag, it contains it: no need to ask)
+    if head_tag and described[-1][0] != head_tag:
         tagged = _tag_not_in(repo, head_tag, full)
         if tagged is not None:
             full, short = tagged, _abbrev_commit(repo, tagged)
@@ -490,6 +492,21 @@ def first_parent_landings(parents: dict[str, tuple[str, ...]], tip: str) -> dict
     return landing
 
 
+def _landings(repo: GitRepo, tip: str, *exclude: str) -> dict[str, str]:
+    """:func:`first_parent_landings` of ``rev-list --parents TIP --not EXCLUDE...``.
+
+    Excluded commits and their ancestors are not walked; their shas still appear as
+    parents, without parents of their own, so the walk stops there (their own landings
+    are meaningless: only ask for commits that are not excluded).
+    """
+    parents: dict[str, tuple[str, ...]] = {}
+    not_ = ["--not", *exclude] if exclude else []
+    for line in repo.run("rev-list", "--parents", tip, *not_).splitlines():
+        sha, *rest = line.split()
+        parents[sha] = tuple(rest)
+    return first_parent_landings(parents, tip)
+
+
 def landing_commits(repo: GitRepo, commits: list[str], branch: str) -> dict[str, str]:
     """:func:`landing_commit` for many commits: {commit as given: full sha of its landing}.
 
@@ -497,12 +514,7 @@ def landing_commits(repo: GitRepo, commits: list[str], branch: str) -> dict[str,
     in all (resolve the branch, list its history with parents, resolve the commits that
     are not full shas of its history) instead of five per commit.
     """
-    tip = repo.resolve_or_fail(branch)
-    parents: dict[str, tuple[str, ...]] = {}
-    for line in repo.run("rev-list", "--parents", tip).splitlines():
-        sha, *rest = line.split()
-        parents[sha] = tuple(rest)
-    landing = first_parent_landings(parents, tip)
+    landing = _landings(repo, repo.resolve_or_fail(branch))
     result = {c: landing[c] for c in commits if c in landing}  # a full sha names itself
     fulls = repo.resolve_many([c for c in commits if c not in landing])
     result.update((c, landing[f]) for c, f in fulls.items() if f is not None and f in landing)
@@ -515,9 +527,10 @@ def landing_commit(repo: GitRepo, commit: str, branch: str) -> str:
     ``rev-list --ancestry-path --first-parent`` cannot see a commit through a merge's
     second parent, so: the oldest commit of ``--first-parent branch`` that contains
     ``commit``; ``commit`` itself if it is on that chain (see :func:`landing_commits`).
+    That commit descends from ``commit``, so the ancestors of its parents need no walk.
     """
     full = repo.resolve_or_fail(commit)
-    landed = landing_commits(repo, [full], branch).get(full)
+    landed = _landings(repo, repo.resolve_or_fail(branch), f"{full}^@").get(full)
     if landed is None:
         raise GitError(f"{repo.source}: commit {commit} is not on branch {branch}")
     return landed

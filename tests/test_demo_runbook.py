@@ -1,0 +1,143 @@
+"""The demo deploy repo's own runbook (``deploy/docs``): it is part of the repo's history, it
+builds with ``-n -W``, and ``deployguide checklist`` and ``deployguide bump`` run from the
+deploy repo use it, with the values the facts engine computes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from sphinx.cmd.build import build_main
+
+from sphinx_deployguide.cli import main
+from sphinx_deployguide.config import load_model
+from sphinx_deployguide.demo import git_env
+from sphinx_deployguide.facts import resolve_facts
+
+try:
+    from tests.htmltree import parse_html
+except ModuleNotFoundError:  # pytest without the repo root on sys.path
+    from htmltree import parse_html  # type: ignore[no-redef]
+
+RUNBOOK = resources.files("sphinx_deployguide") / "demo_runbook"
+#: An explicit step id in a page: ``- [ ] {#step-id} ...``.
+STEP = re.compile(r"^- \[ \] \{#([a-z0-9-]+)\}", re.MULTILINE)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=git_env()
+    ).stdout.rstrip("\n")
+
+
+def step_ids(page: str) -> list[str]:
+    return STEP.findall(RUNBOOK.joinpath(page).read_text(encoding="utf-8"))
+
+
+def checklist_cli(capsys, *args: str) -> str:
+    capsys.readouterr()
+    code = main(["checklist", *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+def test_runbook_is_one_commit_of_the_deploy_repo(demo_world):
+    deploy = demo_world.deploy
+    tracked = git(deploy, "ls-files", "--", "docs").splitlines()
+    assert sorted(tracked) == sorted(f"docs/{p.name}" for p in RUNBOOK.iterdir() if p.is_file())
+    for path in tracked:  # the package's sources, byte for byte, at the repo's head
+        committed = subprocess.run(["git", "-C", str(deploy), "show", f"HEAD:{path}"],
+                                   check=True, capture_output=True, env=git_env()).stdout
+        assert committed == RUNBOOK.joinpath(Path(path).name).read_bytes()
+    commits = git(deploy, "log", "--format=%H", "--", "docs").splitlines()
+    assert commits == [git(deploy, "rev-parse", "HEAD")]
+    assert "docs/_build/" in git(deploy, "show", "HEAD:.gitignore").splitlines()
+    # conf.py points at the repo's model, one level up
+    conf = (deploy / "docs" / "conf.py").read_text()
+    assert 'deployguide_config = "../deployguide.toml"' in conf
+    assert (deploy / "docs" / "../deployguide.toml").resolve() == demo_world.model
+
+
+def test_runbook_builds_strictly_and_shows_the_computed_values(demo_copy, capsys):
+    deploy = demo_copy.deploy
+    out = deploy / "docs" / "_build" / "html"  # where the deploy repo's README builds it
+    capsys.readouterr()
+    code = build_main(["-n", "-W", "--keep-going", "-q", "-b", "html", str(deploy / "docs"),
+                       str(out)])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert "WARNING" not in err and "ERROR" not in err
+    # the build output (and the facts cache) are ignored: the repo stays clean
+    assert git(deploy, "status", "--porcelain") == ""
+
+    facts = resolve_facts(load_model(demo_copy.model))
+    for env, nxt in (("staging", "prod.html#checklist-prod"), ("prod", None)):
+        doc = parse_html((out / f"{env}.html").read_text(encoding="utf-8"))
+        (checklist,) = doc.find_all("div", "deployguide-checklist")
+        assert checklist.attrs["data-deployguide-env"] == env
+        assert checklist.attrs["data-deployguide-facts-hash"] == facts.hash
+        assert checklist.attrs.get("data-deployguide-next-url") == nxt
+        steps = [li.attrs["data-deployguide-step"] for li in checklist.find_all("li")
+                 if "deployguide-step" in li.classes]
+        assert steps == step_ids(f"{env}.md") and steps
+        values = {span.attrs["data-deployguide-fact"]: span.text()
+                  for span in checklist.find_all("span", "deployguide-value")}
+        assert values["charts.binderhub.version"] == facts.get("charts.binderhub.version").value
+        assert values[f"environments.{env}.url"] == facts.get(f"environments.{env}.url").value
+        assert not checklist.find_all(cls="problematic")
+
+
+def test_checklist_cli_from_the_deploy_repo(demo_copy, capsys, monkeypatch):
+    monkeypatch.chdir(demo_copy.deploy)
+    text = checklist_cli(capsys, "staging", "--format", "github")
+    facts = resolve_facts(load_model(demo_copy.model))
+    version = facts.get("charts.binderhub.version").value
+    assert version == demo_copy.current_version != demo_copy.pinned_version
+
+    assert text.startswith("**Deploy to staging**\n")
+    steps = [line for line in text.splitlines() if line.startswith("- [")]
+    assert len(steps) == len(step_ids("staging.md"))
+    assert all(line.startswith("- [ ] ") for line in steps)
+    assert version in steps[0]
+    for name in ("charts.binderhub.commit", "charts.binderhub.head",
+                 "charts.binderhub.delay.median", "charts.binderhub.delay.wait",
+                 "environments.staging.url"):
+        assert facts.get(name).display() in text, name
+    assert f"--version {version}\n" in text  # the deploy-code command, filled in
+    assert "{{" not in text and "{deploy-" not in text
+
+
+@pytest.fixture
+def world(demo_copy, monkeypatch):
+    """A writable demo world whose deploy repo has its own (user) git identity."""
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                 "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE", "DEPLOYGUIDE_POLL_INTERVAL"):
+        monkeypatch.delenv(name, raising=False)
+    git(demo_copy.deploy, "config", "user.name", "Rita Reviewer")
+    git(demo_copy.deploy, "config", "user.email", "rita@deploy.invalid")
+    git(demo_copy.deploy, "config", "commit.gpgsign", "false")
+    return demo_copy
+
+
+def test_bump_from_the_deploy_repo_puts_the_checklist_in_the_pr_body(world, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(world.deploy)
+    checklist = checklist_cli(capsys, "staging", "--format", "github")
+    start = git(world.deploy, "rev-parse", "HEAD")
+
+    code = main(["bump", "binderhub", "--commit"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "warning: the PR body has no checklist" not in err
+    body = out.split("---- PR body ----\n", 1)[1]
+    assert "### Deploy checklist: staging\n" + checklist.rstrip() + "\n" in body
+    assert "could not be included" not in body
+    assert f"- [ ] Check that the chart to deploy is {world.current_version}" in body
+    # and the bump itself was made: one commit, the pin only
+    assert git(world.deploy, "rev-list", "--count", f"{start}..HEAD") == "1"
+    assert git(world.deploy, "show", "--format=", "--name-only", "HEAD") == "mybinder/Chart.yaml"
+    assert git(world.deploy, "status", "--porcelain") == ""
