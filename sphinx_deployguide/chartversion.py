@@ -475,7 +475,7 @@ def first_parent_landings(parents: dict[str, tuple[str, ...]], tip: str) -> dict
     ``rev-list --first-parent tip`` gives (REFERENCE.md "Two traps"), for all commits at
     once.
     """
-    chain = []
+    chain: list[str] = []
     sha: str | None = tip
     while sha is not None:
         chain.append(sha)

@@ -26,8 +26,10 @@ from sphinx_deployguide.chartversion import (
     compute_chart_version,
     fix_chart_version,
     format_version,
+    first_parent_landings,
     is_chart_commit,
     landing_commit,
+    landing_commits,
     parse_version,
 )
 from sphinx_deployguide.errors import GitError
@@ -712,3 +714,25 @@ def test_fixtures_are_deterministic(tmp_path):
     a, sa = incident(tmp_path / "a")
     b, sb = incident(tmp_path / "b")
     assert sa == sb
+
+
+# -- batch landings ------------------------------------------------------------------------------
+
+
+def test_first_parent_landings_on_a_hand_made_graph():
+    """main: A - B - M - D, where M merges the branch X - Y (forked from A)."""
+    parents = {"A": (), "B": ("A",), "X": ("A",), "Y": ("X",), "M": ("B", "Y"), "D": ("M",)}
+    assert first_parent_landings(parents, "D") == {
+        "A": "A", "B": "B", "X": "M", "Y": "M", "M": "M", "D": "D",
+    }
+
+
+def test_landing_commits_equals_landing_commit_one_by_one(demo_world):
+    repo = GitRepo(demo_world.source)
+    shas = list(demo_world.commits.values())
+    shorts = [sha[:7] for sha in shas]
+    batch = landing_commits(repo, shas + shorts + ["0000000"], "main")
+    for commit in shas + shorts:
+        assert batch[commit] == landing_commit(repo, commit, "main"), commit
+    assert "0000000" not in batch
+    assert batch[demo_world.pr_commit] == demo_world.merge_commit

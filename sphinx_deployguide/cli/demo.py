@@ -27,5 +27,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  chart index:  {world.index}")
     print(f"  deploy repo:  {world.deploy}")
     print(f"  model:        {world.model}")
-    print(f"\ntry: deployguide --config {world.model} facts")
+    print("\ntry, in the deploy repo:")
+    print(f"  cd {world.deploy}")
+    print("  deployguide facts                            # every value, with its provenance")
+    print("  deployguide checklist staging --format github   # the runbook's staging checklist")
+    print("  deployguide lint docs                        # the drift gate")
+    print("  deployguide bump binderhub --dry-run         # what the bump commit would change")
     return 0
