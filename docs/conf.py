@@ -7,38 +7,22 @@ pages is computed from real git history and a real index, offline.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
-import sphinx_deployguide
 from sphinx_deployguide import __version__
-from sphinx_deployguide.demo import build_demo
+from sphinx_deployguide.demo import build_demo, is_current
 
 HERE = Path(__file__).parent
 DEMO = HERE / "_build" / "demo-world"
 MODEL = DEMO / "deploy" / "deployguide.toml"
-STAMP = DEMO / ".built-from"
-
-
-def _demo_code_hash() -> str:
-    """A hash of the code that writes the demo world: a changed world means a new build."""
-    package = Path(sphinx_deployguide.__file__).parent
-    files = [package / "demo.py", package / "demo_history.py", *sorted((package / "demo_runbook").iterdir())]
-    digest = hashlib.sha256()
-    for path in files:
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
 
 # Built once and kept (the same world keeps incremental builds incremental); built anew when
 # missing, interrupted while writing, or made by other demo code.
-if not (MODEL.is_file() and STAMP.is_file() and STAMP.read_text() == _demo_code_hash()):
+if not is_current(DEMO):
     if DEMO.exists():
         shutil.rmtree(DEMO)
     build_demo(DEMO)
-    STAMP.write_text(_demo_code_hash())
 
 project = "sphinx-deployguide"
 author = "sphinx-deployguide developers"

@@ -36,10 +36,11 @@ from .chartversion import (
     parse_version,
 )
 from .config import ChartSpec, Model
+from .config import find_docs_dir as config_find_docs_dir
 from .delay import format_duration
 from .errors import DeployGuideError, GitError, NetworkError
 from .facts import ChartState, resolve_chart
-from .git import GitRepo
+from .git import GitRepo, redact_url
 from .pinedit import PinEdit, apply_pin_edit, atomic_write_bytes, locate_pin, replace_pin
 
 #: Exit codes (also in ``deployguide bump --help``).
@@ -184,6 +185,7 @@ def github_repo(source: str) -> tuple[str, str] | None:
 
 
 def compare_url(source: str, old: str, new: str) -> str | None:
+    """The GitHub compare page, built from owner/repo only (never the credentials of ``source``)."""
     gh = github_repo(source)
     if gh is None:
         return None
@@ -248,9 +250,40 @@ def poll_plan(requested: float | None, index: str) -> tuple[float, str | None]:
     if requested < MIN_REMOTE_POLL and not is_local_or_loopback(index):
         return MIN_REMOTE_POLL, (
             f"poll interval raised from {requested:g} s to {MIN_REMOTE_POLL:g} s: "
-            f"{index} is a remote index"
+            f"{redact_url(index)} is a remote index"
         )
     return requested, None
+
+
+def poll_bounds(interval: float, index: str) -> tuple[float, float]:
+    """(floor, cap) of the pause between two polls of ``index``.
+
+    A remote index is never polled more often than every ``MIN_REMOTE_POLL`` seconds, whatever
+    the caller asked (the hosting is shared); backoff grows up to ``MAX_POLL``. A local or
+    loopback index (tests, mirrors) keeps the requested interval and caps at 4x it, so a
+    test's wait stays short.
+    """
+    if interval <= 0:
+        raise DeployGuideError(f"the poll interval must be positive, got {interval:g} s",
+                               key="--poll-interval")
+    if is_local_or_loopback(index):
+        return interval, interval * 4
+    floor = max(interval, MIN_REMOTE_POLL)
+    return floor, max(floor, MAX_POLL)
+
+
+def next_pause(pause: float, *, floor: float, cap: float, polls: int, failed: bool,
+               remaining: float) -> tuple[float, float]:
+    """(the backoff pause after poll number ``polls``, how long to sleep now).
+
+    The pause grows by 1.5x while nothing changes and doubles after an error, up to ``cap``;
+    the sleep is cut to the time left before the timeout but never below ``floor`` (so the
+    last poll may come up to one floor after the timeout).
+    """
+    if polls > 1:
+        pause = min(cap, pause * (2.0 if failed else 1.5))
+    pause = max(pause, floor)
+    return pause, max(min(pause, remaining), floor)
 
 
 def default_timeout(p95: float | None) -> float:
@@ -287,7 +320,11 @@ def _listed(commits: list[tuple[str, str]], render: Callable[[str, str], str]) -
 def commit_message(*, chart: str, spec: ChartSpec, pin: Pin, target: Target,
                    commits: list[tuple[str, str]], published: IndexEntry | None,
                    index_source: str, url: str | None, landed: datetime | None) -> str:
-    """The generated commit message (title ``CHART: OLD...NEW``, then the evidence)."""
+    """The generated commit message (title ``CHART: OLD...NEW``, then the evidence).
+
+    URLs are redacted here too (not only by the callers): a message is pushed and public.
+    """
+    index_source, url = redact_url(index_source), redact_url(url) if url else url
     old_short = pin.short or pin.version
     lines = [f"{chart}: {old_short}...{target.short}", ""]
     lines.append(f"Bump {chart} from {pin.version} to {target.version}")
@@ -317,6 +354,7 @@ def pr_body(*, chart: str, spec: ChartSpec, pin: Pin, target: Target,
             current: ChartVersion, checklist: str | None, checklist_env: str | None,
             checklist_error: str | None, checklist_skipped: bool = False) -> str:
     """The PR body: what changed, what is still pending, and the staging checklist."""
+    index_source, url = redact_url(index_source), redact_url(url) if url else url
     out = [f"## Bump `{chart}` to `{target.version}`", ""]
     out.append("| | |")
     out.append("|---|---|")
@@ -379,7 +417,7 @@ def resolve_target(state: ChartState, to: str | None) -> Target:
         what = f"tag {parsed.version}"
     if full is None:
         raise _fail(DeployGuideError, f"{what} (from --to {to}) is not in the history of "
-                    f"{spec.source}", key="--to")
+                    f"{repo.source}", key="--to")
     computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
     if not is_chart_commit(repo, full, spec.chartpress, spec.name, spec.scheme):
         raise _fail(
@@ -450,15 +488,14 @@ def wait_for_publication(
 ) -> tuple[IndexEntry | None, IndexSnapshot | None, float]:
     """Poll the index (conditional GET each time) until ``version`` appears or time runs out.
 
-    The pause grows by 1.5x while nothing changes and doubles after an error, up to
-    ``MAX_POLL`` (or 4x the first interval for a local/loopback index, so tests stay quick);
-    it never drops below ``interval``, which the caller keeps >= 10 s for a remote index
-    (so the last poll may come up to one interval after ``timeout``). A wrong answer (4xx,
-    not an index) ends the wait with its error; an unreachable index is retried.
+    The pauses come from :func:`poll_bounds` and :func:`next_pause` (backoff, and never
+    below 10 s for a remote index). ``sleep`` and ``clock`` are injectable so the schedule
+    can be checked against a real server without real waiting. A wrong answer (4xx, not an
+    index) ends the wait with its error; an unreachable index is retried.
     """
     start = clock()
-    pause = interval
-    cap = max(interval, MAX_POLL) if not is_local_or_loopback(spec.index) else interval * 4
+    floor, cap = poll_bounds(interval, spec.index)
+    pause = floor
     polls = 0
     snapshot: IndexSnapshot | None = None
     while True:
@@ -476,8 +513,8 @@ def wait_for_publication(
         remaining = timeout - elapsed
         if remaining <= 0:
             return None, snapshot, elapsed
-        pause = min(cap, pause * (2.0 if failed else 1.5)) if polls > 1 else pause
-        next_in = max(min(pause, remaining), interval)  # the floor holds at the end too
+        pause, next_in = next_pause(pause, floor=floor, cap=cap, polls=polls, failed=failed,
+                                    remaining=remaining)
         since = (datetime.now(timezone.utc) - landed).total_seconds() if landed else None
         report(WaitReport(polls, elapsed, next_in, status, since, f"{spec.name} {version}",
                           median, p95))
@@ -548,7 +585,7 @@ def not_published_message(chart: str, target: Target, spec: ChartSpec,
     if waited is None:
         lines.append("Run again with --wait to wait for it, or pass --allow-unpublished to pin "
                      "it anyway.")
-    return "\n".join(lines)
+    return redact_url("\n".join(lines))  # the index URL and its error may carry a token
 
 
 # --------------------------------------------------------------------------- git of the deploy repo
@@ -593,14 +630,8 @@ def commit_pin(deploy: GitRepo, relative: str, message: str) -> str:
 
 
 def find_docs_dir(model: Model, explicit: Path | None) -> Path | None:
-    """``--docs``, else ``docs/`` next to the model, the model's own folder, or ``./docs``."""
-    if explicit is not None:
-        return explicit
-    for candidate in (model.base_dir / "docs", model.base_dir, model.deploy_repo / "docs",
-                      Path.cwd() / "docs"):
-        if (candidate / "conf.py").is_file():
-            return candidate
-    return None
+    """``--docs``, else the runbook found from the model (:func:`config.find_docs_dir`)."""
+    return explicit if explicit is not None else config_find_docs_dir(model.path)
 
 
 def render_staging_checklist(model: Model, docs_dir: Path | None, env: str | None
@@ -683,7 +714,7 @@ def bump(model: Model, req: BumpRequest, *, progress: Callable[[WaitReport], Non
     # refusals, in the order a reviewer would ask
     if pin.chart_full is None:
         why = ("is not a chart version" if parse_version(pin.version) is None
-               else f"names a commit that is not in the history of {spec.source}")
+               else f"names a commit that is not in the history of {repo.source}")
         if not req.allow_downgrade:
             raise _fail(BumpRefused, f"refusing: cannot tell whether {target.version} is older "
                         f"than the pin: {pin.version!r}{where} {why}. Pass --allow-downgrade to "

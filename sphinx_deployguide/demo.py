@@ -316,6 +316,7 @@ def build_demo(root: Path | str) -> DemoWorld:
     deploy_head = deploy.tips[BRANCH]
     assert deploy_head is not None
     deploy_shas = write_repo(deploy_path, deploy, deploy_head)
+    (root / STAMP_NAME).write_text(demo_code_hash(), encoding="utf-8")
 
     return DemoWorld(
         root=root,
@@ -332,6 +333,27 @@ def build_demo(root: Path | str) -> DemoWorld:
         current_version=versions[-1].version,
         pinned_version=version_of_landing["merge16"],
     )
+
+
+#: Written last by :func:`build_demo`: which demo code made this world.
+STAMP_NAME = ".built-from"
+
+
+def demo_code_hash() -> str:
+    """A hash of the code and files that write the demo world."""
+    package = Path(__file__).parent
+    files = [package / "demo.py", package / "demo_history.py", *sorted((package / "demo_runbook").iterdir())]
+    digest = hashlib.sha256()
+    for path in files:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def is_current(root: Path | str) -> bool:
+    """True when ``root`` holds a complete world built (or copied) from this demo code."""
+    stamp = Path(root) / STAMP_NAME
+    return stamp.is_file() and stamp.read_text(encoding="utf-8") == demo_code_hash()
 
 
 def copy_demo(world: DemoWorld, dest: Path | str) -> DemoWorld:

@@ -95,6 +95,9 @@ class ChartState:
     pin_commit: str | None
     pending: list[tuple[str, str]]
     delay: DelayStats | None
+    #: Facts of this chart that could not be computed, with the reason (never rendered as
+    #: a made-up value: :meth:`FactSet.get` raises :class:`FactError` with the reason).
+    unavailable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,6 +106,7 @@ class FactSet:
     facts: dict[str, Fact]
     charts: dict[str, ChartState]
     resolved_at: str
+    unavailable: dict[str, str] = field(default_factory=dict)
     _lookups: dict[str, Fact] = field(default_factory=dict, repr=False)
 
     @property
@@ -128,6 +132,8 @@ class FactSet:
         name = name.strip()
         if name in self.facts:
             return self.facts[name]
+        if name in self.unavailable:
+            raise FactError(f"{name} could not be computed: {self.unavailable[name]}", key=name)
         if name.startswith("config:"):
             if name not in self._lookups:
                 self._lookups[name] = lookup_config(self.model, name[len("config:"):], self.resolved_at)
@@ -194,11 +200,8 @@ def measure_publish_delays(repo: GitRepo, entries: tuple[IndexEntry, ...], branc
     shas = [(e, p.sha) for e in recent if (p := parse_version(e.version)) and p.sha]
     if not shas:
         return []
-    try:
-        landings = landing_commits(repo, [sha for _, sha in shas], branch)
-        landed_at = repo.commit_times(sorted(set(landings.values())))
-    except GitError:
-        return []
+    landings = landing_commits(repo, [sha for _, sha in shas], branch)
+    landed_at = repo.commit_times(sorted(set(landings.values())))
     return [
         (entry.created - landed_at[landings[sha]]).total_seconds()
         for entry, sha in shas
@@ -217,7 +220,7 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
     )
     head = repo.resolve(f"refs/heads/{spec.branch}") or repo.resolve(spec.branch)
     if head is None:
-        raise GitError(f"branch {spec.branch!r} does not exist in {spec.source}", file=model.path, key=f"charts.{spec.name}.branch")
+        raise GitError(f"branch {spec.branch!r} does not exist in {repo.source}", file=model.path, key=f"charts.{spec.name}.branch")
     current = compute_chart_version(repo, head, spec.chartpress, spec.name, spec.scheme)
     index = load_index(
         spec.index,
@@ -232,12 +235,24 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
     pinned = read_pin(model, spec)
     pin_commit = None
     pending: list[tuple[str, str]] = []
+    unavailable: dict[str, str] = {}
     parsed = parse_version(pinned) if pinned else None
-    if parsed is not None and parsed.sha:
+    if not pinned:
+        unavailable["pinned"] = unavailable["pending"] = f"nothing is pinned at {spec.pin}"
+    elif parsed is None or not parsed.sha:
+        unavailable["pending"] = f"the pinned version {pinned!r} names no commit"
+    else:
         pin_commit = repo.resolve(parsed.sha)
-        if pin_commit is not None and repo.is_ancestor(pin_commit, current.commit_full):
+        if pin_commit is None:
+            unavailable["pending"] = f"the pinned version's commit {parsed.sha} is not in {repo.source}"
+        elif not repo.is_ancestor(pin_commit, current.commit_full):
+            unavailable["pending"] = f"the pinned commit {parsed.sha} is not an ancestor of the chart commit {current.commit}"
+        else:
             pending = chart_commits_between(repo, pin_commit, current.commit_full, current.paths)
-    delays = measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch)
+    stats = delay_stats(measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch))
+    if stats is None:
+        reason = f"no version of {spec.name} in {index.source} has its chart commit on {spec.branch}"
+        unavailable.update((f"delay.{k}", reason) for k in ("median", "p90", "p95", "wait"))
     return ChartState(
         spec=spec,
         repo=repo,
@@ -249,7 +264,8 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
         pinned=pinned,
         pin_commit=pin_commit,
         pending=pending,
-        delay=delay_stats(delays),
+        delay=stats,
+        unavailable=unavailable,
     )
 
 
@@ -257,7 +273,7 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
     spec, prefix = state.spec, f"charts.{state.spec.name}"
     # A mirror that could not be fetched (offline = "stale") serves what it had, marked stale.
     git_time = _iso(state.repo.fetched_at) if state.repo.fetched_at else now
-    git = Provenance(spec.source, f"{spec.branch}@{state.head[:12]}", git_time, "stale" if state.repo.stale else "live")
+    git = Provenance(state.repo.source, f"{spec.branch}@{state.head[:12]}", git_time, "stale" if state.repo.stale else "live")
     index = Provenance(state.index.source, state.index.validator, _iso(state.index.fetched_at), state.index.status)
     pin = Provenance(spec.pin.file, spec.pin.key, now)
     facts = [
@@ -265,9 +281,11 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
         Fact(f"{prefix}.commit", state.current.commit, "sha", git),
         Fact(f"{prefix}.head", state.head_short, "sha", git),
         Fact(f"{prefix}.published", state.published is not None, "bool", index),
-        Fact(f"{prefix}.pinned", state.pinned, "version", pin),
-        Fact(f"{prefix}.pending", [f"{sha} {subject}" for sha, subject in state.pending], "list", git),
     ]
+    if state.pinned:
+        facts.append(Fact(f"{prefix}.pinned", state.pinned, "version", pin))
+    if "pending" not in state.unavailable:
+        facts.append(Fact(f"{prefix}.pending", [f"{sha} {subject}" for sha, subject in state.pending], "list", git))
     if state.published is not None:
         facts.append(Fact(f"{prefix}.published_at", _iso(state.published.created), "time", index))
     if state.delay is not None:
@@ -304,7 +322,9 @@ def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = 
     policy = offline or model.offline
     charts = {name: resolve_chart(model, spec, refresh=refresh, offline=policy) for name, spec in model.charts.items()}
     facts: dict[str, Fact] = {}
-    for state in charts.values():
+    unavailable: dict[str, str] = {}
+    for name, state in charts.items():
         facts.update((f.name, f) for f in chart_facts(state, model, now))
+        unavailable.update((f"charts.{name}.{key}", reason) for key, reason in state.unavailable.items())
     facts.update((f.name, f) for f in environment_facts(model, now))
-    return FactSet(model=model, facts=facts, charts=charts, resolved_at=now)
+    return FactSet(model=model, facts=facts, charts=charts, resolved_at=now, unavailable=unavailable)

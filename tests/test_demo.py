@@ -389,3 +389,14 @@ def test_demo_copy_is_a_clean_independent_world(demo_copy, demo_world):
         assert git(repo, "diff-files", "--name-only") == ""
         assert git(repo, "status", "--porcelain") == ""
     assert demo_copy.model.read_text() == demo_world.model.read_text()
+
+
+def test_a_world_knows_which_demo_code_built_it(demo_world, tmp_path):
+    from sphinx_deployguide.demo import STAMP_NAME, copy_demo, is_current
+
+    assert is_current(demo_world.root)
+    copy = copy_demo(demo_world, tmp_path / "copy")
+    assert is_current(copy.root)  # docs/conf.py keeps a copied world instead of rebuilding it
+    (copy.root / STAMP_NAME).write_text("made by older demo code")
+    assert not is_current(copy.root)
+    assert not is_current(tmp_path / "nowhere")

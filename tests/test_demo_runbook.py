@@ -37,9 +37,9 @@ def step_ids(page: str) -> list[str]:
     return STEP.findall(RUNBOOK.joinpath(page).read_text(encoding="utf-8"))
 
 
-def checklist_cli(capsys, *args: str) -> str:
+def checklist_cli(capsys, *args: str, config: Path | None = None) -> str:
     capsys.readouterr()
-    code = main(["checklist", *args])
+    code = main([*(["--config", str(config)] if config else []), "checklist", *args])
     out, err = capsys.readouterr()
     assert code == 0, err
     return out
@@ -109,6 +109,13 @@ def test_checklist_cli_from_the_deploy_repo(demo_copy, capsys, monkeypatch):
         assert facts.get(name).display() in text, name
     assert f"--version {version}\n" in text  # the deploy-code command, filled in
     assert "{{" not in text and "{deploy-" not in text
+
+
+def test_checklist_cli_finds_the_runbook_from_config(demo_world, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # elsewhere: only --config says where the runbook is
+    from_elsewhere = checklist_cli(capsys, "staging", "--format", "github", config=demo_world.model)
+    monkeypatch.chdir(demo_world.deploy)
+    assert from_elsewhere == checklist_cli(capsys, "staging", "--format", "github")
 
 
 @pytest.fixture

@@ -257,6 +257,77 @@ def test_pin_case_d_published_but_behind_is_info(chart, demo_world):
     assert "deployguide bump binderhub" in found.fix
 
 
+def test_pin_case_d_fix_says_bump_now_when_the_current_version_is_published(chart):
+    current = chart.current.version
+    assert chart.index.find("binderhub", current) is not None
+    found = check_pin(chart, wait_seconds=1380, now=chart.index.fetched_at, **WHERE)
+    assert found.fix == f"run `deployguide bump binderhub` to move to {current}"
+    assert "once it is published" not in found.text()
+
+
+def test_pin_case_d_fix_says_wait_when_the_current_version_is_not_yet_published(chart):
+    current = chart.current.version
+    entries = {
+        "binderhub": tuple(e for e in chart.index.entries["binderhub"] if e.version != current)
+    }
+    state = dataclasses.replace(chart, index=dataclasses.replace(chart.index, entries=entries))
+    assert state.index.find("binderhub", chart.pinned) is not None
+    found = check_pin(state, wait_seconds=23 * 60, now=chart.index.fetched_at, **WHERE)
+    assert found.severity == "info"
+    assert found.fix == (
+        f"run `deployguide bump binderhub` to move to {current} once it is published "
+        "(usually within 23 min)"
+    )
+    # No publish history: no promise of when.
+    unknown = check_pin(state, wait_seconds=None, now=chart.index.fetched_at, **WHERE)
+    assert unknown.fix == f"run `deployguide bump binderhub` to move to {current} once it is published"
+
+
+@pytest.mark.parametrize("value", ["", None, "   "])
+def test_pin_empty_or_null_is_an_error(chart, value):
+    found = check_pin(pinned(chart, value), wait_seconds=1380, now=chart.index.fetched_at, **WHERE)
+    assert (found.subtype, found.severity, found.file, found.line) == (
+        "pin",
+        "error",
+        "docs/index.md",
+        12,
+    )
+    shown = "null" if value is None else "empty"
+    assert found.message == (
+        f"the binderhub pin ({chart.spec.pin.key}) is {shown}: "
+        f"expected a chart version (the current one is {chart.current.version})"
+    )
+    assert found.fix == f"run `deployguide bump binderhub`, which pins {chart.current.version}"
+
+
+def test_pin_messages_never_show_source_credentials(demo_world, chart):
+    """The model's source URL may carry a token; findings go to CI annotations."""
+    from sphinx_deployguide.git import GitRepo
+
+    secret_url = "https://user:s3cret@git.example.org/binderhub.git"
+    state = dataclasses.replace(
+        chart,
+        spec=dataclasses.replace(chart.spec, source=secret_url),
+        repo=GitRepo(chart.repo.path, source=secret_url),
+        pin_commit=None,
+    )
+    base = chart.current.version.rsplit(".h", 1)[0]
+    cases = {
+        "merge commit": f"{base}.h{short(demo_world.merge_commit)}",  # "is a commit of SOURCE"
+        "unknown sha": f"{base}.h1234abc",  # "is not in the chart source SOURCE"
+    }
+    for case, version in cases.items():
+        found = check_pin(
+            dataclasses.replace(state, pinned=version),
+            wait_seconds=1380,
+            now=chart.index.fetched_at,
+            **WHERE,
+        )
+        assert found is not None and found.severity == "error", case
+        assert "git.example.org/binderhub.git" in found.message, case  # the source is named
+        assert "s3cret" not in found.text() and "user:" not in found.text(), case
+
+
 def test_pin_current_and_published_is_clean(chart):
     state = pinned(chart, chart.current.version)
     assert check_pin(state, wait_seconds=1380, now=chart.index.fetched_at, **WHERE) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -189,3 +190,44 @@ def test_remote_source_is_mirrored_and_served_stale_when_unreachable(demo_copy) 
     assert version.provenance.status == "stale" and stale.stale
     with pytest.raises(GitError):
         resolve_facts(load_model(model_file), refresh=True, offline="error")
+
+
+def _pin(demo_copy, version: str) -> None:
+    chart = demo_copy.deploy / "mybinder" / "Chart.yaml"
+    text = chart.read_text()
+    assert demo_copy.pinned_version in text
+    chart.write_text(text.replace(demo_copy.pinned_version, version))
+
+
+@pytest.mark.parametrize(
+    ("pin", "missing", "reason"),
+    [
+        ("1.0.0-0.dev.git.3.hdeadbee", ["pending"], "commit deadbee is not in"),
+        ("1.2.3", ["pending"], "names no commit"),
+        ("", ["pinned", "pending"], "nothing is pinned at mybinder/Chart.yaml#dependencies[name=binderhub].version"),
+    ],
+)
+def test_facts_that_cannot_be_computed_are_absent_with_a_reason(demo_copy, pin, missing, reason) -> None:
+    _pin(demo_copy, pin)
+    facts = resolve_facts(load_model(demo_copy.model))
+    for key in missing:
+        name = f"charts.binderhub.{key}"
+        assert name not in facts.facts  # never rendered as "none" or []
+        with pytest.raises(FactError, match=f"{name} could not be computed: .*" + re.escape(reason)):
+            facts.get(name)
+    assert facts.get("charts.binderhub.version").value  # the rest is still there
+
+
+def test_delay_ignores_versions_whose_commit_is_not_in_the_source(demo_copy) -> None:
+    before = resolve_facts(load_model(demo_copy.model)).charts["binderhub"].delay
+    # A version from another history (its sha is in no commit here), published last.
+    index = demo_copy.index.read_text()
+    entry = index.index("  - apiVersion")
+    alien = (
+        "  - apiVersion: v2\n    created: \"2030-01-01T00:00:00.000000000Z\"\n"
+        "    digest: 00\n    name: binderhub\n    urls: [https://demo.invalid/x.tgz]\n"
+        "    version: 1.0.0-0.dev.git.99.h0123abc\n"
+    )
+    demo_copy.index.write_text(index[:entry] + alien + index[entry:])
+    after = resolve_facts(load_model(demo_copy.model)).charts["binderhub"].delay
+    assert after == before and after.count >= 12

@@ -29,10 +29,10 @@ from sphinx_deployguide.cli.lint import (
 from sphinx_deployguide.drift import Finding
 
 try:
-    from tests.driftfixtures import install_docs, merge_sha_version, pin
+    from tests.driftfixtures import install_docs, line_of, merge_sha_version, pin
     from tests.indexserver import IndexServer
 except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from driftfixtures import install_docs, merge_sha_version, pin  # type: ignore[no-redef]
+    from driftfixtures import install_docs, line_of, merge_sha_version, pin  # type: ignore[no-redef]
     from indexserver import IndexServer  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,6 +75,20 @@ def test_exit_1_on_errors_and_json_format(demo_copy, capsys, monkeypatch):
         .splitlines()
     ]
     assert on_disk == findings
+
+
+def test_an_empty_pin_fails_at_the_pin_line(demo_copy, capsys, monkeypatch):
+    monkeypatch.chdir(demo_copy.deploy)
+    install_docs(demo_copy, "drift-clean")
+    chart = pin(demo_copy, "")
+    line = line_of(chart, 'version: ""')
+    status, out, err = run_lint(["lint", "docs"], capsys)
+    assert status == 1, out + err
+    [row] = [r for r in out.splitlines() if "[pin]" in r]
+    assert row.startswith(f"mybinder/Chart.yaml:{line}: [pin] error: the binderhub pin (")
+    assert ") is empty: expected a chart version" in row
+    assert row.endswith(f"fix: run `deployguide bump binderhub`, which pins {demo_copy.current_version}")
+    assert "1 error, 0 warnings, 0 info" in err
 
 
 def test_exit_2_on_a_bad_model(demo_copy, capsys, monkeypatch):

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..config import find_docs_dir as config_find_docs_dir
 from ..errors import DeployGuideError
 from .common import find_model_path
 
@@ -39,33 +40,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--docs",
         metavar="DIR",
-        help="the Sphinx docs folder "
-        "(default: ./docs, else the folder of the model if it has conf.py)",
+        help="the Sphinx docs folder (default: docs/ beside the model, the model's folder, "
+        "or ./docs: the first with a conf.py)",
     )
     parser.set_defaults(func=run)
 
 
 def find_docs_dir(args: argparse.Namespace) -> Path:
-    """``--docs``, else ``./docs``, else the model's folder: the first with a ``conf.py``."""
+    """``--docs``, else the runbook found from the model (``--config`` or the default)."""
     if args.docs:
         path = Path(args.docs)
         if not (path / "conf.py").is_file():
             raise DeployGuideError("--docs: no conf.py in this folder", file=path)
         return path
-    candidates = [Path("docs")]
-    if getattr(args, "config", None):
-        candidates.append(Path(args.config).parent)
-    else:
-        try:
-            candidates.append(find_model_path(None).parent)
-        except DeployGuideError:
-            pass
-    for candidate in candidates:
-        if (candidate / "conf.py").is_file():
-            return candidate
-    raise DeployGuideError(
-        "cannot find the docs (no conf.py in ./docs or beside the model); pass --docs DIR"
-    )
+    try:
+        model_path = find_model_path(getattr(args, "config", None))
+    except DeployGuideError:
+        model_path = None
+    found = config_find_docs_dir(model_path)
+    if found is None:
+        raise DeployGuideError(
+            "cannot find the docs (no conf.py in docs/ beside the model, the model's folder "
+            "or ./docs); pass --docs DIR"
+        )
+    return found
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """``[pin]``: is the version the deploy repo pins one that exists, or will exist soon?
 
-A pin that is not in the chart index is either early (its chart commit landed less than
+An empty or null pin is an error: it deploys nothing anyone chose. A pin that is not in
+the chart index is either early (its chart commit landed less than
 the usual publish delay ago: wait) or wrong for good (a merge SHA, as in the 2018
 incident, or a SHA that is not in the source at all). Telling these apart is the point:
 the first needs patience, the others need a different version, which is named.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..chartversion import compute_chart_version, landing_commit, parse_version
 from ..errors import DeployGuideError
+from ..git import redact_url
 from .finding import Finding
 from .locate import key_line
 
@@ -42,27 +44,43 @@ def check_pin(
     file: str | None,
     line: int | None,
 ) -> Finding | None:
-    """Classify the pin of one chart; ``None`` when it is the current, published version."""
+    """Classify the pin of one chart; ``None`` when it is the current, published version.
+
+    Messages name the chart source by ``state.repo.source`` (credentials already
+    redacted), never by the model's ``spec.source``: findings reach CI annotations.
+    """
     spec, name, pinned = state.spec, state.spec.name, state.pinned
-    if not pinned:
-        return None
     current = state.current.version
+    source = redact_url(state.repo.source)
+    index_source = redact_url(state.index.source)
+
+    def error(message: str, fix: str) -> Finding:
+        return Finding(SUBTYPE, "error", file, line, message, fix)
+
+    if pinned is None or not pinned.strip():
+        shown = "null" if pinned is None else "empty"
+        return error(
+            f"the {name} pin ({spec.pin.key}) is {shown}: expected a chart version "
+            f"(the current one is {current})",
+            f"run `deployguide bump {name}`, which pins {current}",
+        )
     if state.index.find(name, pinned) is not None:
         if pinned == current:
             return None
         n = len(state.pending)
         behind = f"{n} chart commit{'s' if n != 1 else ''} behind" if n else "not"
+        move = f"run `deployguide bump {name}` to move to {current}"
+        if state.index.find(name, current) is None:
+            usually = f" (usually within {_minutes(wait_seconds)} min)" if wait_seconds else ""
+            move += f" once it is published{usually}"
         return Finding(
             SUBTYPE,
             "info",
             file,
             line,
             f"{name} pins {pinned} (published), {behind} the current chart version {current}",
-            f"run `deployguide bump {name}` to move to {current} once it is published",
+            move,
         )
-
-    def error(message: str, fix: str) -> Finding:
-        return Finding(SUBTYPE, "error", file, line, message, fix)
 
     parsed = parse_version(pinned)
     published_current = state.published is not None
@@ -71,7 +89,7 @@ def check_pin(
     )
     if parsed is None or not parsed.sha:
         return error(
-            f"{name} pins {pinned}, which is not in the chart index {state.index.source} "
+            f"{name} pins {pinned}, which is not in the chart index {index_source} "
             "and names no commit",
             suggestion,
         )
@@ -83,7 +101,7 @@ def check_pin(
     if full is None:
         return error(
             f"{name} pins {pinned}, whose commit {parsed.sha} is not in the chart source "
-            f"{spec.source}: this version will never be published",
+            f"{source}: this version will never be published",
             suggestion,
         )
     try:
@@ -97,7 +115,7 @@ def check_pin(
         status = "published" if state.index.find(name, correct.version) else "not yet published"
         return error(
             f"{name} pins {pinned}, which will never be published: {parsed.sha}{merge} "
-            f"is a commit of {spec.source} but not a chart commit; the chart at that commit "
+            f"is a commit of {source} but not a chart commit; the chart at that commit "
             f"comes from chart commit {correct.commit}, version {correct.version} ({status})",
             f"pin {correct.version}",
         )
@@ -147,7 +165,7 @@ def check_pin(
             line,
             f"{name} pins {pinned}, which is not in the cached chart index ({_minutes(age)} min "
             f"after its chart commit landed), but the index could not be fetched: "
-            f"{state.index.error or 'network error'}",
+            f"{redact_url(state.index.error or 'network error')}",
             "rerun when the index is reachable",
         )
     return error(
