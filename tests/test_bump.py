@@ -2,32 +2,50 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from sphinx_deployguide import bump as bump_mod
 from sphinx_deployguide import pinedit
 from sphinx_deployguide.bump import (
+    MAX_POLL,
     MIN_REMOTE_POLL,
+    Pin,
     Progress,
+    Target,
     WaitReport,
+    commit_message,
     compare_url,
     default_timeout,
     describe_commit,
     github_repo,
     is_local_or_loopback,
+    next_pause,
+    not_published_message,
+    poll_bounds,
     poll_plan,
+    pr_body,
+    resolve_target,
+    wait_for_publication,
 )
+from sphinx_deployguide.chartindex import IndexEntry, IndexSnapshot
+from sphinx_deployguide.chartversion import ChartVersion
 from sphinx_deployguide.cli import main
+from sphinx_deployguide.config import ChartSpec, PinSpec, load_model
+from sphinx_deployguide.errors import DeployGuideError
+from sphinx_deployguide.facts import resolve_chart
+from sphinx_deployguide.git import GitRepo
+from sphinx_deployguide.keypath import parse_key_path
 
 try:
-    from tests.indexserver import make_index_yaml
+    from tests.indexserver import Fault, make_index_yaml
 except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from indexserver import make_index_yaml
+    from indexserver import Fault, make_index_yaml
 
 PIN = "mybinder/Chart.yaml"
 ROOTS = Path(__file__).parent / "roots"
@@ -466,7 +484,10 @@ def test_wait_times_out_with_3(world, capsys, index_server) -> None:
                         "--commit", "--no-checklist")
     assert code == 3
     assert "after waiting" in err and world.current_version in err
-    assert index_server.request_count >= 3
+    # the facts fetch, then at least one poll before giving up (how many polls fit in the
+    # timeout depends on the machine's speed: wait_for_publication's own tests count them
+    # on a fake clock)
+    assert index_server.request_count >= 2
     assert pin_bytes(world) == before
     assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
 
@@ -566,24 +587,167 @@ def test_poll_interval_is_never_below_10s_for_a_remote_index() -> None:
     assert default_timeout(60 * 60) == 70 * 60
 
 
-def test_wait_backs_off_and_respects_the_floor(world, monkeypatch) -> None:
-    """The pauses between polls of a remote index never drop below 10 s and grow."""
-    from sphinx_deployguide.config import load_model
+def _schedule(interval: float, index: str, failures: list[bool], remaining: float = 1e9
+              ) -> list[float]:
+    """The sleeps after each poll, from the pure schedule (``failures[i]``: poll i+1 failed)."""
+    floor, cap = poll_bounds(interval, index)
+    pause, sleeps = floor, []
+    for polls, failed in enumerate(failures, start=1):
+        pause, sleep = next_pause(pause, floor=floor, cap=cap, polls=polls, failed=failed,
+                                  remaining=remaining)
+        sleeps.append(sleep)
+    return sleeps
 
+
+def test_remote_poll_schedule_never_drops_below_10s_and_backs_off() -> None:
+    remote = "https://jupyterhub.github.io/helm-chart/index.yaml"
+    # whatever interval is asked for, a remote index gets the floor (even if a caller skipped
+    # poll_plan), and backoff stops at MAX_POLL
+    for asked in (0.05, 1, 9.99, MIN_REMOTE_POLL):
+        assert poll_bounds(asked, remote) == (MIN_REMOTE_POLL, MAX_POLL)
+    assert poll_bounds(90, remote) == (90, 90)
+    quiet = _schedule(1, remote, [False] * 12)
+    assert min(quiet) >= MIN_REMOTE_POLL and max(quiet) == MAX_POLL
+    assert quiet[0] == MIN_REMOTE_POLL and quiet[1] == pytest.approx(1.5 * MIN_REMOTE_POLL)
+    assert quiet == sorted(quiet) and quiet[-1] == quiet[-2] == MAX_POLL
+    # an error doubles the pause instead of growing it by half
+    failing = _schedule(1, remote, [False, True, False])
+    assert failing[1] == pytest.approx(2 * failing[0]) and failing[2] == pytest.approx(
+        1.5 * failing[1])
+    # near the timeout the sleep is cut to the time left, but never below the floor
+    assert _schedule(1, remote, [False] * 3, remaining=2.5) == [MIN_REMOTE_POLL] * 3
+    assert _schedule(1, remote, [False] * 3, remaining=12.0) == [
+        MIN_REMOTE_POLL, 12.0, 12.0]
+
+
+def test_loopback_and_local_poll_schedules_may_be_fast() -> None:
+    for index in ("http://127.0.0.1:8000/index.yaml", "http://localhost/i.yaml",
+                  "../helm-chart/index.yaml", "file:///srv/index.yaml"):
+        assert poll_bounds(0.05, index) == (0.05, pytest.approx(0.2))
+        sleeps = _schedule(0.05, index, [False] * 8)
+        assert sleeps[0] == 0.05 and max(sleeps) == pytest.approx(0.2)
+        assert sleeps == sorted(sleeps)
+    with pytest.raises(DeployGuideError, match="must be positive"):
+        poll_bounds(0, "http://127.0.0.1/i.yaml")
+
+
+class FakeClock:
+    """Time for ``wait_for_publication`` that passes only when it sleeps (no real waiting)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _served(world, index_server, versions):
+    index_server.set_body(make_index_yaml(
+        {"binderhub": [(v.version, v.created_text) for v in versions]}))
+    serve_model(world, index_server.url)
+    model = load_model(world.model)
+    return model, model.charts["binderhub"]
+
+
+def test_wait_loop_polls_the_real_server_until_published(world, index_server) -> None:
+    model, spec = _served(world, index_server, world.versions[:-1])
+    index_server.swap_after(3, make_index_yaml(
+        {"binderhub": [(v.version, v.created_text) for v in world.versions]}))
+    clock, reports = FakeClock(), []
+    entry, snapshot, elapsed = wait_for_publication(
+        spec, model, world.current_version, timeout=600, interval=0.05, landed=None,
+        report=reports.append, sleep=clock.sleep, clock=clock)
+    assert entry is not None and entry.version == world.current_version
+    assert snapshot is not None and snapshot.status == "live"
+    # one GET per poll, conditional after the first; published on the 4th
+    assert index_server.statuses() == [200, 304, 304, 200]
+    assert all("if-none-match" in r.headers for r in index_server.requests[1:])
+    assert [r.polls for r in reports] == [1, 2, 3]
+    assert clock.sleeps == pytest.approx([0.05, 0.075, 0.1125])
+    assert [r.next_in for r in reports] == clock.sleeps
+    assert elapsed == pytest.approx(sum(clock.sleeps))
+
+
+def test_wait_loop_backs_off_after_an_error_and_times_out(world, index_server) -> None:
+    model, spec = _served(world, index_server, world.versions[:-1])
+    quick_503 = Fault(status=503, headers={"Retry-After": "0"})
+
+    def inject(server, record) -> None:
+        if server.request_count == 1:  # poll 2 fails: its attempt and its one retry
+            server.fail(quick_503, quick_503)
+
+    index_server.on_request = inject
+    clock, reports = FakeClock(), []
+    entry, snapshot, elapsed = wait_for_publication(
+        spec, model, world.current_version, timeout=1.0, interval=0.05, landed=None,
+        report=reports.append, sleep=clock.sleep, clock=clock)
+    assert entry is None and snapshot is not None
+    polls = len(reports) + 1  # the last poll reports nothing: time is up
+    assert index_server.request_count == polls + 1  # + the retry of the failed poll
+    assert index_server.statuses()[:3] == [200, 503, 503]
+    assert reports[1].status.startswith("error: ") and "503" in reports[1].status
+    assert not reports[0].status.startswith("error") and not reports[2].status.startswith(
+        "error")
+    # doubled after the error, then 1.5x, capped at 4x the interval
+    assert clock.sleeps[:3] == pytest.approx([0.05, 0.1, 0.15])
+    assert min(clock.sleeps) >= 0.05 and max(clock.sleeps) == pytest.approx(0.2)
+    # it gave up only once the timeout had passed, not earlier
+    assert sum(clock.sleeps[:-1]) < 1.0 <= sum(clock.sleeps) == pytest.approx(elapsed)
+
+
+SECRET_SOURCE = "https://ci-bot:s3cret@github.com/jupyterhub/binderhub.git"
+SECRET_INDEX = "https://ci-bot:s3cret@charts.example.org/helm-chart/index.yaml"
+
+
+def test_messages_never_show_credentials_of_the_source_or_index() -> None:
+    key = "dependencies[name=binderhub].version"
+    spec = ChartSpec("binderhub", SECRET_SOURCE, "main", "helm-chart/chartpress.yaml",
+                     SECRET_INDEX, PinSpec(PIN, key, parse_key_path(key)))
+    old_full, new_full = "d2a8262" + "1" * 33, "441f5ea" + "2" * 33
+    pin = Pin("1.0.0-0.dev.git.3.hd2a8262", 8, "d2a8262", old_full, old_full,
+              "1.0.0-0.dev.git.3.hd2a8262")
+    target = Target("1.0.0-0.dev.git.12.h441f5ea", "441f5ea", new_full, ("helm-chart",))
+    current = ChartVersion(target.version, target.short, target.full, target.paths, n=12)
+    published = IndexEntry(target.version, datetime(2024, 8, 8, 18, 5, tzinfo=timezone.utc), None)
+    commits = [("441f5ea", "Fix the thing (#12)")]
+    url = compare_url(spec.source, pin.short, target.short)
+    assert url == "https://github.com/jupyterhub/binderhub/compare/d2a8262...441f5ea"
+    outputs = [url, poll_plan(1, spec.index)[1]]
+    for entry in (published, None):
+        # the index source as given (unredacted): the builders must not rely on callers
+        outputs.append(commit_message(
+            chart="binderhub", spec=spec, pin=pin, target=target, commits=commits,
+            published=entry, index_source=spec.index, url=url, landed=None))
+        outputs.append(pr_body(
+            chart="binderhub", spec=spec, pin=pin, target=target, commits=commits, pending=[],
+            published=entry, index_source=spec.index, url=url, current=current,
+            checklist=None, checklist_env=None, checklist_error=None, checklist_skipped=True))
+    snapshot = IndexSnapshot(spec.index, None, datetime(2024, 8, 8, tzinfo=timezone.utc),
+                             "stale", {}, error=f"cannot fetch {spec.index}: refused")
+    outputs.append(not_published_message("binderhub", target, spec, snapshot, None, None,
+                                         None, None))
+    for text in outputs:
+        assert text and "s3cret" not in text, text
+    # the redacted outputs still say where things are
+    assert all("charts.example.org/helm-chart/index.yaml" in text for text in outputs[2:])
+    assert all(url in text for text in outputs[2:6])
+
+
+def test_target_errors_name_the_redacted_source(world) -> None:
     model = load_model(world.model)
     spec = model.charts["binderhub"]
-    remote = bump_mod.ChartSpec(**{**spec.__dict__, "index": "https://charts.invalid/index.yaml"})
-    snapshot = bump_mod.load_index(spec.index, base_dir=model.base_dir,
-                                   cache_dir=model.cache_dir, ttl=0)
-    monkeypatch.setattr(bump_mod, "_loaded", lambda spec, model, refresh: snapshot)
-    pauses: list[float] = []
-    clock = iter(range(0, 10_000, 7))
-    entry, _, _ = bump_mod.wait_for_publication(
-        remote, model, "9.9.9-never", timeout=600, interval=MIN_REMOTE_POLL, landed=None,
-        report=lambda r: None, sleep=pauses.append, clock=lambda: float(next(clock)))
-    assert entry is None
-    assert pauses and min(pauses) >= MIN_REMOTE_POLL
-    assert pauses[1] > pauses[0] and max(pauses) <= bump_mod.MAX_POLL
+    state = resolve_chart(model, spec, refresh=False, offline=model.offline)
+    secret = dataclasses.replace(spec, source=SECRET_SOURCE)
+    state.spec, state.repo = secret, GitRepo(state.repo.path, source=SECRET_SOURCE)
+    with pytest.raises(DeployGuideError, match="is not in the history of") as info:
+        resolve_target(state, "1.0.0-0.dev.git.5.hdeadbee")
+    assert "s3cret" not in str(info.value) and "github.com/jupyterhub/binderhub" in str(
+        info.value)
 
 
 def test_progress_rewrites_one_line_on_a_terminal() -> None:
