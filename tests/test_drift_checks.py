@@ -280,7 +280,9 @@ def test_pin_case_d_fix_says_wait_when_the_current_version_is_not_yet_published(
     )
     # No publish history: no promise of when.
     unknown = check_pin(state, wait_seconds=None, now=chart.index.fetched_at, **WHERE)
-    assert unknown.fix == f"run `deployguide bump binderhub` to move to {current} once it is published"
+    assert unknown.fix == (
+        f"run `deployguide bump binderhub` to move to {current} once it is published"
+    )
 
 
 @pytest.mark.parametrize("value", ["", None, "   "])
@@ -297,7 +299,15 @@ def test_pin_empty_or_null_is_an_error(chart, value):
         f"the binderhub pin ({chart.spec.pin.key}) is {shown}: "
         f"expected a chart version (the current one is {chart.current.version})"
     )
-    assert found.fix == f"run `deployguide bump binderhub`, which pins {chart.current.version}"
+    current = chart.current.version
+    if value is None:  # bump edits a value in place: there is none to edit
+        assert found.fix == (
+            f'write "{current}" there (`deployguide bump binderhub` replaces a value, not null)'
+        )
+    else:  # an empty pin has no order: bump refuses it without --allow-downgrade
+        assert found.fix == (
+            f"run `deployguide bump binderhub --allow-downgrade`, which pins {current}"
+        )
 
 
 def test_pin_messages_never_show_source_credentials(demo_world, chart):

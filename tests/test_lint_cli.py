@@ -87,8 +87,14 @@ def test_an_empty_pin_fails_at_the_pin_line(demo_copy, capsys, monkeypatch):
     [row] = [r for r in out.splitlines() if "[pin]" in r]
     assert row.startswith(f"mybinder/Chart.yaml:{line}: [pin] error: the binderhub pin (")
     assert ") is empty: expected a chart version" in row
-    assert row.endswith(f"fix: run `deployguide bump binderhub`, which pins {demo_copy.current_version}")
+    current = demo_copy.current_version
+    fix = f"run `deployguide bump binderhub --allow-downgrade`, which pins {current}"
+    assert row.endswith(f"fix: {fix}")
     assert "1 error, 0 warnings, 0 info" in err
+    # The fix works: the bump it names pins the current version, and the lint passes again.
+    assert run_lint(["bump", "binderhub", "--allow-downgrade", "--no-checklist"], capsys)[0] == 0
+    assert f'version: "{demo_copy.current_version}"' in chart.read_text().splitlines()[line - 1]
+    assert run_lint(["lint", "--strict", "docs"], capsys)[0] == 0
 
 
 def test_exit_2_on_a_bad_model(demo_copy, capsys, monkeypatch):
@@ -216,6 +222,8 @@ def workflow_steps() -> list[dict]:
 def test_docs_page_includes_the_tested_workflow():
     page = (REPO / "docs" / "ci-gate.md").read_text()
     assert "```{literalinclude} ci/deployguide-lint.yml" in page
+    # output.json is JSON Lines (as linkcheck writes it), and the page says so.
+    assert "`output.json` is [JSON Lines](https://jsonlines.org/)" in page
     for subtype in ("claim", "hardcoded", "pin", "coverage", "stale", "fact"):
         assert f'"deployguide.{subtype}"' in page
     steps = workflow_steps()
@@ -225,7 +233,7 @@ def test_docs_page_includes_the_tested_workflow():
     runs = [s["run"] for s in steps if "run" in s]
     assert "pip install sphinx-deployguide" in runs
     assert [r for r in runs if r.startswith("deployguide lint")] == [
-        "deployguide lint --format github docs"
+        "deployguide lint --strict --format github docs"
     ]
 
 
@@ -284,6 +292,20 @@ def test_documented_workflow_gates_the_drifted_world(demo_copy, capsys, monkeypa
     status, out, _ = run_lint(argv[1:], capsys)
     assert status == 0, out
     assert "::error" not in out and "::warning" not in out
+
+    # A warning alone fails it too (--strict): an environment without a checklist.
+    model = demo_copy.deploy / "deployguide.toml"
+    model.write_text(
+        model.read_text() + '\n[environments.canary]\nurl = "https://canary.demo.invalid"\n'
+    )
+    status, out, _ = run_lint(argv[1:], capsys)
+    assert status == 1, out
+    assert "::error" not in out
+    assert (
+        [line for line in out.splitlines() if line.startswith("::warning ")]
+        == [line for line in out.splitlines() if "title=deployguide coverage::" in line]
+        != []
+    )
 
 
 def test_pre_commit_hook_runs_the_lint(demo_copy, capsys, monkeypatch):

@@ -2,7 +2,8 @@
 
 Builds the docs with the ``deployguide-lint`` checker builder (the same checks as
 ``sphinx-build -W``), prints one ``path:line: [subtype] severity: message; fix: ...`` line
-per finding and writes ``output.json`` into the build directory.
+per finding and writes ``output.json`` into the build directory: JSON Lines, like
+linkcheck's (one object per line and finding: file, line, subtype, severity, message, fix).
 
 Exit codes: 0 no finding at error level (with ``--strict``: no error or warning);
 1 findings at error level (with ``--strict``: or at warning level); 2 could not run
@@ -55,12 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format",
         choices=("text", "github", "json"),
         default="text",
-        help="text lines (default), GitHub workflow annotations, or a JSON list",
+        help="text lines (default), GitHub workflow annotations, or one JSON list on stdout",
     )
     parser.add_argument(
         "--builddir",
         metavar="DIR",
-        help="where output.json goes (default: DOCS_DIR/_build/deployguide-lint)",
+        help="where output.json goes: JSON Lines, one finding object per line "
+        "(default: DOCS_DIR/_build/deployguide-lint)",
     )
     parser.add_argument(
         "--strict", action="store_true", help="warnings fail too (like sphinx-build -W)"

@@ -62,7 +62,7 @@ def check_pin(
         return error(
             f"the {name} pin ({spec.pin.key}) is {shown}: expected a chart version "
             f"(the current one is {current})",
-            f"run `deployguide bump {name}`, which pins {current}",
+            _empty_pin_fix(name, current, null=pinned is None),
         )
     if state.index.find(name, pinned) is not None:
         if pinned == current:
@@ -174,6 +174,14 @@ def check_pin(
         "the publish job may have failed",
         f"check the chart source's publish workflow, or {suggestion}",
     )
+
+
+def _empty_pin_fix(name: str, current: str, *, null: bool) -> str:
+    """A fix that works with ``deployguide bump`` as it is: it edits an existing value
+    only (not a null one), and needs ``--allow-downgrade`` for a pin it cannot order."""
+    if null:
+        return f'write "{current}" there (`deployguide bump {name}` replaces a value, not null)'
+    return f"run `deployguide bump {name} --allow-downgrade`, which pins {current}"
 
 
 def _is_merge(repo, full: str) -> bool:  # type: ignore[no-untyped-def]

@@ -95,7 +95,7 @@ class DeployGuideLintBuilder(DummyBuilder):
     """Collect drift findings; write ``output.json`` and ``output.txt``, no pages."""
 
     name = "deployguide-lint"
-    epilog = "Drift findings are in %(outdir)s/output.json and output.txt."
+    epilog = "Drift findings are in %(outdir)s/output.json (JSON Lines) and output.txt."
 
     def init(self) -> None:
         self.findings: list[Finding] = []
