@@ -24,8 +24,15 @@ def docs(session: nox.Session) -> None:
     """Build the runbook site on the embedded demo world, offline, warnings as errors."""
     session.install("-e", ".")
     session.run(
-        "sphinx-build", "-n", "-W", "--keep-going", "-b", "html",
-        "docs", "docs/_build/html", *session.posargs,
+        "sphinx-build",
+        "-n",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
     )
 
 
@@ -33,7 +40,9 @@ def docs(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Static checks of the code."""
     session.install("ruff")
-    session.run("ruff", "check", "sphinx_deployguide", "tests", "noxfile.py")
+    paths = ["sphinx_deployguide", "tests", "benchmarks", "noxfile.py", "docs/conf.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session

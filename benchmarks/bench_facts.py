@@ -33,9 +33,15 @@ def main() -> None:
         warm = _time(lambda: resolve_facts(model), 10)
         facts = resolve_facts(model)
     print(f"{'what':<34} {'median':>9} {'min':>9}")
-    for name, runs in (("build_demo", build), ("resolve_facts (refresh)", cold), ("resolve_facts (warm cache)", warm)):
+    for name, runs in (
+        ("build_demo", build),
+        ("resolve_facts (refresh)", cold),
+        ("resolve_facts (warm cache)", warm),
+    ):
         print(f"{name:<34} {statistics.median(runs) * 1000:>7.1f}ms {min(runs) * 1000:>7.1f}ms")
-    print(f"facts: {len(facts.facts)}, delay measured over {facts.charts['binderhub'].delay.count} versions")
+    print(
+        f"facts: {len(facts.facts)}, delay measured over {facts.charts['binderhub'].delay.count} versions"
+    )
 
 
 if __name__ == "__main__":

@@ -192,8 +192,9 @@ def compare_url(source: str, old: str, new: str) -> str | None:
     return f"https://github.com/{gh[0]}/{gh[1]}/compare/{old}...{new}"
 
 
-def describe_commit(subject: str, gh: tuple[str, str] | None, body: str = "",
-                    via: str | None = None) -> str:
+def describe_commit(
+    subject: str, gh: tuple[str, str] | None, body: str = "", via: str | None = None
+) -> str:
     """A commit subject with its PR number made explicit (``owner/repo#N`` on GitHub).
 
     ``#N`` alone would link to the deploy repo's own PR N once pasted there, so a GitHub
@@ -245,8 +246,9 @@ def poll_plan(requested: float | None, index: str) -> tuple[float, str | None]:
     if requested is None:
         return MIN_REMOTE_POLL, None
     if requested <= 0:
-        raise DeployGuideError(f"the poll interval must be positive, got {requested:g} s",
-                               key="--poll-interval")
+        raise DeployGuideError(
+            f"the poll interval must be positive, got {requested:g} s", key="--poll-interval"
+        )
     if requested < MIN_REMOTE_POLL and not is_local_or_loopback(index):
         return MIN_REMOTE_POLL, (
             f"poll interval raised from {requested:g} s to {MIN_REMOTE_POLL:g} s: "
@@ -264,16 +266,18 @@ def poll_bounds(interval: float, index: str) -> tuple[float, float]:
     test's wait stays short.
     """
     if interval <= 0:
-        raise DeployGuideError(f"the poll interval must be positive, got {interval:g} s",
-                               key="--poll-interval")
+        raise DeployGuideError(
+            f"the poll interval must be positive, got {interval:g} s", key="--poll-interval"
+        )
     if is_local_or_loopback(index):
         return interval, interval * 4
     floor = max(interval, MIN_REMOTE_POLL)
     return floor, max(floor, MAX_POLL)
 
 
-def next_pause(pause: float, *, floor: float, cap: float, polls: int, failed: bool,
-               remaining: float) -> tuple[float, float]:
+def next_pause(
+    pause: float, *, floor: float, cap: float, polls: int, failed: bool, remaining: float
+) -> tuple[float, float]:
     """(the backoff pause after poll number ``polls``, how long to sleep now).
 
     The pause grows by 1.5x while nothing changes and doubles after an error, up to ``cap``;
@@ -301,8 +305,7 @@ def human(seconds: float) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace(
-        "+00:00", "Z")
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _md(text: str) -> str:
@@ -317,9 +320,18 @@ def _listed(commits: list[tuple[str, str]], render: Callable[[str, str], str]) -
     return lines
 
 
-def commit_message(*, chart: str, spec: ChartSpec, pin: Pin, target: Target,
-                   commits: list[tuple[str, str]], published: IndexEntry | None,
-                   index_source: str, url: str | None, landed: datetime | None) -> str:
+def commit_message(
+    *,
+    chart: str,
+    spec: ChartSpec,
+    pin: Pin,
+    target: Target,
+    commits: list[tuple[str, str]],
+    published: IndexEntry | None,
+    index_source: str,
+    url: str | None,
+    landed: datetime | None,
+) -> str:
     """The generated commit message (title ``CHART: OLD...NEW``, then the evidence).
 
     URLs are redacted here too (not only by the callers): a message is pushed and public.
@@ -348,11 +360,23 @@ def commit_message(*, chart: str, spec: ChartSpec, pin: Pin, target: Target,
     return "\n".join(lines) + "\n"
 
 
-def pr_body(*, chart: str, spec: ChartSpec, pin: Pin, target: Target,
-            commits: list[tuple[str, str]], pending: list[tuple[str, str]],
-            published: IndexEntry | None, index_source: str, url: str | None,
-            current: ChartVersion, checklist: str | None, checklist_env: str | None,
-            checklist_error: str | None, checklist_skipped: bool = False) -> str:
+def pr_body(
+    *,
+    chart: str,
+    spec: ChartSpec,
+    pin: Pin,
+    target: Target,
+    commits: list[tuple[str, str]],
+    pending: list[tuple[str, str]],
+    published: IndexEntry | None,
+    index_source: str,
+    url: str | None,
+    current: ChartVersion,
+    checklist: str | None,
+    checklist_env: str | None,
+    checklist_error: str | None,
+    checklist_skipped: bool = False,
+) -> str:
     """The PR body: what changed, what is still pending, and the staging checklist."""
     index_source, url = redact_url(index_source), redact_url(url) if url else url
     out = [f"## Bump `{chart}` to `{target.version}`", ""]
@@ -370,9 +394,11 @@ def pr_body(*, chart: str, spec: ChartSpec, pin: Pin, target: Target,
         out.append(f"| compare | {url} |")
     out.append("")
     if pin.chart_full and pin.full and pin.chart_full != pin.full and pin.chart_version:
-        out.append(f"> [!WARNING]\n> The old pin names commit `{pin.short}`, which is not a chart "
-                   f"commit: version `{pin.version}` was never published (the chart at that "
-                   f"commit is `{pin.chart_version}`).")
+        out.append(
+            f"> [!WARNING]\n> The old pin names commit `{pin.short}`, which is not a chart "
+            f"commit: version `{pin.version}` was never published (the chart at that "
+            f"commit is `{pin.chart_version}`)."
+        )
         out.append("")
     out.append(f"### Chart commits in this bump ({len(commits)})")
     out += _listed(commits, lambda sha, subject: f"- `{sha}` {_md(subject)}") or ["- none"]
@@ -392,8 +418,11 @@ def pr_body(*, chart: str, spec: ChartSpec, pin: Pin, target: Target,
         out.append("_Left out on request (`--no-checklist`)._")
     else:
         out.append(f"**The checklist could not be included:** {_md(checklist_error or 'unknown')}")
-    out += ["", f"<sub>Generated by <code>deployguide bump {chart}</code> from git and the chart "
-            "index: no value in this PR was typed by a person.</sub>"]
+    out += [
+        "",
+        f"<sub>Generated by <code>deployguide bump {chart}</code> from git and the chart "
+        "index: no value in this PR was typed by a person.</sub>",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -407,8 +436,11 @@ def resolve_target(state: ChartState, to: str | None) -> Target:
         return Target(current.version, current.commit, current.commit_full, tuple(current.paths))
     parsed = parse_version(to)
     if parsed is None:
-        raise _fail(DeployGuideError, f"{to!r} is not a chart version (expected e.g. "
-                    f"{current.version!r})", key="--to")
+        raise _fail(
+            DeployGuideError,
+            f"{to!r} is not a chart version (expected e.g. {current.version!r})",
+            key="--to",
+        )
     if parsed.sha:
         full = repo.resolve(parsed.sha)
         what = f"commit {parsed.sha}"
@@ -416,8 +448,11 @@ def resolve_target(state: ChartState, to: str | None) -> Target:
         full = repo.resolve(f"refs/tags/{parsed.version}")
         what = f"tag {parsed.version}"
     if full is None:
-        raise _fail(DeployGuideError, f"{what} (from --to {to}) is not in the history of "
-                    f"{repo.source}", key="--to")
+        raise _fail(
+            DeployGuideError,
+            f"{what} (from --to {to}) is not in the history of {repo.source}",
+            key="--to",
+        )
     computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
     if not is_chart_commit(repo, full, spec.chartpress, spec.name, spec.scheme):
         raise _fail(
@@ -425,7 +460,8 @@ def resolve_target(state: ChartState, to: str | None) -> Target:
             f"refusing --to {to}: {what} is not a chart commit of {spec.name} (no chart path "
             f"changed in it), so that version was never published. The chart at that commit "
             f"is {computed.version} (chart commit {computed.commit}).",
-            reason="not-a-chart-commit", suggestion=computed.version,
+            reason="not-a-chart-commit",
+            suggestion=computed.version,
         )
     ours = parse_version(computed.version)
     if computed.version != to and ours is not None and ours.era == parsed.era:
@@ -433,7 +469,8 @@ def resolve_target(state: ChartState, to: str | None) -> Target:
             BumpRefused,
             f"refusing --to {to}: chartpress calls the chart at {what} {computed.version}; "
             f"{to} would never appear in the index",
-            reason="version-mismatch", suggestion=computed.version,
+            reason="version-mismatch",
+            suggestion=computed.version,
         )
     return Target(to, parsed.sha or computed.commit, full, tuple(computed.paths))
 
@@ -476,15 +513,30 @@ class WaitReport:
 
 
 def _loaded(spec: ChartSpec, model: Model, refresh: bool) -> IndexSnapshot:
-    return load_index(spec.index, base_dir=model.base_dir, cache_dir=model.cache_dir,
-                      ttl=model.cache_ttl, offline="stale", refresh=refresh, retries=1)
+    return load_index(
+        spec.index,
+        base_dir=model.base_dir,
+        cache_dir=model.cache_dir,
+        ttl=model.cache_ttl,
+        offline="stale",
+        refresh=refresh,
+        retries=1,
+    )
 
 
 def wait_for_publication(
-    spec: ChartSpec, model: Model, version: str, *, timeout: float, interval: float,
-    landed: datetime | None, report: Callable[[WaitReport], None],
-    median: float | None = None, p95: float | None = None,
-    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+    spec: ChartSpec,
+    model: Model,
+    version: str,
+    *,
+    timeout: float,
+    interval: float,
+    landed: datetime | None,
+    report: Callable[[WaitReport], None],
+    median: float | None = None,
+    p95: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[IndexEntry | None, IndexSnapshot | None, float]:
     """Poll the index (conditional GET each time) until ``version`` appears or time runs out.
 
@@ -513,11 +565,15 @@ def wait_for_publication(
         remaining = timeout - elapsed
         if remaining <= 0:
             return None, snapshot, elapsed
-        pause, next_in = next_pause(pause, floor=floor, cap=cap, polls=polls, failed=failed,
-                                    remaining=remaining)
+        pause, next_in = next_pause(
+            pause, floor=floor, cap=cap, polls=polls, failed=failed, remaining=remaining
+        )
         since = (datetime.now(timezone.utc) - landed).total_seconds() if landed else None
-        report(WaitReport(polls, elapsed, next_in, status, since, f"{spec.name} {version}",
-                          median, p95))
+        report(
+            WaitReport(
+                polls, elapsed, next_in, status, since, f"{spec.name} {version}", median, p95
+            )
+        )
         sleep(next_in)
 
 
@@ -534,10 +590,15 @@ class Progress:
         if r.median is not None:
             expected = f" (usually published after {format_duration(r.median)}"
             expected += f", p95 {format_duration(r.p95)})" if r.p95 is not None else ")"
-        since = (f"landed {human(max(r.since_landing, 0))} ago{expected}; "
-                 if r.since_landing is not None else "")
-        line = (f"waiting for {r.version}: {since}waited {human(r.elapsed)}, "
-                f"poll {r.polls} ({r.status}), next in {human(r.next_in)}")
+        since = (
+            f"landed {human(max(r.since_landing, 0))} ago{expected}; "
+            if r.since_landing is not None
+            else ""
+        )
+        line = (
+            f"waiting for {r.version}: {since}waited {human(r.elapsed)}, "
+            f"poll {r.polls} ({r.status}), next in {human(r.next_in)}"
+        )
         if self.tty:
             self.stream.write("\r\x1b[K" + line)
             self.dirty = True
@@ -552,39 +613,59 @@ class Progress:
         self.stream.flush()
 
 
-def not_published_message(chart: str, target: Target, spec: ChartSpec,
-                          snapshot: IndexSnapshot, landed: tuple[str, datetime] | None,
-                          median: float | None, p95: float | None, waited: float | None) -> str:
+def not_published_message(
+    chart: str,
+    target: Target,
+    spec: ChartSpec,
+    snapshot: IndexSnapshot,
+    landed: tuple[str, datetime] | None,
+    median: float | None,
+    p95: float | None,
+    waited: float | None,
+) -> str:
     lines = []
     head = f"{chart} {target.version} is not in the chart index {snapshot.source}"
     if waited is not None:
         head += f" after waiting {human(waited)}"
     lines.append(head + f" (as of {_iso(snapshot.fetched_at)}, {snapshot.status}).")
     if snapshot.status == "stale":
-        lines.append(f"The index could not be refreshed ({snapshot.error}); this may be out of "
-                     "date.")
+        lines.append(
+            f"The index could not be refreshed ({snapshot.error}); this may be out of date."
+        )
     if landed is not None:
         sha, when = landed
         ago = (datetime.now(timezone.utc) - when).total_seconds()
-        via = "" if sha.startswith(target.full[:7]) or target.full.startswith(sha) else (
-            f" (brought in by {sha[:12]})")
-        lines.append(f"Its chart commit {target.short} landed on {spec.branch} at {_iso(when)}"
-                     f"{via}, {human(max(ago, 0))} ago.")
+        via = (
+            ""
+            if sha.startswith(target.full[:7]) or target.full.startswith(sha)
+            else (f" (brought in by {sha[:12]})")
+        )
+        lines.append(
+            f"Its chart commit {target.short} landed on {spec.branch} at {_iso(when)}"
+            f"{via}, {human(max(ago, 0))} ago."
+        )
         if median is not None and p95 is not None:
-            lines.append(f"Publication usually takes {format_duration(median)} (median), "
-                         f"{format_duration(p95)} at p95: expect it by about "
-                         f"{_iso(when + timedelta(seconds=p95))}.")
+            lines.append(
+                f"Publication usually takes {format_duration(median)} (median), "
+                f"{format_duration(p95)} at p95: expect it by about "
+                f"{_iso(when + timedelta(seconds=p95))}."
+            )
             if ago > 2 * p95 + WAIT_MARGIN:
-                lines.append("That is long overdue: the publish job may have failed; check it "
-                             "before waiting longer.")
+                lines.append(
+                    "That is long overdue: the publish job may have failed; check it "
+                    "before waiting longer."
+                )
     elif median is not None and p95 is not None:
-        lines.append(f"Publication usually takes {format_duration(median)} (median), "
-                     f"{format_duration(p95)} at p95.")
+        lines.append(
+            f"Publication usually takes {format_duration(median)} (median), "
+            f"{format_duration(p95)} at p95."
+        )
     if median is None:
         lines.append("No publish delay statistics are available for this chart.")
     if waited is None:
-        lines.append("Run again with --wait to wait for it, or pass --allow-unpublished to pin "
-                     "it anyway.")
+        lines.append(
+            "Run again with --wait to wait for it, or pass --allow-unpublished to pin it anyway."
+        )
     return redact_url("\n".join(lines))  # the index URL and its error may carry a token
 
 
@@ -634,8 +715,9 @@ def find_docs_dir(model: Model, explicit: Path | None) -> Path | None:
     return explicit if explicit is not None else config_find_docs_dir(model.path)
 
 
-def render_staging_checklist(model: Model, docs_dir: Path | None, env: str | None
-                             ) -> tuple[str | None, str | None, str | None]:
+def render_staging_checklist(
+    model: Model, docs_dir: Path | None, env: str | None
+) -> tuple[str | None, str | None, str | None]:
     """(markdown, environment, error): the checklist as a GitHub task list, or why not."""
     if env is None:
         order = model.environment_order()
@@ -644,11 +726,20 @@ def render_staging_checklist(model: Model, docs_dir: Path | None, env: str | Non
         env = order[0]
     elif env not in model.environments:
         known = ", ".join(model.environments) or "none"
-        raise DeployGuideError(f"no environment {env!r} in the model (environments: {known})",
-                               file=model.path, key="--env")
+        raise DeployGuideError(
+            f"no environment {env!r} in the model (environments: {known})",
+            file=model.path,
+            key="--env",
+        )
     if docs_dir is None:
-        return None, env, ("no docs folder with a conf.py was found next to the model or in "
-                           "./docs; pass --docs DIR to include the checklist")
+        return (
+            None,
+            env,
+            (
+                "no docs folder with a conf.py was found next to the model or in "
+                "./docs; pass --docs DIR to include the checklist"
+            ),
+        )
     try:
         from .ext.checklist_builder import render_checklist
     except ImportError as exc:
@@ -658,21 +749,30 @@ def render_staging_checklist(model: Model, docs_dir: Path | None, env: str | Non
     except DeployGuideError as exc:
         return None, env, f"rendering the {env} checklist from {docs_dir} failed: {exc}"
     except Exception as exc:  # noqa: BLE001 - a Sphinx failure must not lose the bump
-        return None, env, (f"rendering the {env} checklist from {docs_dir} failed: "
-                           f"{type(exc).__name__}: {exc}")
+        return (
+            None,
+            env,
+            (f"rendering the {env} checklist from {docs_dir} failed: {type(exc).__name__}: {exc}"),
+        )
     if not text or not text.strip():
         return None, env, f"the docs in {docs_dir} have no checklist for {env!r}"
     return text, env, None
 
 
-def bump(model: Model, req: BumpRequest, *, progress: Callable[[WaitReport], None] | None = None,
-         say: Callable[[str], None] = lambda line: None,
-         sleep: Callable[[float], None] = time.sleep) -> BumpResult:
+def bump(
+    model: Model,
+    req: BumpRequest,
+    *,
+    progress: Callable[[WaitReport], None] | None = None,
+    say: Callable[[str], None] = lambda line: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BumpResult:
     """Do the bump; raises BumpRefused (1), DeployGuideError (2) or NotPublished (3)."""
     if req.chart not in model.charts:
         known = ", ".join(model.charts) or "none"
-        raise DeployGuideError(f"no chart {req.chart!r} in the model (charts: {known})",
-                               file=model.path, key="CHART")
+        raise DeployGuideError(
+            f"no chart {req.chart!r} in the model (charts: {known})", file=model.path, key="CHART"
+        )
     spec = model.charts[req.chart]
     state = resolve_chart(model, spec, refresh=req.refresh, offline=model.offline)
     repo = state.repo
@@ -687,9 +787,13 @@ def bump(model: Model, req: BumpRequest, *, progress: Callable[[WaitReport], Non
         check_branch_name(deploy, branch)
         dirty = pin_is_dirty(deploy, spec.pin.file)
         if dirty:
-            raise _fail(BumpRefused, f"refusing to commit: {display} has uncommitted changes "
-                        f"({dirty.strip()}); commit or discard them first",
-                        reason="dirty", file=display)
+            raise _fail(
+                BumpRefused,
+                f"refusing to commit: {display} has uncommitted changes "
+                f"({dirty.strip()}); commit or discard them first",
+                reason="dirty",
+                file=display,
+            )
         from_branch = branch_exists(deploy, branch) and current_branch(deploy) != branch
     if from_branch:
         assert deploy is not None
@@ -705,42 +809,65 @@ def bump(model: Model, req: BumpRequest, *, progress: Callable[[WaitReport], Non
     pin = read_pin_state(state, before_text, display)
     where = f" (on branch {branch})" if from_branch else ""
 
-    result = BumpResult("up-to-date", req.chart, pin.version, target.version, display,
-                        spec.pin.key, pin.line)
+    result = BumpResult(
+        "up-to-date", req.chart, pin.version, target.version, display, spec.pin.key, pin.line
+    )
     if pin.version == target.version:
         result.branch = branch if from_branch else None
         return result
 
     # refusals, in the order a reviewer would ask
     if pin.chart_full is None:
-        why = ("is not a chart version" if parse_version(pin.version) is None
-               else f"names a commit that is not in the history of {repo.source}")
+        why = (
+            "is not a chart version"
+            if parse_version(pin.version) is None
+            else f"names a commit that is not in the history of {repo.source}"
+        )
         if not req.allow_downgrade:
-            raise _fail(BumpRefused, f"refusing: cannot tell whether {target.version} is older "
-                        f"than the pin: {pin.version!r}{where} {why}. Pass --allow-downgrade to "
-                        "pin it anyway.", reason="unknown-order", file=display)
+            raise _fail(
+                BumpRefused,
+                f"refusing: cannot tell whether {target.version} is older "
+                f"than the pin: {pin.version!r}{where} {why}. Pass --allow-downgrade to "
+                "pin it anyway.",
+                reason="unknown-order",
+                file=display,
+            )
         result.notes.append(f"the pin {pin.version!r} {why}; its order is unknown")
         relation = "unknown"
     else:
         relation = order_of(repo, pin.chart_full, target.full)
         if relation == "older" and not req.allow_downgrade:
-            raise _fail(BumpRefused, f"refusing a downgrade: {target.version} (chart commit "
-                        f"{target.short}) is older than the pinned {pin.version}{where}: its "
-                        "chart commit is an ancestor of the pin's. Pass --allow-downgrade to "
-                        "do it anyway.", reason="downgrade", file=display)
+            raise _fail(
+                BumpRefused,
+                f"refusing a downgrade: {target.version} (chart commit "
+                f"{target.short}) is older than the pinned {pin.version}{where}: its "
+                "chart commit is an ancestor of the pin's. Pass --allow-downgrade to "
+                "do it anyway.",
+                reason="downgrade",
+                file=display,
+            )
         if relation == "older":
             result.notes.append("this is a downgrade (--allow-downgrade)")
         if relation == "diverged":
-            result.notes.append(f"the pin {pin.version} and {target.version} are on diverged "
-                                "histories (neither contains the other)")
+            result.notes.append(
+                f"the pin {pin.version} and {target.version} are on diverged "
+                "histories (neither contains the other)"
+            )
         if pin.full and pin.chart_full != pin.full:
-            result.notes.append(f"the old pin names {pin.short}, which is not a chart commit "
-                                f"(that version was never published; the chart there is "
-                                f"{pin.chart_version})")
+            result.notes.append(
+                f"the old pin names {pin.short}, which is not a chart commit "
+                f"(that version was never published; the chart there is "
+                f"{pin.chart_version})"
+            )
 
     # plan the edit before any wait: a pin file we cannot edit fails now, not in 30 minutes
-    planned_after, _ = replace_pin(before_text.encode("utf-8"), spec.pin.key, target.version,
-                                   file=display, segments=spec.pin.segments)
+    planned_after, _ = replace_pin(
+        before_text.encode("utf-8"),
+        spec.pin.key,
+        target.version,
+        file=display,
+        segments=spec.pin.segments,
+    )
     del planned_after
 
     landed: tuple[str, datetime] | None = None
@@ -762,42 +889,77 @@ def bump(model: Model, req: BumpRequest, *, progress: Callable[[WaitReport], Non
         interval, note = poll_plan(req.poll_interval, spec.index)
         if note:
             say(note)
-        say(f"{target.version} is not in the index yet; waiting up to "
-            f"{human(timeout)} (polling every {human(interval)} or more)")
+        say(
+            f"{target.version} is not in the index yet; waiting up to "
+            f"{human(timeout)} (polling every {human(interval)} or more)"
+        )
         published, snap, waited = wait_for_publication(
-            spec, model, target.version, timeout=timeout, interval=interval,
-            landed=landed[1] if landed else None, report=progress or (lambda r: None),
-            median=median, p95=p95, sleep=sleep)
+            spec,
+            model,
+            target.version,
+            timeout=timeout,
+            interval=interval,
+            landed=landed[1] if landed else None,
+            report=progress or (lambda r: None),
+            median=median,
+            p95=p95,
+            sleep=sleep,
+        )
         snapshot = snap or snapshot
         result.waited = round(waited, 1)
         if published is None:
-            raise _fail(NotPublished, not_published_message(
-                req.chart, target, spec, snapshot, landed, median, p95, waited),
-                reason="timeout", version=target.version)
-        say(f"{target.version} was published at {_iso(published.created)} "
-            f"(found after {human(waited)})")
+            raise _fail(
+                NotPublished,
+                not_published_message(
+                    req.chart, target, spec, snapshot, landed, median, p95, waited
+                ),
+                reason="timeout",
+                version=target.version,
+            )
+        say(
+            f"{target.version} was published at {_iso(published.created)} "
+            f"(found after {human(waited)})"
+        )
     if published is None:
         if not req.allow_unpublished:
-            raise _fail(NotPublished, not_published_message(
-                req.chart, target, spec, snapshot, landed, median, p95, None),
-                reason="unpublished", version=target.version)
+            raise _fail(
+                NotPublished,
+                not_published_message(req.chart, target, spec, snapshot, landed, median, p95, None),
+                reason="unpublished",
+                version=target.version,
+            )
         result.notes.append(f"{target.version} is not published yet (--allow-unpublished)")
 
     # the evidence
     gh = github_repo(spec.source)
-    commits_raw = chart_commits_between(repo, pin.full if relation != "unknown" else None,
-                                        target.full, target.paths)
+    commits_raw = chart_commits_between(
+        repo, pin.full if relation != "unknown" else None, target.full, target.paths
+    )
     commits = annotate_commits(repo, spec.branch, gh, commits_raw)
     pending: list[tuple[str, str]] = []
-    if state.current.commit_full != target.full and repo.is_ancestor(target.full,
-                                                                     state.current.commit_full):
-        pending = annotate_commits(repo, spec.branch, gh, chart_commits_between(
-            repo, target.full, state.current.commit_full, state.current.paths))
+    if state.current.commit_full != target.full and repo.is_ancestor(
+        target.full, state.current.commit_full
+    ):
+        pending = annotate_commits(
+            repo,
+            spec.branch,
+            gh,
+            chart_commits_between(
+                repo, target.full, state.current.commit_full, state.current.paths
+            ),
+        )
     url = compare_url(spec.source, pin.short, target.short) if pin.short else None
-    message = commit_message(chart=req.chart, spec=spec, pin=pin, target=target,
-                             commits=commits, published=published,
-                             index_source=snapshot.source, url=url,
-                             landed=landed[1] if landed else None)
+    message = commit_message(
+        chart=req.chart,
+        spec=spec,
+        pin=pin,
+        target=target,
+        commits=commits,
+        published=published,
+        index_source=snapshot.source,
+        url=url,
+        landed=landed[1] if landed else None,
+    )
     result.commits, result.pending, result.compare_url = commits, pending, url
     result.message = message
     result.published_at = _iso(published.created) if published else None
@@ -810,8 +972,12 @@ def bump(model: Model, req: BumpRequest, *, progress: Callable[[WaitReport], Non
             # the wait may have been long: check again before touching anything
             dirty = pin_is_dirty(deploy, spec.pin.file)
             if dirty:
-                raise _fail(BumpRefused, f"refusing to commit: {display} changed while waiting "
-                            f"({dirty.strip()})", reason="dirty", file=display)
+                raise _fail(
+                    BumpRefused,
+                    f"refusing to commit: {display} changed while waiting ({dirty.strip()})",
+                    reason="dirty",
+                    file=display,
+                )
             undo = _switch_to(deploy, branch)
             result.branch = branch
         else:
@@ -836,11 +1002,22 @@ def bump(model: Model, req: BumpRequest, *, progress: Callable[[WaitReport], Non
         docs = find_docs_dir(model, Path(req.docs_dir) if req.docs_dir else None)
         checklist, env, error = render_staging_checklist(model, docs, req.env)
     result.checklist_error = error
-    result.pr_body = pr_body(chart=req.chart, spec=spec, pin=pin, target=target,
-                             commits=commits, pending=pending, published=published,
-                             index_source=snapshot.source, url=url, current=state.current,
-                             checklist=checklist, checklist_env=env, checklist_error=error,
-                             checklist_skipped=not req.checklist)
+    result.pr_body = pr_body(
+        chart=req.chart,
+        spec=spec,
+        pin=pin,
+        target=target,
+        commits=commits,
+        pending=pending,
+        published=published,
+        index_source=snapshot.source,
+        url=url,
+        current=state.current,
+        checklist=checklist,
+        checklist_env=env,
+        checklist_error=error,
+        checklist_skipped=not req.checklist,
+    )
     return result
 
 
@@ -869,8 +1046,9 @@ def _repo_relative(deploy: GitRepo, path: Path) -> str:
     return path.relative_to(top).as_posix()
 
 
-def annotate_commits(repo: GitRepo, branch: str, gh: tuple[str, str] | None,
-                     commits: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def annotate_commits(
+    repo: GitRepo, branch: str, gh: tuple[str, str] | None, commits: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
     """Subjects with the PR that brought each commit onto ``branch`` (from its merge's subject)."""
     out = []
     for i, (sha, subject) in enumerate(commits):
@@ -882,16 +1060,18 @@ def annotate_commits(repo: GitRepo, branch: str, gh: tuple[str, str] | None,
                 else:
                     landing = landing_commit(repo, sha, branch)
                     if not landing.startswith(sha):
-                        via = repo.run("log", "-1", "--no-show-signature", "--format=%s",
-                                       landing, "--")
+                        via = repo.run(
+                            "log", "-1", "--no-show-signature", "--format=%s", landing, "--"
+                        )
             except GitError:
                 pass  # not on the branch (e.g. --to from another branch): no PR to name
         out.append((sha, describe_commit(subject, gh, body, via)))
     return out
 
 
-def _plan_from_disk(path: Path, spec: ChartSpec, new: str, display: str, expected_old: str
-                    ) -> PinEdit:
+def _plan_from_disk(
+    path: Path, spec: ChartSpec, new: str, display: str, expected_old: str
+) -> PinEdit:
     """Plan the edit from the bytes on disk now (after a branch switch or a long wait)."""
     try:
         before = path.read_bytes()
@@ -899,8 +1079,19 @@ def _plan_from_disk(path: Path, spec: ChartSpec, new: str, display: str, expecte
         raise DeployGuideError(f"cannot read the pin file: {exc}", file=display) from exc
     after, loc = replace_pin(before, spec.pin.key, new, file=display, segments=spec.pin.segments)
     if loc.value != expected_old:
-        raise _fail(BumpRefused, f"the pin changed while the bump was running: it now reads "
-                    f"{loc.value!r}, expected {expected_old!r}; nothing written",
-                    reason="changed", file=display)
-    return PinEdit(file=display, key=spec.pin.key, line=loc.line, old=loc.value, new=new,
-                   before=before, after=after)
+        raise _fail(
+            BumpRefused,
+            f"the pin changed while the bump was running: it now reads "
+            f"{loc.value!r}, expected {expected_old!r}; nothing written",
+            reason="changed",
+            file=display,
+        )
+    return PinEdit(
+        file=display,
+        key=spec.pin.key,
+        line=loc.line,
+        old=loc.value,
+        new=new,
+        before=before,
+        after=after,
+    )

@@ -35,11 +35,20 @@ MODEL_KEYS: dict[str, tuple[str, str]] = {
         'What to do when the chart index cannot be reached: "stale" (default) serves cached '
         'values and marks them stale; "error" fails.',
     ),
-    "cache.dir": ("path", "Cache folder for git mirrors and the index. Default: the user cache dir."),
-    "cache.ttl": ("integer", f"Seconds before a mirror or index is fetched again. Default {DEFAULT_TTL}."),
+    "cache.dir": (
+        "path",
+        "Cache folder for git mirrors and the index. Default: the user cache dir.",
+    ),
+    "cache.ttl": (
+        "integer",
+        f"Seconds before a mirror or index is fetched again. Default {DEFAULT_TTL}.",
+    ),
     "network.retries": ("integer", "Retries (with backoff) of a failed index request. Default 3."),
     "network.timeout": ("number", "Seconds to wait for the index server to answer. Default 30."),
-    "charts.NAME.source": ("string", "The chart source: a git URL or a local path (work tree or bare)."),
+    "charts.NAME.source": (
+        "string",
+        "The chart source: a git URL or a local path (work tree or bare).",
+    ),
     "charts.NAME.branch": ("string", 'The branch whose head is deployed. Default "main".'),
     "charts.NAME.chartpress": (
         "string",
@@ -57,11 +66,23 @@ MODEL_KEYS: dict[str, tuple[str, str]] = {
         "<version>-<sha> format).",
     ),
     "environments.ENV.url": ("string", "The public URL of the environment."),
-    "environments.ENV.values": ("list of paths", "Helm values files of the environment, in the deploy repo."),
-    "environments.ENV.workflow": ("path", "The CI workflow file that deploys it, in the deploy repo."),
+    "environments.ENV.values": (
+        "list of paths",
+        "Helm values files of the environment, in the deploy repo.",
+    ),
+    "environments.ENV.workflow": (
+        "path",
+        "The CI workflow file that deploys it, in the deploy repo.",
+    ),
     "environments.ENV.job": ("string", "The job id in that workflow."),
-    "environments.ENV.after": ("string", "The environment that must be deployed first (e.g. staging)."),
-    "failures": ("array of tables", "Extra failure-catalog entries for `deployguide diagnose`, tried first."),
+    "environments.ENV.after": (
+        "string",
+        "The environment that must be deployed first (e.g. staging).",
+    ),
+    "failures": (
+        "array of tables",
+        "Extra failure-catalog entries for `deployguide diagnose`, tried first.",
+    ),
 }
 
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
@@ -147,7 +168,9 @@ def parse_pin(text: str) -> PinSpec:
     """Parse ``FILE#KEY.PATH``; ``ValueError`` says what is wrong."""
     file, sep, key = text.partition("#")
     if not sep or not file.strip() or not key.strip():
-        raise ValueError(f'expected "FILE#KEY.PATH", e.g. "mybinder/Chart.yaml#dependencies[name=binderhub].version", got {text!r}')
+        raise ValueError(
+            f'expected "FILE#KEY.PATH", e.g. "mybinder/Chart.yaml#dependencies[name=binderhub].version", got {text!r}'
+        )
     return PinSpec(file.strip(), key.strip(), parse_key_path(key.strip()))
 
 
@@ -208,26 +231,42 @@ class _Reader:
                 where = f"{prefix}.{name}" if prefix else name
                 raise self.error(where, f"unknown key; expected one of: {', '.join(allowed)}")
 
-    def string(self, data: dict[str, Any], prefix: str, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def string(
+        self,
+        data: dict[str, Any],
+        prefix: str,
+        key: str,
+        default: str | None = None,
+        *,
+        required: bool = False,
+    ) -> str | None:
         where = f"{prefix}.{key}" if prefix else key
         if key not in data:
             if required:
-                raise self.error(where.rsplit(".", 1)[0] if prefix else where, f"missing required key {key!r}")
+                raise self.error(
+                    where.rsplit(".", 1)[0] if prefix else where, f"missing required key {key!r}"
+                )
             return default
         value = data[key]
         if not isinstance(value, str) or not value.strip():
             raise self.error(where, f"expected a non-empty string, got {_type_name(value)}")
         return value.strip()
 
-    def choice(self, data: dict[str, Any], prefix: str, key: str, choices: tuple[str, ...], default: str) -> str:
+    def choice(
+        self, data: dict[str, Any], prefix: str, key: str, choices: tuple[str, ...], default: str
+    ) -> str:
         value = self.string(data, prefix, key, default)
         assert value is not None
         if value not in choices:
             where = f"{prefix}.{key}" if prefix else key
-            raise self.error(where, f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+            raise self.error(
+                where, f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}"
+            )
         return value
 
-    def existing(self, base: Path, relative: str, key: str, what: str, *, directory: bool = False) -> Path:
+    def existing(
+        self, base: Path, relative: str, key: str, what: str, *, directory: bool = False
+    ) -> Path:
         path = (base / relative).resolve()
         ok = path.is_dir() if directory else path.exists()
         if not ok:
@@ -236,7 +275,14 @@ class _Reader:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer", float: "a float"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a table",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+    }.get(type(value), type(value).__name__)
 
 
 def load_model(path: Path | str) -> Model:
@@ -245,7 +291,10 @@ def load_model(path: Path | str) -> Model:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ModelError("the model file does not exist; create a deployguide.toml (see the README) or pass --config", file=path) from None
+        raise ModelError(
+            "the model file does not exist; create a deployguide.toml (see the README) or pass --config",
+            file=path,
+        ) from None
     except OSError as exc:
         raise ModelError(f"cannot read the model file: {exc.strerror}", file=path) from None
     try:
@@ -255,11 +304,17 @@ def load_model(path: Path | str) -> Model:
 
     r = _Reader(path, text)
     base = path.parent
-    r.check_keys(data, "", ("deploy_repo", "offline", "cache", "network", "charts", "environments", "failures"))
+    r.check_keys(
+        data,
+        "",
+        ("deploy_repo", "offline", "cache", "network", "charts", "environments", "failures"),
+    )
 
     deploy_rel = r.string(data, "", "deploy_repo", ".")
     assert deploy_rel is not None
-    deploy_repo = r.existing(base, deploy_rel, "deploy_repo", "the deploy repo folder", directory=True)
+    deploy_repo = r.existing(
+        base, deploy_rel, "deploy_repo", "the deploy repo folder", directory=True
+    )
     offline = r.choice(data, "", "offline", OFFLINE_POLICIES, "stale")
 
     cache = r.table(data.get("cache", {}), "cache")
@@ -268,7 +323,9 @@ def load_model(path: Path | str) -> Model:
     cache_dir = (base / cache_rel).resolve() if cache_rel else default_cache_dir()
     ttl = cache.get("ttl", DEFAULT_TTL)
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
-        raise r.error("cache.ttl", f"expected a non-negative integer number of seconds, got {ttl!r}")
+        raise r.error(
+            "cache.ttl", f"expected a non-negative integer number of seconds, got {ttl!r}"
+        )
 
     network = r.table(data.get("network", {}), "network")
     r.check_keys(network, "network", ("retries", "timeout"))
@@ -337,7 +394,10 @@ def load_model(path: Path | str) -> Model:
     for env in environments.values():
         if env.after and env.after not in environments:
             known = ", ".join(environments) or "none"
-            raise r.error(f"environments.{env.name}.after", f"names no environment: {env.after!r} (environments: {known})")
+            raise r.error(
+                f"environments.{env.name}.after",
+                f"names no environment: {env.after!r} (environments: {known})",
+            )
     for env in environments.values():
         seen = [env.name]
         current = env

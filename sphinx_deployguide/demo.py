@@ -241,9 +241,7 @@ def _check_root(root: Path) -> None:
             )
 
 
-def published_versions(
-    history: History, shas: dict[str, str], repo: GitRepo
-) -> list[DemoVersion]:
+def published_versions(history: History, shas: dict[str, str], repo: GitRepo) -> list[DemoVersion]:
     """The versions CI published, in order: on each push to main (first parent), the version
     chartpress computes there, unless it is already in the index.
 
@@ -342,7 +340,11 @@ STAMP_NAME = ".built-from"
 def demo_code_hash() -> str:
     """A hash of the code and files that write the demo world."""
     package = Path(__file__).parent
-    files = [package / "demo.py", package / "demo_history.py", *sorted((package / "demo_runbook").iterdir())]
+    files = [
+        package / "demo.py",
+        package / "demo_history.py",
+        *sorted((package / "demo_runbook").iterdir()),
+    ]
     digest = hashlib.sha256()
     for path in files:
         if path.is_file():

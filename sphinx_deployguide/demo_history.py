@@ -91,7 +91,12 @@ class History:
         self.tags: list[tuple[str, str, Person, datetime, str]] = []
 
     def commit(
-        self, label: str, who: Person, when: str, message: str, *changes: Change,
+        self,
+        label: str,
+        who: Person,
+        when: str,
+        message: str,
+        *changes: Change,
         branch: str = BRANCH,
     ) -> str:
         """A commit on ``branch`` (main or a PR branch): ``changes`` applied to its parent."""
@@ -324,7 +329,10 @@ def source_history() -> History:
     h = History()
     hc = "helm-chart/binderhub"
     h.commit(
-        "init", AVERY, "03-04 09:12:07", "Initial import of BinderHub\n",
+        "init",
+        AVERY,
+        "03-04 09:12:07",
+        "Initial import of BinderHub\n",
         put("README.md", SOURCE_README),
         put(".gitignore", "__pycache__/\n*.egg-info/\n"),
         put("setup.py", SETUP_PY),
@@ -340,164 +348,352 @@ def source_history() -> History:
         put("docs/index.md", "# BinderHub\n\nBinderHub turns a git repository into a notebook.\n"),
     )
     h.tag("0.1.0", "init", AVERY, "03-04 09:30:00", "Release 0.1.0\n")
-    h.commit("docs-config", BO, "03-04 14:31:40", "docs: describe the configuration\n",
-             put("docs/configuration.md", "# Configuration\n\nSet `config.BinderHub` in values.\n"))
+    h.commit(
+        "docs-config",
+        BO,
+        "03-04 14:31:40",
+        "docs: describe the configuration\n",
+        put("docs/configuration.md", "# Configuration\n\nSet `config.BinderHub` in values.\n"),
+    )
 
     # A PR merged while main did not touch the chart: the merge is TREESAME to the PR.
     h.branch("bo/readiness-probe")
-    h.commit("pr3", BO, "03-05 10:02:13", "Add a readiness probe to the deployment\n",
-             edit(f"{hc}/templates/deployment.yaml", "              name: binder\n",
-                  "              name: binder\n          readinessProbe:\n            httpGet:\n"
-                  "              path: /health\n              port: binder\n"
-                  "            timeoutSeconds: 1\n"),
-             branch="bo/readiness-probe")
+    h.commit(
+        "pr3",
+        BO,
+        "03-05 10:02:13",
+        "Add a readiness probe to the deployment\n",
+        edit(
+            f"{hc}/templates/deployment.yaml",
+            "              name: binder\n",
+            "              name: binder\n          readinessProbe:\n            httpGet:\n"
+            "              path: /health\n              port: binder\n"
+            "            timeoutSeconds: 1\n",
+        ),
+        branch="bo/readiness-probe",
+    )
     h.merge("merge3", 3, "bo/readiness-probe", AVERY, "03-05 11:40:02", "Add a readiness probe")
 
-    h.commit("memory", AVERY, "03-06 09:20:55", "Raise the default memory request to 512Mi\n",
-             edit(f"{hc}/values.yaml", "memory: 256Mi", "memory: 512Mi"))
+    h.commit(
+        "memory",
+        AVERY,
+        "03-06 09:20:55",
+        "Raise the default memory request to 512Mi\n",
+        edit(f"{hc}/values.yaml", "memory: 256Mi", "memory: 512Mi"),
+    )
 
     # A docs-only PR.
     h.branch("chris/typos")
-    h.commit("pr5", CHRIS, "03-06 13:05:31", "docs: fix typos\n",
-             edit("docs/index.md", "into a notebook", "into a running notebook"),
-             branch="chris/typos")
+    h.commit(
+        "pr5",
+        CHRIS,
+        "03-06 13:05:31",
+        "docs: fix typos\n",
+        edit("docs/index.md", "into a notebook", "into a running notebook"),
+        branch="chris/typos",
+    )
     h.merge("merge5", 5, "chris/typos", BO, "03-06 15:10:44", "docs: fix typos")
 
     # A PR of two chart commits.
     h.branch("dana/python-3.12")
-    h.commit("pr6a", DANA, "03-07 08:10:19", "Build the image on Python 3.12\n",
-             edit("helm-chart/images/binderhub/Dockerfile", "python:3.11-slim", "python:3.12-slim"),
-             branch="dana/python-3.12")
-    h.commit("pr6b", DANA, "03-07 08:45:02", "Require setuptools >= 69 to build\n",
-             edit("setup.py", '    packages=find_packages(),\n',
-                  '    packages=find_packages(),\n    python_requires=">=3.10",\n'),
-             put("pyproject.toml", '[build-system]\nrequires = ["setuptools>=69"]\n'
-                 'build-backend = "setuptools.build_meta"\n'),
-             branch="dana/python-3.12")
+    h.commit(
+        "pr6a",
+        DANA,
+        "03-07 08:10:19",
+        "Build the image on Python 3.12\n",
+        edit("helm-chart/images/binderhub/Dockerfile", "python:3.11-slim", "python:3.12-slim"),
+        branch="dana/python-3.12",
+    )
+    h.commit(
+        "pr6b",
+        DANA,
+        "03-07 08:45:02",
+        "Require setuptools >= 69 to build\n",
+        edit(
+            "setup.py",
+            "    packages=find_packages(),\n",
+            '    packages=find_packages(),\n    python_requires=">=3.10",\n',
+        ),
+        put(
+            "pyproject.toml",
+            '[build-system]\nrequires = ["setuptools>=69"]\n'
+            'build-backend = "setuptools.build_meta"\n',
+        ),
+        branch="dana/python-3.12",
+    )
     h.merge("merge6", 6, "dana/python-3.12", AVERY, "03-08 10:05:37", "Build on Python 3.12")
 
-    h.commit("hub-env", CHRIS, "03-08 16:30:12", "Read the hub URL from the environment\n",
-             edit("binderhub/app.py", "import tornado.ioloop\n",
-                  "import os\n\nimport tornado.ioloop\n"),
-             append("binderhub/app.py", '\n\nHUB_URL = os.environ.get("BINDERHUB_HUB_URL", "")\n'))
+    h.commit(
+        "hub-env",
+        CHRIS,
+        "03-08 16:30:12",
+        "Read the hub URL from the environment\n",
+        edit("binderhub/app.py", "import tornado.ioloop\n", "import os\n\nimport tornado.ioloop\n"),
+        append("binderhub/app.py", '\n\nHUB_URL = os.environ.get("BINDERHUB_HUB_URL", "")\n'),
+    )
 
     # Both sides touch the chart: the merge itself is the chart commit.
     h.branch("bo/ingress")
-    h.commit("pr8", BO, "03-11 09:30:48", "Add an ingress to the chart\n",
-             append(f"{hc}/values.yaml", "\ningress:\n  enabled: false\n  hosts: []\n"),
-             put(f"{hc}/templates/ingress.yaml",
-                 "{{- if .Values.ingress.enabled }}\napiVersion: networking.k8s.io/v1\n"
-                 "kind: Ingress\nmetadata:\n  name: binder\n{{- end }}\n"),
-             branch="bo/ingress")
-    h.commit("annotations", AVERY, "03-11 11:00:05", "Add pod annotations to the deployment\n",
-             edit(f"{hc}/templates/deployment.yaml",
-                  "        release: {{ .Release.Name }}\n    spec:\n",
-                  "        release: {{ .Release.Name }}\n      annotations:\n"
-                  "        checksum/config: {{ .Values.config | toJson | sha256sum }}\n"
-                  "    spec:\n"))
+    h.commit(
+        "pr8",
+        BO,
+        "03-11 09:30:48",
+        "Add an ingress to the chart\n",
+        append(f"{hc}/values.yaml", "\ningress:\n  enabled: false\n  hosts: []\n"),
+        put(
+            f"{hc}/templates/ingress.yaml",
+            "{{- if .Values.ingress.enabled }}\napiVersion: networking.k8s.io/v1\n"
+            "kind: Ingress\nmetadata:\n  name: binder\n{{- end }}\n",
+        ),
+        branch="bo/ingress",
+    )
+    h.commit(
+        "annotations",
+        AVERY,
+        "03-11 11:00:05",
+        "Add pod annotations to the deployment\n",
+        edit(
+            f"{hc}/templates/deployment.yaml",
+            "        release: {{ .Release.Name }}\n    spec:\n",
+            "        release: {{ .Release.Name }}\n      annotations:\n"
+            "        checksum/config: {{ .Values.config | toJson | sha256sum }}\n"
+            "    spec:\n",
+        ),
+    )
     h.merge("merge8", 8, "bo/ingress", CHRIS, "03-11 15:20:26", "Add an ingress")
 
-    h.commit("docs-ingress", BO, "03-12 10:15:09", "docs: document the ingress options\n",
-             append("docs/configuration.md",
-                    "\n## Ingress\n\nSet `ingress.enabled` and `ingress.hosts`.\n"))
+    h.commit(
+        "docs-ingress",
+        BO,
+        "03-12 10:15:09",
+        "docs: document the ingress options\n",
+        append(
+            "docs/configuration.md", "\n## Ingress\n\nSet `ingress.enabled` and `ingress.hosts`.\n"
+        ),
+    )
 
     # A PR whose head is docs-only: neither the PR head nor the merge is the chart commit.
     h.branch("chris/json-logs")
-    h.commit("pr10", CHRIS, "03-13 10:00:41", "Log requests as JSON\n",
-             edit("binderhub/app.py", "import os\n", "import json\nimport logging\nimport os\n"),
-             append("binderhub/app.py", '\n\nlog = logging.getLogger("binderhub")\n\n\n'
-                    'def log_request(handler):\n'
-                    '    entry = {"status": handler.get_status(), "uri": handler.request.uri}\n'
-                    "    log.info(json.dumps(entry))\n"),
-             branch="chris/json-logs")
-    h.commit("pr10-docs", CHRIS, "03-13 10:20:33", "docs: mention the JSON logs\n",
-             append("docs/configuration.md", "\n## Logs\n\nRequests are logged as JSON lines.\n"),
-             branch="chris/json-logs")
+    h.commit(
+        "pr10",
+        CHRIS,
+        "03-13 10:00:41",
+        "Log requests as JSON\n",
+        edit("binderhub/app.py", "import os\n", "import json\nimport logging\nimport os\n"),
+        append(
+            "binderhub/app.py",
+            '\n\nlog = logging.getLogger("binderhub")\n\n\n'
+            "def log_request(handler):\n"
+            '    entry = {"status": handler.get_status(), "uri": handler.request.uri}\n'
+            "    log.info(json.dumps(entry))\n",
+        ),
+        branch="chris/json-logs",
+    )
+    h.commit(
+        "pr10-docs",
+        CHRIS,
+        "03-13 10:20:33",
+        "docs: mention the JSON logs\n",
+        append("docs/configuration.md", "\n## Logs\n\nRequests are logged as JSON lines.\n"),
+        branch="chris/json-logs",
+    )
     h.merge("merge10", 10, "chris/json-logs", DANA, "03-13 14:00:17", "Log requests as JSON")
 
     # requirements.txt is not a chart path yet ...
-    h.commit("requirements", DANA, "03-14 09:40:52", "Add requirements.txt and a first test\n",
-             put("requirements.txt", "tornado==6.3.3\ntraitlets==5.14.1\n"),
-             put("tests/test_app.py", "from binderhub.app import make_app\n\n\n"
-                 "def test_make_app():\n    assert make_app() is not None\n"))
+    h.commit(
+        "requirements",
+        DANA,
+        "03-14 09:40:52",
+        "Add requirements.txt and a first test\n",
+        put("requirements.txt", "tornado==6.3.3\ntraitlets==5.14.1\n"),
+        put(
+            "tests/test_app.py",
+            "from binderhub.app import make_app\n\n\n"
+            "def test_make_app():\n    assert make_app() is not None\n",
+        ),
+    )
     # ... until chartpress.yaml lists it (read chartpress.yaml at each commit, never the work tree).
     h.branch("avery/chartpress-requirements")
-    h.commit("pr12", AVERY, "03-15 10:30:08",
-             "chartpress: rebuild the image when requirements.txt changes\n",
-             edit("helm-chart/chartpress.yaml", "          - ../binderhub\n",
-                  "          - ../binderhub\n          - ../requirements.txt\n"),
-             edit("helm-chart/images/binderhub/Dockerfile", "COPY . /srv/binderhub\n",
-                  "COPY . /srv/binderhub\n"
-                  "RUN pip install --no-cache-dir -r /srv/binderhub/requirements.txt\n"),
-             branch="avery/chartpress-requirements")
-    h.merge("merge12", 12, "avery/chartpress-requirements", BO, "03-15 13:45:50",
-            "Rebuild the image when requirements.txt changes")
+    h.commit(
+        "pr12",
+        AVERY,
+        "03-15 10:30:08",
+        "chartpress: rebuild the image when requirements.txt changes\n",
+        edit(
+            "helm-chart/chartpress.yaml",
+            "          - ../binderhub\n",
+            "          - ../binderhub\n          - ../requirements.txt\n",
+        ),
+        edit(
+            "helm-chart/images/binderhub/Dockerfile",
+            "COPY . /srv/binderhub\n",
+            "COPY . /srv/binderhub\n"
+            "RUN pip install --no-cache-dir -r /srv/binderhub/requirements.txt\n",
+        ),
+        branch="avery/chartpress-requirements",
+    )
+    h.merge(
+        "merge12",
+        12,
+        "avery/chartpress-requirements",
+        BO,
+        "03-15 13:45:50",
+        "Rebuild the image when requirements.txt changes",
+    )
 
-    h.commit("docs-troubleshooting", CHRIS, "03-18 09:05:14", "docs: add a troubleshooting page\n",
-             put("docs/troubleshooting.md", "# Troubleshooting\n\nCheck the pod logs first.\n"))
-    h.commit("tornado", DANA, "03-18 15:00:39", "Bump tornado to 6.4\n",
-             edit("requirements.txt", "tornado==6.3.3", "tornado==6.4"))
+    h.commit(
+        "docs-troubleshooting",
+        CHRIS,
+        "03-18 09:05:14",
+        "docs: add a troubleshooting page\n",
+        put("docs/troubleshooting.md", "# Troubleshooting\n\nCheck the pod logs first.\n"),
+    )
+    h.commit(
+        "tornado",
+        DANA,
+        "03-18 15:00:39",
+        "Bump tornado to 6.4\n",
+        edit("requirements.txt", "tornado==6.3.3", "tornado==6.4"),
+    )
 
     # Two PRs from the same base merged six minutes apart: the second merge is a chart commit
     # (each side has a chart change the other lacks), and their charts get published out of order.
     h.branch("bo/hub-url")
     h.branch("dana/probe-timeout")
-    h.commit("pr15", BO, "03-19 09:00:27", "Make the hub URL configurable\n",
-             edit(f"{hc}/values.yaml", "config:\n  BinderHub: {}\n",
-                  "config:\n  BinderHub:\n    hub_url: \"\"\n"),
-             branch="bo/hub-url")
-    h.commit("pr16", DANA, "03-19 10:30:03", "Increase the readiness probe timeout\n",
-             edit(f"{hc}/templates/deployment.yaml", "timeoutSeconds: 1", "timeoutSeconds: 5"),
-             branch="dana/probe-timeout")
+    h.commit(
+        "pr15",
+        BO,
+        "03-19 09:00:27",
+        "Make the hub URL configurable\n",
+        edit(
+            f"{hc}/values.yaml",
+            "config:\n  BinderHub: {}\n",
+            'config:\n  BinderHub:\n    hub_url: ""\n',
+        ),
+        branch="bo/hub-url",
+    )
+    h.commit(
+        "pr16",
+        DANA,
+        "03-19 10:30:03",
+        "Increase the readiness probe timeout\n",
+        edit(f"{hc}/templates/deployment.yaml", "timeoutSeconds: 1", "timeoutSeconds: 5"),
+        branch="dana/probe-timeout",
+    )
     h.merge("merge15", 15, "bo/hub-url", AVERY, "03-19 11:00:12", "Make the hub URL configurable")
-    h.merge("merge16", 16, "dana/probe-timeout", AVERY, "03-19 11:06:45",
-            "Increase the probe timeout")
+    h.merge(
+        "merge16", 16, "dana/probe-timeout", AVERY, "03-19 11:06:45", "Increase the probe timeout"
+    )
 
-    h.commit("docs-probes", BO, "03-20 10:00:58", "docs: explain the probe settings\n",
-             append("docs/configuration.md",
-                    "\n## Probes\n\nThe readiness probe times out after 5 s.\n"))
+    h.commit(
+        "docs-probes",
+        BO,
+        "03-20 10:00:58",
+        "docs: explain the probe settings\n",
+        append(
+            "docs/configuration.md", "\n## Probes\n\nThe readiness probe times out after 5 s.\n"
+        ),
+    )
 
     # Another TREESAME merge, with a docs-only commit on main in between.
     h.branch("chris/config-reload")
-    h.commit("pr18", CHRIS, "03-21 10:00:22", "Reload the config on SIGHUP\n",
-             append("binderhub/app.py", "\n\ndef reload_config(signum, frame):\n"
-                    '    log.info("reloading the configuration")\n'),
-             branch="chris/config-reload")
-    h.commit("docs-faq", AVERY, "03-21 11:00:36", "docs: add an FAQ\n",
-             put("docs/faq.md",
-                 "# FAQ\n\n## Which chart version do I deploy?\n\nThe one the index lists.\n"))
-    h.merge("merge18", 18, "chris/config-reload", BO, "03-21 16:00:04",
-            "Reload the config on SIGHUP")
+    h.commit(
+        "pr18",
+        CHRIS,
+        "03-21 10:00:22",
+        "Reload the config on SIGHUP\n",
+        append(
+            "binderhub/app.py",
+            '\n\ndef reload_config(signum, frame):\n    log.info("reloading the configuration")\n',
+        ),
+        branch="chris/config-reload",
+    )
+    h.commit(
+        "docs-faq",
+        AVERY,
+        "03-21 11:00:36",
+        "docs: add an FAQ\n",
+        put(
+            "docs/faq.md",
+            "# FAQ\n\n## Which chart version do I deploy?\n\nThe one the index lists.\n",
+        ),
+    )
+    h.merge(
+        "merge18", 18, "chris/config-reload", BO, "03-21 16:00:04", "Reload the config on SIGHUP"
+    )
 
-    h.commit("description", AVERY, "03-22 09:30:31", "Update the chart description\n",
-             edit(f"{hc}/Chart.yaml", "description: BinderHub builds environments",
-                  "description: BinderHub is like a JupyterHub that builds environments"))
-    h.commit("pdb", DANA, "03-25 10:10:10", "Add a PodDisruptionBudget\n",
-             put(f"{hc}/templates/pdb.yaml",
-                 "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: binder\n"
-                 "spec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: binder\n"))
+    h.commit(
+        "description",
+        AVERY,
+        "03-22 09:30:31",
+        "Update the chart description\n",
+        edit(
+            f"{hc}/Chart.yaml",
+            "description: BinderHub builds environments",
+            "description: BinderHub is like a JupyterHub that builds environments",
+        ),
+    )
+    h.commit(
+        "pdb",
+        DANA,
+        "03-25 10:10:10",
+        "Add a PodDisruptionBudget\n",
+        put(
+            f"{hc}/templates/pdb.yaml",
+            "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: binder\n"
+            "spec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: binder\n",
+        ),
+    )
 
     # THE INCIDENT PATTERN (binderhub PR #395, 2018-01-04): the PR's commit touches the chart,
     # main gets a docs-only commit meanwhile, and the merge is TREESAME to the PR on the chart
     # paths. The chart version names the PR commit; a version naming the merge never exists.
     h.branch("avery/network-policy")
-    h.commit("incident-pr", AVERY, "03-26 13:44:12", "Add a network policy to the chart\n",
-             append(f"{hc}/values.yaml", "\nnetworkPolicy:\n  enabled: true\n"),
-             put(f"{hc}/templates/netpol.yaml",
-                 "{{- if .Values.networkPolicy.enabled }}\napiVersion: networking.k8s.io/v1\n"
-                 "kind: NetworkPolicy\nmetadata:\n  name: binder\nspec:\n  podSelector:\n"
-                 "    matchLabels:\n      app: binder\n  policyTypes: [Ingress]\n{{- end }}\n"),
-             branch="avery/network-policy")
-    h.commit("docs-deploying", BO, "03-26 14:20:45", "docs: add a deployment guide\n",
-             put("docs/deploying.md", "# Deploying\n\nPin the version that chartpress computed.\n"))
-    h.merge("incident-merge", 21, "avery/network-policy", CHRIS, "03-26 15:33:27",
-            "Add a network policy")
+    h.commit(
+        "incident-pr",
+        AVERY,
+        "03-26 13:44:12",
+        "Add a network policy to the chart\n",
+        append(f"{hc}/values.yaml", "\nnetworkPolicy:\n  enabled: true\n"),
+        put(
+            f"{hc}/templates/netpol.yaml",
+            "{{- if .Values.networkPolicy.enabled }}\napiVersion: networking.k8s.io/v1\n"
+            "kind: NetworkPolicy\nmetadata:\n  name: binder\nspec:\n  podSelector:\n"
+            "    matchLabels:\n      app: binder\n  policyTypes: [Ingress]\n{{- end }}\n",
+        ),
+        branch="avery/network-policy",
+    )
+    h.commit(
+        "docs-deploying",
+        BO,
+        "03-26 14:20:45",
+        "docs: add a deployment guide\n",
+        put("docs/deploying.md", "# Deploying\n\nPin the version that chartpress computed.\n"),
+    )
+    h.merge(
+        "incident-merge",
+        21,
+        "avery/network-policy",
+        CHRIS,
+        "03-26 15:33:27",
+        "Add a network policy",
+    )
 
     # Docs-only commits at the end: the branch head is not the chart commit.
-    h.commit("changelog", DANA, "03-27 09:00:03", "docs: add a changelog\n",
-             put("docs/changelog.md", "# Changelog\n\n- A network policy for the chart.\n"))
-    h.commit("readme-links", BO, "03-28 11:00:18", "README: link the docs\n",
-             append("README.md", "\nRead the docs in [docs/](docs/index.md).\n"))
+    h.commit(
+        "changelog",
+        DANA,
+        "03-27 09:00:03",
+        "docs: add a changelog\n",
+        put("docs/changelog.md", "# Changelog\n\n- A network policy for the chart.\n"),
+    )
+    h.commit(
+        "readme-links",
+        BO,
+        "03-28 11:00:18",
+        "README: link the docs\n",
+        append("README.md", "\nRead the docs in [docs/](docs/index.md).\n"),
+    )
     return h
 
 
@@ -506,9 +702,22 @@ def source_history() -> History:
 # realistic (REFERENCE.md: median ~7 min, p90 ~21 min) and includes a slow outlier, and merge15's
 # chart appears in the index after merge16's, although it landed first.
 PUBLISH_DELAY_MINUTES: dict[str, int] = {
-    "init": 6, "merge3": 4, "memory": 7, "merge6": 12, "hub-env": 5, "annotations": 3,
-    "merge8": 9, "merge10": 5, "merge12": 18, "tornado": 7, "merge15": 25, "merge16": 4,
-    "merge18": 6, "description": 40, "pdb": 4, "incident-merge": 8,
+    "init": 6,
+    "merge3": 4,
+    "memory": 7,
+    "merge6": 12,
+    "hub-env": 5,
+    "annotations": 3,
+    "merge8": 9,
+    "merge10": 5,
+    "merge12": 18,
+    "tornado": 7,
+    "merge15": 25,
+    "merge16": 4,
+    "merge18": 6,
+    "description": 40,
+    "pdb": 4,
+    "incident-merge": 8,
 }
 
 
@@ -779,7 +988,10 @@ def deploy_history(version_of: Mapping[str, str]) -> History:
         return edit("mybinder/Chart.yaml", pin.format(version_of[old]), pin.format(version_of[new]))
 
     h.commit(
-        "deploy-init", AVERY, "03-08 13:02:44", "Initial deploy configuration\n",
+        "deploy-init",
+        AVERY,
+        "03-08 13:02:44",
+        "Initial deploy configuration\n",
         put("README.md", DEPLOY_README),
         put(".gitignore", DEPLOY_GITIGNORE.replace(".deployguide-cache/\n", "")),
         put("mybinder/Chart.yaml", chart_yaml("merge6")),
@@ -790,24 +1002,47 @@ def deploy_history(version_of: Mapping[str, str]) -> History:
         put("deploy.py", DEPLOY_PY, mode="100755"),
         put("requirements.txt", "chartpress==2.4.0\npytest==8.1.1\n"),
         put("chartpress.yaml", DEPLOY_CHARTPRESS_YAML),
-        put("images/analytics-publisher/Dockerfile",
-            'FROM python:3.12-slim\nCMD ["python", "-m", "http.server"]\n'),
+        put(
+            "images/analytics-publisher/Dockerfile",
+            'FROM python:3.12-slim\nCMD ["python", "-m", "http.server"]\n',
+        ),
     )
-    h.commit("deploy-bump-1", BO, "03-11 16:40:09",
-             f"binderhub: {version_of['merge6']} -> {version_of['merge8']}\n",
-             bump("merge6", "merge8"))
-    h.commit("deploy-staging-replicas", CHRIS, "03-14 10:00:31", "staging: run two binder pods\n",
-             edit("config/staging.yaml", "binderhub:\n", "binderhub:\n  replicas: 2\n"))
-    h.commit("deploy-bump-2", AVERY, "03-19 11:40:26",
-             f"binderhub: {version_of['merge8']} -> {version_of['merge16']}\n",
-             bump("merge8", "merge16"))
-    h.commit("deploy-model", DANA, "03-22 14:00:50",
-             "Describe the deployment in deployguide.toml\n",
-             put("deployguide.toml", DEPLOYGUIDE_TOML),
-             put(".gitignore", DEPLOY_GITIGNORE))
-    h.commit("deploy-runbook", BO, "03-25 16:20:12",
-             "Add a runbook with the staging and prod checklists\n",
-             *(put(f"docs/{name}", text) for name, text in runbook_files()),
-             append(".gitignore", "docs/_build/\n"),
-             append("README.md", DEPLOY_README_DOCS))
+    h.commit(
+        "deploy-bump-1",
+        BO,
+        "03-11 16:40:09",
+        f"binderhub: {version_of['merge6']} -> {version_of['merge8']}\n",
+        bump("merge6", "merge8"),
+    )
+    h.commit(
+        "deploy-staging-replicas",
+        CHRIS,
+        "03-14 10:00:31",
+        "staging: run two binder pods\n",
+        edit("config/staging.yaml", "binderhub:\n", "binderhub:\n  replicas: 2\n"),
+    )
+    h.commit(
+        "deploy-bump-2",
+        AVERY,
+        "03-19 11:40:26",
+        f"binderhub: {version_of['merge8']} -> {version_of['merge16']}\n",
+        bump("merge8", "merge16"),
+    )
+    h.commit(
+        "deploy-model",
+        DANA,
+        "03-22 14:00:50",
+        "Describe the deployment in deployguide.toml\n",
+        put("deployguide.toml", DEPLOYGUIDE_TOML),
+        put(".gitignore", DEPLOY_GITIGNORE),
+    )
+    h.commit(
+        "deploy-runbook",
+        BO,
+        "03-25 16:20:12",
+        "Add a runbook with the staging and prod checklists\n",
+        *(put(f"docs/{name}", text) for name, text in runbook_files()),
+        append(".gitignore", "docs/_build/\n"),
+        append("README.md", DEPLOY_README_DOCS),
+    )
     return h

@@ -112,7 +112,9 @@ class FactSet:
     @property
     def hash(self) -> str:
         """A short hash of every value: it changes exactly when some value does."""
-        payload = json.dumps({n: f.value for n, f in sorted(self.facts.items())}, sort_keys=True, default=str)
+        payload = json.dumps(
+            {n: f.value for n, f in sorted(self.facts.items())}, sort_keys=True, default=str
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     @property
@@ -136,10 +138,16 @@ class FactSet:
             raise FactError(f"{name} could not be computed: {self.unavailable[name]}", key=name)
         if name.startswith("config:"):
             if name not in self._lookups:
-                self._lookups[name] = lookup_config(self.model, name[len("config:"):], self.resolved_at)
+                self._lookups[name] = lookup_config(
+                    self.model, name[len("config:") :], self.resolved_at
+                )
             return self._lookups[name]
         close = [n for n in self.facts if n.split(".")[:2] == name.split(".")[:2]][:6]
-        hint = f"; known facts under it: {', '.join(close)}" if close else "; run `deployguide facts` to list them"
+        hint = (
+            f"; known facts under it: {', '.join(close)}"
+            if close
+            else "; run `deployguide facts` to list them"
+        )
         raise FactError(f"unknown fact {name!r}{hint}", key=name)
 
 
@@ -155,7 +163,9 @@ def deploy_file(model: Model, relative: str) -> Path:
     """A path inside the deploy repo; refuses paths that escape it."""
     path = (model.deploy_repo / relative).resolve()
     if not path.is_relative_to(model.deploy_repo):
-        raise FactError(f"{relative!r} is outside the deploy repo {model.deploy_repo}", key=relative)
+        raise FactError(
+            f"{relative!r} is outside the deploy repo {model.deploy_repo}", key=relative
+        )
     return path
 
 
@@ -163,10 +173,15 @@ def lookup_config(model: Model, spec: str, time: str) -> Fact:
     """Resolve ``FILE#KEY.PATH`` in a YAML/JSON/TOML file of the deploy repo."""
     file, sep, key = spec.partition("#")
     if not sep or not file or not key:
-        raise FactError(f'expected "config:FILE#KEY.PATH", got "config:{spec}"', key=f"config:{spec}")
+        raise FactError(
+            f'expected "config:FILE#KEY.PATH", got "config:{spec}"', key=f"config:{spec}"
+        )
     path = deploy_file(model, file)
     if not path.is_file():
-        raise FactError(f"{file!r} does not exist in the deploy repo ({model.deploy_repo})", key=f"config:{spec}")
+        raise FactError(
+            f"{file!r} does not exist in the deploy repo ({model.deploy_repo})",
+            key=f"config:{spec}",
+        )
     try:
         value = resolve_key_path(load_data_file(path), parse_key_path(key))
     except (ValueError, LookupError) as exc:
@@ -184,11 +199,17 @@ def read_pin(model: Model, spec: ChartSpec) -> str | None:
     if value is None:
         return None
     if isinstance(value, (dict, list)):
-        raise DeployGuideError(f"the pin is a {type(value).__name__}, expected a version string", file=path, key=spec.pin.key)
+        raise DeployGuideError(
+            f"the pin is a {type(value).__name__}, expected a version string",
+            file=path,
+            key=spec.pin.key,
+        )
     return str(value)
 
 
-def measure_publish_delays(repo: GitRepo, entries: tuple[IndexEntry, ...], branch: str) -> list[float]:
+def measure_publish_delays(
+    repo: GitRepo, entries: tuple[IndexEntry, ...], branch: str
+) -> list[float]:
     """Delays in seconds for the newest versions: ``created`` minus the time the chart
     commit landed on ``branch`` (the first-parent commit that brought it in).
 
@@ -220,7 +241,11 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
     )
     head = repo.resolve(f"refs/heads/{spec.branch}") or repo.resolve(spec.branch)
     if head is None:
-        raise GitError(f"branch {spec.branch!r} does not exist in {repo.source}", file=model.path, key=f"charts.{spec.name}.branch")
+        raise GitError(
+            f"branch {spec.branch!r} does not exist in {repo.source}",
+            file=model.path,
+            key=f"charts.{spec.name}.branch",
+        )
     current = compute_chart_version(repo, head, spec.chartpress, spec.name, spec.scheme)
     index = load_index(
         spec.index,
@@ -244,14 +269,20 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
     else:
         pin_commit = repo.resolve(parsed.sha)
         if pin_commit is None:
-            unavailable["pending"] = f"the pinned version's commit {parsed.sha} is not in {repo.source}"
+            unavailable["pending"] = (
+                f"the pinned version's commit {parsed.sha} is not in {repo.source}"
+            )
         elif not repo.is_ancestor(pin_commit, current.commit_full):
-            unavailable["pending"] = f"the pinned commit {parsed.sha} is not an ancestor of the chart commit {current.commit}"
+            unavailable["pending"] = (
+                f"the pinned commit {parsed.sha} is not an ancestor of the chart commit {current.commit}"
+            )
         else:
             pending = chart_commits_between(repo, pin_commit, current.commit_full, current.paths)
     stats = delay_stats(measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch))
     if stats is None:
-        reason = f"no version of {spec.name} in {index.source} has its chart commit on {spec.branch}"
+        reason = (
+            f"no version of {spec.name} in {index.source} has its chart commit on {spec.branch}"
+        )
         unavailable.update((f"delay.{k}", reason) for k in ("median", "p90", "p95", "wait"))
     return ChartState(
         spec=spec,
@@ -273,8 +304,15 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
     spec, prefix = state.spec, f"charts.{state.spec.name}"
     # A mirror that could not be fetched (offline = "stale") serves what it had, marked stale.
     git_time = _iso(state.repo.fetched_at) if state.repo.fetched_at else now
-    git = Provenance(state.repo.source, f"{spec.branch}@{state.head[:12]}", git_time, "stale" if state.repo.stale else "live")
-    index = Provenance(state.index.source, state.index.validator, _iso(state.index.fetched_at), state.index.status)
+    git = Provenance(
+        state.repo.source,
+        f"{spec.branch}@{state.head[:12]}",
+        git_time,
+        "stale" if state.repo.stale else "live",
+    )
+    index = Provenance(
+        state.index.source, state.index.validator, _iso(state.index.fetched_at), state.index.status
+    )
     pin = Provenance(spec.pin.file, spec.pin.key, now)
     facts = [
         Fact(f"{prefix}.version", state.current.version, "version", git),
@@ -285,11 +323,23 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
     if state.pinned:
         facts.append(Fact(f"{prefix}.pinned", state.pinned, "version", pin))
     if "pending" not in state.unavailable:
-        facts.append(Fact(f"{prefix}.pending", [f"{sha} {subject}" for sha, subject in state.pending], "list", git))
+        facts.append(
+            Fact(
+                f"{prefix}.pending",
+                [f"{sha} {subject}" for sha, subject in state.pending],
+                "list",
+                git,
+            )
+        )
     if state.published is not None:
         facts.append(Fact(f"{prefix}.published_at", _iso(state.published.created), "time", index))
     if state.delay is not None:
-        delay = Provenance(state.index.source, f"{state.delay.count} recent versions", _iso(state.index.fetched_at), state.index.status)
+        delay = Provenance(
+            state.index.source,
+            f"{state.delay.count} recent versions",
+            _iso(state.index.fetched_at),
+            state.index.status,
+        )
         facts += [
             Fact(f"{prefix}.delay.median", round(state.delay.median), "duration", delay),
             Fact(f"{prefix}.delay.p90", round(state.delay.p90), "duration", delay),
@@ -312,7 +362,9 @@ def environment_facts(model: Model, now: str) -> list[Fact]:
             ("after", env.after, "text"),
         ):
             if value is not None and value != []:
-                facts.append(Fact(f"{prefix}.{key}", value, kind, Provenance(source, f"{prefix}.{key}", now)))
+                facts.append(
+                    Fact(f"{prefix}.{key}", value, kind, Provenance(source, f"{prefix}.{key}", now))
+                )
     return facts
 
 
@@ -320,11 +372,18 @@ def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = 
     """Compute every fact of the model: git, the chart index, the pin, the environments."""
     now = _now()
     policy = offline or model.offline
-    charts = {name: resolve_chart(model, spec, refresh=refresh, offline=policy) for name, spec in model.charts.items()}
+    charts = {
+        name: resolve_chart(model, spec, refresh=refresh, offline=policy)
+        for name, spec in model.charts.items()
+    }
     facts: dict[str, Fact] = {}
     unavailable: dict[str, str] = {}
     for name, state in charts.items():
         facts.update((f.name, f) for f in chart_facts(state, model, now))
-        unavailable.update((f"charts.{name}.{key}", reason) for key, reason in state.unavailable.items())
+        unavailable.update(
+            (f"charts.{name}.{key}", reason) for key, reason in state.unavailable.items()
+        )
     facts.update((f.name, f) for f in environment_facts(model, now))
-    return FactSet(model=model, facts=facts, charts=charts, resolved_at=now, unavailable=unavailable)
+    return FactSet(
+        model=model, facts=facts, charts=charts, resolved_at=now, unavailable=unavailable
+    )

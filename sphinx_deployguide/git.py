@@ -139,7 +139,10 @@ class GitRepo:
         if self._abbrev_config is None:
             local = subprocess.run(
                 ["git", "-C", str(self.path), "config", "--local", "--get", "core.abbrev"],
-                stdin=subprocess.DEVNULL, capture_output=True, env=git_env(), check=False,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                env=git_env(),
+                check=False,
             )
             value = local.stdout.decode().strip() if local.returncode == 0 else ""
             self._abbrev_config = ("-c", f"core.abbrev={value or 'auto'}")

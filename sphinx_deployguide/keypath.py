@@ -107,7 +107,9 @@ def format_key_path(segments: tuple[Segment, ...]) -> str:
     out = ""
     for seg in segments:
         if isinstance(seg, Key):
-            out += ("." if out else "") + (seg.name if re.fullmatch(r"[^.\[\]]+", seg.name) else f'["{seg.name}"]')
+            out += ("." if out else "") + (
+                seg.name if re.fullmatch(r"[^.\[\]]+", seg.name) else f'["{seg.name}"]'
+            )
         else:
             out += str(seg)
     return out
@@ -120,7 +122,9 @@ def resolve_key_path(data: Any, segments: tuple[Segment, ...]) -> Any:
         where = format_key_path(segments[:i]) or "the top level"
         if isinstance(seg, Key):
             if not isinstance(current, dict):
-                raise LookupError(f"{where} is a {type(current).__name__}, not a mapping with key {seg.name!r}")
+                raise LookupError(
+                    f"{where} is a {type(current).__name__}, not a mapping with key {seg.name!r}"
+                )
             if seg.name not in current:
                 keys = ", ".join(map(str, list(current)[:10]))
                 raise LookupError(f"no key {seg.name!r} under {where} (keys: {keys or 'none'})")
@@ -129,11 +133,15 @@ def resolve_key_path(data: Any, segments: tuple[Segment, ...]) -> Any:
             if not isinstance(current, list):
                 raise LookupError(f"{where} is a {type(current).__name__}, not a list")
             if not -len(current) <= seg.index < len(current):
-                raise LookupError(f"index {seg.index} is out of range under {where} ({len(current)} items)")
+                raise LookupError(
+                    f"index {seg.index} is out of range under {where} ({len(current)} items)"
+                )
             current = current[seg.index]
         else:
             if not isinstance(current, list):
-                raise LookupError(f"{where} is a {type(current).__name__}, not a list to select {seg} in")
+                raise LookupError(
+                    f"{where} is a {type(current).__name__}, not a list to select {seg} in"
+                )
             found = [
                 item
                 for item in current
@@ -168,4 +176,6 @@ def load_data_file(path: Path) -> Any:
         raise ValueError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML: {exc}") from None
-    raise ValueError(f"{path}: unsupported file type {suffix!r} (expected .yaml, .yml, .json or .toml)")
+    raise ValueError(
+        f"{path}: unsupported file type {suffix!r} (expected .yaml, .yml, .json or .toml)"
+    )

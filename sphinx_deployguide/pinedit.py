@@ -142,6 +142,15 @@ def _describe(node: Node) -> str:
     return f"the scalar {node.value!r}"
 
 
+def _only(found: list[Node], missing: str, several: str, *, file: str, line: int, key: str) -> Node:
+    """The one node a key or a ``[field=value]`` match selects; a second one is named by its line."""
+    if not found:
+        raise PinEditError(missing, file=file, line=line, key=key)
+    if len(found) > 1:
+        raise PinEditError(several, file=file, line=found[1].start_mark.line + 1, key=key)
+    return found[0]
+
+
 def _walk(root: Node, segments: tuple[Segment, ...], file: str, key: str) -> Node:
     node = root
     trail = "the document"
@@ -152,40 +161,48 @@ def _walk(root: Node, segments: tuple[Segment, ...], file: str, key: str) -> Nod
             raise PinEditError(
                 f"{trail} is an alias (*{node.anchor}); editing through an alias would change "
                 "every place that uses the anchor, so it is refused",
-                file=file, line=line, key=key,
+                file=file,
+                line=line,
+                key=key,
             )
         if kind == "key":
             if not isinstance(node, MappingNode):
                 raise PinEditError(
                     f"expected a mapping with key {a!r} at {trail}, found {_describe(node)}",
-                    file=file, line=line, key=key,
+                    file=file,
+                    line=line,
+                    key=key,
                 )
             found = [v for k, v in node.value if isinstance(k, ScalarNode) and k.value == a]
-            if not found:
-                merge = any(isinstance(k, ScalarNode) and k.value == "<<" for k, _ in node.value)
-                hint = " (merge keys `<<` are not followed)" if merge else ""
-                raise PinEditError(f"key {a!r} not found in {trail}{hint}", file=file, line=line,
-                                   key=key)
-            if len(found) > 1:
-                raise PinEditError(f"key {a!r} appears {len(found)} times in {trail}",
-                                   file=file, line=found[1].start_mark.line + 1, key=key)
-            node = found[0]
+            merge = any(isinstance(k, ScalarNode) and k.value == "<<" for k, _ in node.value)
+            hint = " (merge keys `<<` are not followed)" if merge else ""
+            node = _only(
+                found,
+                f"key {a!r} not found in {trail}{hint}",
+                f"key {a!r} appears {len(found)} times in {trail}",
+                file=file,
+                line=line,
+                key=key,
+            )
             trail = f"{a!r}" if trail == "the document" else f"{trail}.{a}"
+        elif not isinstance(node, SequenceNode):  # an index or a match: both need a list
+            raise PinEditError(
+                f"expected a list at {trail}, found {_describe(node)}",
+                file=file,
+                line=line,
+                key=key,
+            )
         elif kind == "index":
-            if not isinstance(node, SequenceNode):
-                raise PinEditError(f"expected a list at {trail}, found {_describe(node)}",
-                                   file=file, line=line, key=key)
             if not -len(node.value) <= a < len(node.value):
                 raise PinEditError(
                     f"index [{a}] is out of range: {trail} has {len(node.value)} item(s)",
-                    file=file, line=line, key=key,
+                    file=file,
+                    line=line,
+                    key=key,
                 )
             node = node.value[a]
             trail = f"{trail}[{a}]"
         else:  # match
-            if not isinstance(node, SequenceNode):
-                raise PinEditError(f"expected a list at {trail}, found {_describe(node)}",
-                                   file=file, line=line, key=key)
             matches = []
             for item in node.value:
                 target = item.target if isinstance(item, _AliasNode) else item
@@ -193,17 +210,22 @@ def _walk(root: Node, segments: tuple[Segment, ...], file: str, key: str) -> Nod
                     continue
                 for k, v in target.value:
                     v = v.target if isinstance(v, _AliasNode) else v
-                    if (isinstance(k, ScalarNode) and k.value == a and isinstance(v, ScalarNode)
-                            and v.value == b):
+                    if (
+                        isinstance(k, ScalarNode)
+                        and k.value == a
+                        and isinstance(v, ScalarNode)
+                        and v.value == b
+                    ):
                         matches.append(item)
                         break
-            if not matches:
-                raise PinEditError(f"no item with {a}={b} in {trail}", file=file, line=line,
-                                   key=key)
-            if len(matches) > 1:
-                raise PinEditError(f"{len(matches)} items with {a}={b} in {trail}; expected one",
-                                   file=file, line=matches[1].start_mark.line + 1, key=key)
-            node = matches[0]
+            node = _only(
+                matches,
+                f"no item with {a}={b} in {trail}",
+                f"{len(matches)} items with {a}={b} in {trail}; expected one",
+                file=file,
+                line=line,
+                key=key,
+            )
             trail = f"{trail}[{a}={b}]"
     return node
 
@@ -215,8 +237,9 @@ def _decode(data: bytes, file: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PinEditError(f"not UTF-8 text (byte {exc.start}): expected a YAML file",
-                           file=file) from exc
+        raise PinEditError(
+            f"not UTF-8 text (byte {exc.start}): expected a YAML file", file=file
+        ) from exc
 
 
 def locate_pin(text: str, segments: tuple[Segment, ...], *, file: str, key: str) -> PinLocation:
@@ -226,41 +249,65 @@ def locate_pin(text: str, segments: tuple[Segment, ...], *, file: str, key: str)
     if isinstance(node, _AliasNode):
         raise PinEditError(
             f"the value is an alias (*{node.anchor}); edit the anchored value instead",
-            file=file, line=line, key=key,
+            file=file,
+            line=line,
+            key=key,
         )
     if not isinstance(node, ScalarNode):
-        raise PinEditError(f"expected a version string, found {_describe(node)}",
-                           file=file, line=line, key=key)
+        raise PinEditError(
+            f"expected a version string, found {_describe(node)}", file=file, line=line, key=key
+        )
     anchor = getattr(node, "deployguide_anchor", None)
     if anchor is not None:
         raise PinEditError(
             f"the value carries an anchor (&{anchor}); changing it would also change every "
             "alias of it, so it is refused",
-            file=file, line=line, key=key,
+            file=file,
+            line=line,
+            key=key,
         )
     if node.style not in (None, "'", '"'):
-        raise PinEditError("the value is a block scalar (| or >); expected a one-line string",
-                           file=file, line=line, key=key)
+        raise PinEditError(
+            "the value is a block scalar (| or >); expected a one-line string",
+            file=file,
+            line=line,
+            key=key,
+        )
     if node.style is None and node.value == "":
-        raise PinEditError("the pin has no value (null); write the current version there first",
-                           file=file, line=line, key=key)
+        raise PinEditError(
+            "the pin has no value (null); write the current version there first",
+            file=file,
+            line=line,
+            key=key,
+        )
     start, end = node.start_mark.index, node.end_mark.index
     written = text[start:end]
     if written.startswith("!"):  # an explicit tag: skip "!tag" and the blanks after it
         match = re.match(r"!\S*[ \t]+", written)
         if match is None:
-            raise PinEditError("cannot find the value after its tag", file=file, line=line,
-                               key=key)
+            raise PinEditError("cannot find the value after its tag", file=file, line=line, key=key)
         if node.tag != STR_TAG:
-            raise PinEditError(f"the value is tagged {node.tag}; expected a string",
-                               file=file, line=line, key=key)
+            raise PinEditError(
+                f"the value is tagged {node.tag}; expected a string", file=file, line=line, key=key
+            )
         start += match.end()
         written = text[start:end]
     if "\n" in written or "\r" in written:
-        raise PinEditError("the value spans several lines; expected a one-line string",
-                           file=file, line=line, key=key)
-    return PinLocation(start=start, end=end, line=line, column=node.start_mark.column + 1,
-                       style=node.style, value=node.value, text=written)
+        raise PinEditError(
+            "the value spans several lines; expected a one-line string",
+            file=file,
+            line=line,
+            key=key,
+        )
+    return PinLocation(
+        start=start,
+        end=end,
+        line=line,
+        column=node.start_mark.column + 1,
+        style=node.style,
+        value=node.value,
+        text=written,
+    )
 
 
 def _plain_is_string(value: str) -> bool:
@@ -290,8 +337,9 @@ def format_scalar(value: str, style: str | None) -> str:
     return _double_quote(value)
 
 
-def replace_pin(data: bytes, key: str, new_value: str, *, file: str,
-                segments: tuple[Segment, ...] | None = None) -> tuple[bytes, PinLocation]:
+def replace_pin(
+    data: bytes, key: str, new_value: str, *, file: str, segments: tuple[Segment, ...] | None = None
+) -> tuple[bytes, PinLocation]:
     """Return ``data`` with only the pinned scalar replaced, and where the old one was.
 
     Every byte outside the scalar is kept (BOM, CRLF, comments, quotes elsewhere).
@@ -308,7 +356,9 @@ def replace_pin(data: bytes, key: str, new_value: str, *, file: str,
         raise PinEditError(  # a bug in the splice, never a user mistake: refuse to write it
             f"internal check failed: after the edit the pin reads {check.value!r}, "
             f"expected {new_value!r}",
-            file=file, line=loc.line, key=key,
+            file=file,
+            line=loc.line,
+            key=key,
         )
     return new_text.encode("utf-8"), loc
 
@@ -316,15 +366,19 @@ def replace_pin(data: bytes, key: str, new_value: str, *, file: str,
 # --- file adapters ----------------------------------------------------------------------
 
 
-def read_pin(path: Path, key: str, *, display: str | None = None) -> PinLocation:
-    """Read the pin's current value (and where it is) from ``path``."""
-    file = display or str(path)
+def _read_pin_file(path: Path, file: str, key: str) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError as exc:
         raise PinEditError("pin file not found", file=file, key=key) from exc
     except OSError as exc:
         raise PinEditError(f"cannot read pin file: {exc.strerror}", file=file, key=key) from exc
+
+
+def read_pin(path: Path, key: str, *, display: str | None = None) -> PinLocation:
+    """Read the pin's current value (and where it is) from ``path``."""
+    file = display or str(path)
+    data = _read_pin_file(path, file, key)
     return locate_pin(_decode(data, file), parse_pin_key(key, file), file=file, key=key)
 
 
@@ -336,8 +390,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """
     target = Path(os.path.realpath(path))
     mode = stat.S_IMODE(target.stat().st_mode)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".deployguide-tmp",
-                               dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".deployguide-tmp", dir=target.parent
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -379,31 +434,35 @@ class PinEdit:
 def plan_pin_edit(path: Path, key: str, new_value: str, *, display: str | None = None) -> PinEdit:
     """Compute the edit without writing (used by --dry-run and before any refusal is decided)."""
     file = display or str(path)
-    try:
-        before = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise PinEditError("pin file not found", file=file, key=key) from exc
-    except OSError as exc:
-        raise PinEditError(f"cannot read pin file: {exc.strerror}", file=file, key=key) from exc
+    before = _read_pin_file(path, file, key)
     after, loc = replace_pin(before, key, new_value, file=file)
-    return PinEdit(file=file, key=key, line=loc.line, old=loc.value, new=new_value,
-                   before=before, after=after)
+    return PinEdit(
+        file=file, key=key, line=loc.line, old=loc.value, new=new_value, before=before, after=after
+    )
 
 
 def apply_pin_edit(path: Path, edit: PinEdit) -> None:
     """Write a planned edit atomically, then read the file back and confirm the pin."""
     if path.read_bytes() != edit.before:
-        raise PinEditError("the file changed while the bump was running; nothing written",
-                           file=edit.file, key=edit.key)
+        raise PinEditError(
+            "the file changed while the bump was running; nothing written",
+            file=edit.file,
+            key=edit.key,
+        )
     try:
         atomic_write_bytes(path, edit.after)
     except OSError as exc:
-        raise PinEditError(f"cannot write the pin file (left unchanged): {exc}",
-                           file=edit.file, key=edit.key) from exc
+        raise PinEditError(
+            f"cannot write the pin file (left unchanged): {exc}", file=edit.file, key=edit.key
+        ) from exc
     check = read_pin(path, edit.key, display=edit.file)
     if check.value != edit.new:
-        raise PinEditError(f"after writing, the pin reads {check.value!r}, expected {edit.new!r}",
-                           file=edit.file, line=check.line, key=edit.key)
+        raise PinEditError(
+            f"after writing, the pin reads {check.value!r}, expected {edit.new!r}",
+            file=edit.file,
+            line=check.line,
+            key=edit.key,
+        )
 
 
 def edit_pin_file(path: Path, key: str, new_value: str, *, display: str | None = None) -> PinEdit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,33 @@ def demo_copy(demo_world, tmp_path):
     from sphinx_deployguide.demo import copy_demo
 
     return copy_demo(demo_world, tmp_path / "world")
+
+
+@pytest.fixture
+def world(demo_copy, monkeypatch):
+    """A writable demo world whose deploy repo has its own (user) git identity, as a person
+    running ``deployguide bump`` has (bump and runbook tests; a module may define its own)."""
+    from sphinx_deployguide.demo import git_env
+
+    for name in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "DEPLOYGUIDE_POLL_INTERVAL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for setting, value in (
+        ("user.name", "Rita Reviewer"),
+        ("user.email", "rita@deploy.invalid"),
+        ("commit.gpgsign", "false"),
+    ):
+        subprocess.run(
+            ["git", "-C", str(demo_copy.deploy), "config", setting, value],
+            check=True,
+            capture_output=True,
+            env=git_env(),
+        )
+    return demo_copy

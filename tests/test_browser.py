@@ -88,14 +88,28 @@ class Build:
         self.base_url = f"{origin}/{name}/"
         path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
         cmd = [
-            sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E",
-            "-d", str(root / f".doctrees-{name}"),
-            "-D", f"deployguide_config={world.model}",
-            "--", str(src), str(self.out),
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-q",
+            "-E",
+            "-d",
+            str(root / f".doctrees-{name}"),
+            "-D",
+            f"deployguide_config={world.model}",
+            "--",
+            str(src),
+            str(self.out),
         ]
         self.process = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": path}, cwd=REPO,
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": path},
+            cwd=REPO,
         )
 
     def finish(self) -> Site:
@@ -208,9 +222,12 @@ def add_chart_release(world: DemoWorld) -> str:
     stamp = f"{int(landed.timestamp())} +0000"
     env = {
         **git_env(),
-        "GIT_AUTHOR_NAME": "Avery Chen", "GIT_AUTHOR_EMAIL": "avery@demo.invalid",
-        "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": "Avery Chen",
-        "GIT_COMMITTER_EMAIL": "avery@demo.invalid", "GIT_COMMITTER_DATE": stamp,
+        "GIT_AUTHOR_NAME": "Avery Chen",
+        "GIT_AUTHOR_EMAIL": "avery@demo.invalid",
+        "GIT_AUTHOR_DATE": stamp,
+        "GIT_COMMITTER_NAME": "Avery Chen",
+        "GIT_COMMITTER_EMAIL": "avery@demo.invalid",
+        "GIT_COMMITTER_DATE": stamp,
     }
     for args in (["add", "--", str(values)], ["commit", "--quiet", "-m", "chart: a new setting"]):
         subprocess.run(
@@ -220,7 +237,12 @@ def add_chart_release(world: DemoWorld) -> str:
     assert new.version != world.current_version
     created, created_text = publish_time(landed, 9, new.version)
     release = DemoVersion(
-        new.version, new.commit_full, new.commit_full, landed, created, created_text,
+        new.version,
+        new.commit_full,
+        new.commit_full,
+        landed,
+        created,
+        created_text,
         "a new chart setting",
     )
     world.index.write_text(render_index([*world.versions, release]), encoding="utf-8")
@@ -359,9 +381,12 @@ class ConsoleLog:
 
     def watch(self, page: Any) -> None:
         page.on("console", self._console)
-        page.on("pageerror", lambda error: self.errors.append(
-            f"{page.url}: uncaught {error.message}\n{error.stack or ''}"
-        ))
+        page.on(
+            "pageerror",
+            lambda error: self.errors.append(
+                f"{page.url}: uncaught {error.message}\n{error.stack or ''}"
+            ),
+        )
 
     def _console(self, message: Any) -> None:
         if message.type != "error":

@@ -52,20 +52,9 @@ ROOTS = Path(__file__).parent / "roots"
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-@pytest.fixture
-def world(demo_copy, monkeypatch):
-    """A writable demo world whose deploy repo has its own (user) git identity."""
-    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                 "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE", "DEPLOYGUIDE_POLL_INTERVAL"):
-        monkeypatch.delenv(name, raising=False)
-    git(demo_copy.deploy, "config", "user.name", "Rita Reviewer")
-    git(demo_copy.deploy, "config", "user.email", "rita@deploy.invalid")
-    git(demo_copy.deploy, "config", "commit.gpgsign", "false")
-    return demo_copy
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def bump(world, capsys, *args: str) -> tuple[int, str, str]:
@@ -93,8 +82,9 @@ def by_version(world, version):
 
 
 def write_index(world, versions) -> None:
-    world.index.write_bytes(make_index_yaml(
-        {"binderhub": [(v.version, v.created_text) for v in versions]}))
+    world.index.write_bytes(
+        make_index_yaml({"binderhub": [(v.version, v.created_text) for v in versions]})
+    )
 
 
 def serve_model(world, url: str) -> None:
@@ -112,8 +102,9 @@ def test_bump_to_current_changes_only_the_version(world, capsys) -> None:
     assert world.pinned_version != world.current_version
     code, out, err = bump(world, capsys, "--no-checklist")
     assert code == 0, err
-    expected = before.replace(f'"{world.pinned_version}"'.encode(),
-                              f'"{world.current_version}"'.encode())
+    expected = before.replace(
+        f'"{world.pinned_version}"'.encode(), f'"{world.current_version}"'.encode()
+    )
     assert expected != before
     assert pin_bytes(world) == expected
     assert f"changed {world.pinned_version} -> {world.current_version}" in out
@@ -148,8 +139,9 @@ def test_real_mybinder_layout_round_trips(world, capsys) -> None:
     assert code == 0, err
     expected = MYBINDER_STYLE.format(pin=world.current_version).encode()
     assert pin_bytes(world) == expected
-    committed = subprocess.run(["git", "-C", str(world.deploy), "show", f"HEAD:{PIN}"],
-                               check=True, capture_output=True).stdout
+    committed = subprocess.run(
+        ["git", "-C", str(world.deploy), "show", f"HEAD:{PIN}"], check=True, capture_output=True
+    ).stdout
     assert committed == expected
 
 
@@ -181,14 +173,15 @@ def test_commit_makes_one_commit_with_the_generated_message(world, capsys) -> No
     assert git(world.deploy, "rev-list", "--count", f"{start}..HEAD") == "1"
     assert git(world.deploy, "show", "--format=", "--name-only", "HEAD") == PIN
     assert "1 file changed, 1 insertion(+), 1 deletion(-)" in git(
-        world.deploy, "show", "--stat", "--format=", "HEAD")
+        world.deploy, "show", "--stat", "--format=", "HEAD"
+    )
     assert git(world.deploy, "diff", "--cached", "--name-only") == "README.md"
     title = git(world.deploy, "log", "-1", "--format=%s")
     assert title == f"binderhub: {old}...{new}"
     body = git(world.deploy, "log", "-1", "--format=%b")
     # every version published between the two pins names a chart commit in the body
     names = [v.version for v in world.versions]
-    between = world.versions[names.index(world.pinned_version) + 1:]
+    between = world.versions[names.index(world.pinned_version) + 1 :]
     assert between
     for version in between:
         assert git(world.source, "rev-parse", "--short", version.commit) in body
@@ -322,8 +315,10 @@ def test_refuses_a_version_chartpress_would_not_make(world, capsys) -> None:
 
 @pytest.mark.parametrize(
     ("to", "expected"),
-    [("not-a-version", "is not a chart version"),
-     ("1.0.0-0.dev.git.5.hdeadbee", "is not in the history")],
+    [
+        ("not-a-version", "is not a chart version"),
+        ("1.0.0-0.dev.git.5.hdeadbee", "is not in the history"),
+    ],
 )
 def test_bad_to_is_bad_input(world, capsys, to: str, expected: str) -> None:
     before = pin_bytes(world)
@@ -380,7 +375,8 @@ def test_failing_rename_leaves_everything_intact(world, capsys, monkeypatch) -> 
     assert git(world.deploy, "rev-parse", "HEAD") == head
     assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
     assert sorted(p.name for p in (world.deploy / "mybinder").iterdir()) == sorted(
-        git(world.deploy, "ls-files", "mybinder").replace("mybinder/", "").split())
+        git(world.deploy, "ls-files", "mybinder").replace("mybinder/", "").split()
+    )
 
 
 def test_a_rejected_commit_restores_file_and_branch(world, capsys) -> None:
@@ -418,17 +414,21 @@ def test_to_an_intermediate_version_lists_what_stays_pending(world, capsys) -> N
 
 
 def test_wait_until_the_server_publishes(world, capsys, index_server) -> None:
-    index_server.set_body(make_index_yaml(
-        {"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]}))
-    index_server.swap_after(4, make_index_yaml(
-        {"binderhub": [(v.version, v.created_text) for v in world.versions]}))
+    index_server.set_body(
+        make_index_yaml({"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]})
+    )
+    index_server.swap_after(
+        4, make_index_yaml({"binderhub": [(v.version, v.created_text) for v in world.versions]})
+    )
     serve_model(world, index_server.url)
     before = pin_bytes(world)
-    code, out, err = bump(world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05",
-                          "--no-checklist")
+    code, out, err = bump(
+        world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05", "--no-checklist"
+    )
     assert code == 0, err
-    assert pin_bytes(world) == before.replace(world.pinned_version.encode(),
-                                              world.current_version.encode())
+    assert pin_bytes(world) == before.replace(
+        world.pinned_version.encode(), world.current_version.encode()
+    )
     waits = [line for line in err.splitlines() if line.startswith("waiting for binderhub")]
     assert len(waits) >= 2  # plain lines when not a terminal
     assert "was published at" in err
@@ -441,19 +441,25 @@ def test_wait_until_the_server_publishes(world, capsys, index_server) -> None:
 
 def test_wait_rides_out_server_errors(world, capsys, index_server) -> None:
     """503s while waiting are reported and backed off from, not fatal."""
-    index_server.set_body(make_index_yaml(
-        {"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]}))
+    index_server.set_body(
+        make_index_yaml({"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]})
+    )
 
     def inject(server, record) -> None:
         if server.request_count == 1:  # after the first (facts) fetch: two failing polls
             server.fail(503, 503, 503, 503)
-            server.swap_after(5, make_index_yaml(
-                {"binderhub": [(v.version, v.created_text) for v in world.versions]}))
+            server.swap_after(
+                5,
+                make_index_yaml(
+                    {"binderhub": [(v.version, v.created_text) for v in world.versions]}
+                ),
+            )
 
     index_server.on_request = inject
     serve_model(world, index_server.url)
-    code, _, err = bump(world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05",
-                        "--no-checklist")
+    code, _, err = bump(
+        world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05", "--no-checklist"
+    )
     assert code == 0, err
     assert "(error: " in err
     assert index_server.statuses().count(503) == 4
@@ -462,26 +468,39 @@ def test_wait_rides_out_server_errors(world, capsys, index_server) -> None:
 
 def test_wait_stops_on_a_wrong_answer(world, capsys, index_server) -> None:
     """A 404 is not "not published yet": the wait ends at once with the error (exit 2)."""
-    index_server.set_body(make_index_yaml(
-        {"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]}))
-    index_server.on_request = (
-        lambda server, record: server.fail(404) if server.request_count == 1 else None)
+    index_server.set_body(
+        make_index_yaml({"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]})
+    )
+    index_server.on_request = lambda server, record: (
+        server.fail(404) if server.request_count == 1 else None
+    )
     serve_model(world, index_server.url)
     before = pin_bytes(world)
-    code, _, err = bump(world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05",
-                        "--no-checklist")
+    code, _, err = bump(
+        world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05", "--no-checklist"
+    )
     assert code == 2 and "404" in err
     assert index_server.request_count == 2
     assert pin_bytes(world) == before
 
 
 def test_wait_times_out_with_3(world, capsys, index_server) -> None:
-    index_server.set_body(make_index_yaml(
-        {"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]}))
+    index_server.set_body(
+        make_index_yaml({"binderhub": [(v.version, v.created_text) for v in world.versions[:-1]]})
+    )
     serve_model(world, index_server.url)
     before = pin_bytes(world)
-    code, _, err = bump(world, capsys, "--wait", "--timeout", "0.02", "--poll-interval", "0.1",
-                        "--commit", "--no-checklist")
+    code, _, err = bump(
+        world,
+        capsys,
+        "--wait",
+        "--timeout",
+        "0.02",
+        "--poll-interval",
+        "0.1",
+        "--commit",
+        "--no-checklist",
+    )
     assert code == 3
     assert "after waiting" in err and world.current_version in err
     # the facts fetch, then at least one poll before giving up (how many polls fit in the
@@ -504,8 +523,9 @@ def test_poll_interval_env_and_timeout_needs_wait(world, capsys, monkeypatch) ->
 
 
 def test_pr_body_has_the_staging_checklist(world, capsys) -> None:
-    code, out, err = bump(world, capsys, "--dry-run", "--docs",
-                          str(ROOTS / "test-deployguide-myst"))
+    code, out, err = bump(
+        world, capsys, "--dry-run", "--docs", str(ROOTS / "test-deployguide-myst")
+    )
     assert code == 0, err
     body = out.split("---- PR body ----\n", 1)[1]
     assert "### Deploy checklist: staging" in body
@@ -554,11 +574,15 @@ def test_help_documents_exit_codes(capsys) -> None:
 
 
 def test_github_compare_url() -> None:
-    for source in ("https://github.com/jupyterhub/binderhub", "https://github.com/jupyterhub/binderhub.git",
-                   "git@github.com:jupyterhub/binderhub.git"):
+    for source in (
+        "https://github.com/jupyterhub/binderhub",
+        "https://github.com/jupyterhub/binderhub.git",
+        "git@github.com:jupyterhub/binderhub.git",
+    ):
         assert github_repo(source) == ("jupyterhub", "binderhub")
         assert compare_url(source, "d2a8262", "441f5ea") == (
-            "https://github.com/jupyterhub/binderhub/compare/d2a8262...441f5ea")
+            "https://github.com/jupyterhub/binderhub/compare/d2a8262...441f5ea"
+        )
     assert compare_url("https://gitlab.com/a/b", "1", "2") is None
     assert compare_url("../binderhub", "1", "2") is None
 
@@ -566,9 +590,11 @@ def test_github_compare_url() -> None:
 def test_describe_commit_names_prs() -> None:
     gh = ("jupyterhub", "binderhub")
     assert describe_commit("Merge pull request #395 from minrk/x", gh, "\nFix the thing\n") == (
-        "jupyterhub/binderhub#395 Fix the thing (merge from minrk/x)")
+        "jupyterhub/binderhub#395 Fix the thing (merge from minrk/x)"
+    )
     assert describe_commit("Merge pull request #395 from minrk/x", None) == (
-        "#395 (merge from minrk/x)")
+        "#395 (merge from minrk/x)"
+    )
     assert describe_commit("Fix it (#12)", gh) == "Fix it (jupyterhub/binderhub#12)"
     assert describe_commit("Fix it", None, via="Merge pull request #7 from a/b") == "Fix it (#7)"
     assert describe_commit("Fix it", None, via="Merge branch 'x'") == "Fix it"
@@ -587,14 +613,16 @@ def test_poll_interval_is_never_below_10s_for_a_remote_index() -> None:
     assert default_timeout(60 * 60) == 70 * 60
 
 
-def _schedule(interval: float, index: str, failures: list[bool], remaining: float = 1e9
-              ) -> list[float]:
+def _schedule(
+    interval: float, index: str, failures: list[bool], remaining: float = 1e9
+) -> list[float]:
     """The sleeps after each poll, from the pure schedule (``failures[i]``: poll i+1 failed)."""
     floor, cap = poll_bounds(interval, index)
     pause, sleeps = floor, []
     for polls, failed in enumerate(failures, start=1):
-        pause, sleep = next_pause(pause, floor=floor, cap=cap, polls=polls, failed=failed,
-                                  remaining=remaining)
+        pause, sleep = next_pause(
+            pause, floor=floor, cap=cap, polls=polls, failed=failed, remaining=remaining
+        )
         sleeps.append(sleep)
     return sleeps
 
@@ -613,16 +641,20 @@ def test_remote_poll_schedule_never_drops_below_10s_and_backs_off() -> None:
     # an error doubles the pause instead of growing it by half
     failing = _schedule(1, remote, [False, True, False])
     assert failing[1] == pytest.approx(2 * failing[0]) and failing[2] == pytest.approx(
-        1.5 * failing[1])
+        1.5 * failing[1]
+    )
     # near the timeout the sleep is cut to the time left, but never below the floor
     assert _schedule(1, remote, [False] * 3, remaining=2.5) == [MIN_REMOTE_POLL] * 3
-    assert _schedule(1, remote, [False] * 3, remaining=12.0) == [
-        MIN_REMOTE_POLL, 12.0, 12.0]
+    assert _schedule(1, remote, [False] * 3, remaining=12.0) == [MIN_REMOTE_POLL, 12.0, 12.0]
 
 
 def test_loopback_and_local_poll_schedules_may_be_fast() -> None:
-    for index in ("http://127.0.0.1:8000/index.yaml", "http://localhost/i.yaml",
-                  "../helm-chart/index.yaml", "file:///srv/index.yaml"):
+    for index in (
+        "http://127.0.0.1:8000/index.yaml",
+        "http://localhost/i.yaml",
+        "../helm-chart/index.yaml",
+        "file:///srv/index.yaml",
+    ):
         assert poll_bounds(0.05, index) == (0.05, pytest.approx(0.2))
         sleeps = _schedule(0.05, index, [False] * 8)
         assert sleeps[0] == 0.05 and max(sleeps) == pytest.approx(0.2)
@@ -647,8 +679,9 @@ class FakeClock:
 
 
 def _served(world, index_server, versions):
-    index_server.set_body(make_index_yaml(
-        {"binderhub": [(v.version, v.created_text) for v in versions]}))
+    index_server.set_body(
+        make_index_yaml({"binderhub": [(v.version, v.created_text) for v in versions]})
+    )
     serve_model(world, index_server.url)
     model = load_model(world.model)
     return model, model.charts["binderhub"]
@@ -656,12 +689,21 @@ def _served(world, index_server, versions):
 
 def test_wait_loop_polls_the_real_server_until_published(world, index_server) -> None:
     model, spec = _served(world, index_server, world.versions[:-1])
-    index_server.swap_after(3, make_index_yaml(
-        {"binderhub": [(v.version, v.created_text) for v in world.versions]}))
+    index_server.swap_after(
+        3, make_index_yaml({"binderhub": [(v.version, v.created_text) for v in world.versions]})
+    )
     clock, reports = FakeClock(), []
     entry, snapshot, elapsed = wait_for_publication(
-        spec, model, world.current_version, timeout=600, interval=0.05, landed=None,
-        report=reports.append, sleep=clock.sleep, clock=clock)
+        spec,
+        model,
+        world.current_version,
+        timeout=600,
+        interval=0.05,
+        landed=None,
+        report=reports.append,
+        sleep=clock.sleep,
+        clock=clock,
+    )
     assert entry is not None and entry.version == world.current_version
     assert snapshot is not None and snapshot.status == "live"
     # one GET per poll, conditional after the first; published on the 4th
@@ -684,15 +726,22 @@ def test_wait_loop_backs_off_after_an_error_and_times_out(world, index_server) -
     index_server.on_request = inject
     clock, reports = FakeClock(), []
     entry, snapshot, elapsed = wait_for_publication(
-        spec, model, world.current_version, timeout=1.0, interval=0.05, landed=None,
-        report=reports.append, sleep=clock.sleep, clock=clock)
+        spec,
+        model,
+        world.current_version,
+        timeout=1.0,
+        interval=0.05,
+        landed=None,
+        report=reports.append,
+        sleep=clock.sleep,
+        clock=clock,
+    )
     assert entry is None and snapshot is not None
     polls = len(reports) + 1  # the last poll reports nothing: time is up
     assert index_server.request_count == polls + 1  # + the retry of the failed poll
     assert index_server.statuses()[:3] == [200, 503, 503]
     assert reports[1].status.startswith("error: ") and "503" in reports[1].status
-    assert not reports[0].status.startswith("error") and not reports[2].status.startswith(
-        "error")
+    assert not reports[0].status.startswith("error") and not reports[2].status.startswith("error")
     # doubled after the error, then 1.5x, capped at 4x the interval
     assert clock.sleeps[:3] == pytest.approx([0.05, 0.1, 0.15])
     assert min(clock.sleeps) >= 0.05 and max(clock.sleeps) == pytest.approx(0.2)
@@ -706,11 +755,18 @@ SECRET_INDEX = "https://ci-bot:s3cret@charts.example.org/helm-chart/index.yaml"
 
 def test_messages_never_show_credentials_of_the_source_or_index() -> None:
     key = "dependencies[name=binderhub].version"
-    spec = ChartSpec("binderhub", SECRET_SOURCE, "main", "helm-chart/chartpress.yaml",
-                     SECRET_INDEX, PinSpec(PIN, key, parse_key_path(key)))
+    spec = ChartSpec(
+        "binderhub",
+        SECRET_SOURCE,
+        "main",
+        "helm-chart/chartpress.yaml",
+        SECRET_INDEX,
+        PinSpec(PIN, key, parse_key_path(key)),
+    )
     old_full, new_full = "d2a8262" + "1" * 33, "441f5ea" + "2" * 33
-    pin = Pin("1.0.0-0.dev.git.3.hd2a8262", 8, "d2a8262", old_full, old_full,
-              "1.0.0-0.dev.git.3.hd2a8262")
+    pin = Pin(
+        "1.0.0-0.dev.git.3.hd2a8262", 8, "d2a8262", old_full, old_full, "1.0.0-0.dev.git.3.hd2a8262"
+    )
     target = Target("1.0.0-0.dev.git.12.h441f5ea", "441f5ea", new_full, ("helm-chart",))
     current = ChartVersion(target.version, target.short, target.full, target.paths, n=12)
     published = IndexEntry(target.version, datetime(2024, 8, 8, 18, 5, tzinfo=timezone.utc), None)
@@ -720,17 +776,48 @@ def test_messages_never_show_credentials_of_the_source_or_index() -> None:
     outputs = [url, poll_plan(1, spec.index)[1]]
     for entry in (published, None):
         # the index source as given (unredacted): the builders must not rely on callers
-        outputs.append(commit_message(
-            chart="binderhub", spec=spec, pin=pin, target=target, commits=commits,
-            published=entry, index_source=spec.index, url=url, landed=None))
-        outputs.append(pr_body(
-            chart="binderhub", spec=spec, pin=pin, target=target, commits=commits, pending=[],
-            published=entry, index_source=spec.index, url=url, current=current,
-            checklist=None, checklist_env=None, checklist_error=None, checklist_skipped=True))
-    snapshot = IndexSnapshot(spec.index, None, datetime(2024, 8, 8, tzinfo=timezone.utc),
-                             "stale", {}, error=f"cannot fetch {spec.index}: refused")
-    outputs.append(not_published_message("binderhub", target, spec, snapshot, None, None,
-                                         None, None))
+        outputs.append(
+            commit_message(
+                chart="binderhub",
+                spec=spec,
+                pin=pin,
+                target=target,
+                commits=commits,
+                published=entry,
+                index_source=spec.index,
+                url=url,
+                landed=None,
+            )
+        )
+        outputs.append(
+            pr_body(
+                chart="binderhub",
+                spec=spec,
+                pin=pin,
+                target=target,
+                commits=commits,
+                pending=[],
+                published=entry,
+                index_source=spec.index,
+                url=url,
+                current=current,
+                checklist=None,
+                checklist_env=None,
+                checklist_error=None,
+                checklist_skipped=True,
+            )
+        )
+    snapshot = IndexSnapshot(
+        spec.index,
+        None,
+        datetime(2024, 8, 8, tzinfo=timezone.utc),
+        "stale",
+        {},
+        error=f"cannot fetch {spec.index}: refused",
+    )
+    outputs.append(
+        not_published_message("binderhub", target, spec, snapshot, None, None, None, None)
+    )
     for text in outputs:
         assert text and "s3cret" not in text, text
     # the redacted outputs still say where things are
@@ -746,8 +833,7 @@ def test_target_errors_name_the_redacted_source(world) -> None:
     state.spec, state.repo = secret, GitRepo(state.repo.path, source=SECRET_SOURCE)
     with pytest.raises(DeployGuideError, match="is not in the history of") as info:
         resolve_target(state, "1.0.0-0.dev.git.5.hdeadbee")
-    assert "s3cret" not in str(info.value) and "github.com/jupyterhub/binderhub" in str(
-        info.value)
+    assert "s3cret" not in str(info.value) and "github.com/jupyterhub/binderhub" in str(info.value)
 
 
 def test_progress_rewrites_one_line_on_a_terminal() -> None:

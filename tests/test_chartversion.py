@@ -24,9 +24,9 @@ from sphinx_deployguide.chartversion import (
     chart_paths,
     check_base_version,
     compute_chart_version,
+    first_parent_landings,
     fix_chart_version,
     format_version,
-    first_parent_landings,
     is_chart_commit,
     landing_commit,
     landing_commits,
@@ -723,7 +723,12 @@ def test_first_parent_landings_on_a_hand_made_graph():
     """main: A - B - M - D, where M merges the branch X - Y (forked from A)."""
     parents = {"A": (), "B": ("A",), "X": ("A",), "Y": ("X",), "M": ("B", "Y"), "D": ("M",)}
     assert first_parent_landings(parents, "D") == {
-        "A": "A", "B": "B", "X": "M", "Y": "M", "M": "M", "D": "D",
+        "A": "A",
+        "B": "B",
+        "X": "M",
+        "Y": "M",
+        "M": "M",
+        "D": "D",
     }
 
 

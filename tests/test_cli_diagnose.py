@@ -43,7 +43,10 @@ def test_exit_codes(tmp_path, capsys):
         (["diagnose", "job.log", "--failed-at", "yesterday"], "not an ISO 8601 time"),
         (["diagnose", "job.log", "--failed-at", "2024-01-01T10:00:00"], "has no timezone"),
         (["diagnose", "job.log", "--env", "staging"], "needs the model"),
-        (["diagnose", "job.log", "--runbook-url", "https://x/failures.html#top"], "without a #fragment"),
+        (
+            ["diagnose", "job.log", "--runbook-url", "https://x/failures.html#top"],
+            "without a #fragment",
+        ),
     ],
 )
 def test_could_not_run_is_exit_4(args, message, tmp_path, capsys):
@@ -77,22 +80,39 @@ def test_runbook_url_option_and_env(tmp_path, capsys, monkeypatch):
     assert "runbook: failures.html#failure-release-locked" in capsys.readouterr().out
     monkeypatch.setenv("DEPLOYGUIDE_RUNBOOK_URL", "https://runbook.example.org/failures.html")
     main(["diagnose", log])
-    assert "runbook: https://runbook.example.org/failures.html#failure-release-locked" in capsys.readouterr().out
+    assert (
+        "runbook: https://runbook.example.org/failures.html#failure-release-locked"
+        in capsys.readouterr().out
+    )
     main(["diagnose", log, "--runbook-url", "https://other.example.org/f.html", "--json"])
-    assert json.loads(capsys.readouterr().out)["findings"][0]["runbook"] == "https://other.example.org/f.html#failure-release-locked"
+    assert (
+        json.loads(capsys.readouterr().out)["findings"][0]["runbook"]
+        == "https://other.example.org/f.html#failure-release-locked"
+    )
 
 
 def test_stdin_and_truncation_of_big_logs(tmp_path):
     """A log over 20 MB through stdin: only the tail is read, and the output says so."""
-    filler = ("2024-07-09T13:00:00.0000000Z Error: UPGRADE FAILED: another operation "
-              "(install/upgrade/rollback) is in progress\n")
+    filler = (
+        "2024-07-09T13:00:00.0000000Z Error: UPGRADE FAILED: another operation "
+        "(install/upgrade/rollback) is in progress\n"
+    )
     count = MAX_LOG_BYTES // len(filler) + 2000
     body = (filler * count + "noise\n" * 10 + KILLED).encode()
     assert len(body) > MAX_LOG_BYTES
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from sphinx_deployguide.cli import main; sys.exit(main())",
-         "diagnose", "-", "--json"],
-        input=body, capture_output=True, cwd=tmp_path, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from sphinx_deployguide.cli import main; sys.exit(main())",
+            "diagnose",
+            "-",
+            "--json",
+        ],
+        input=body,
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=300,
         env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin"},
     )
     data = json.loads(result.stdout)
@@ -111,8 +131,17 @@ def test_truncation_note_in_text(tmp_path):
     body = ("x" * 99 + "\n") * (MAX_LOG_BYTES // 100 + 10) + KILLED
     log = write(tmp_path, body)
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from sphinx_deployguide.cli import main; sys.exit(main())",
-         "diagnose", log], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from sphinx_deployguide.cli import main; sys.exit(main())",
+            "diagnose",
+            log,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
         env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0

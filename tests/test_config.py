@@ -46,7 +46,9 @@ def world(tmp_path: Path) -> Path:
     for name in ("source", "deploy/mybinder", "deploy/config", "deploy/.github/workflows"):
         (tmp_path / name).mkdir(parents=True)
     (tmp_path / "index.yaml").write_text("apiVersion: v1\nentries: {}\n")
-    (tmp_path / "deploy/mybinder/Chart.yaml").write_text("dependencies:\n- name: binderhub\n  version: '1.0.0'\n")
+    (tmp_path / "deploy/mybinder/Chart.yaml").write_text(
+        "dependencies:\n- name: binderhub\n  version: '1.0.0'\n"
+    )
     for name in ("config/staging.yaml", "config/prod.yaml", ".github/workflows/cd.yml"):
         (tmp_path / "deploy" / name).write_text("{}\n")
     (tmp_path / "deployguide.toml").write_text(GOOD)
@@ -73,27 +75,119 @@ def _replace(text: str, old: str, new: str) -> str:
 
 CASES = [
     # (old, new, key named, expected words, line of the key in the broken file or None)
-    ('offline = "stale"', 'offline = "sometimes"', "offline", "expected one of 'stale', 'error'", 2),
+    (
+        'offline = "stale"',
+        'offline = "sometimes"',
+        "offline",
+        "expected one of 'stale', 'error'",
+        2,
+    ),
     ('offline = "stale"', 'offlin = "stale"', "offlin", "unknown key", 2),
-    ('branch = "main"', "branch = 3", "charts.binderhub.branch", "expected a non-empty string, got an integer", 10),
-    ('branch = "main"', 'brnch = "main"', "charts.binderhub.brnch", "unknown key; expected one of: source, branch", 10),
-    ('source = "source"', 'source = "nowhere"', "charts.binderhub.source", "the chart source 'nowhere' does not exist", 9),
-    ('index = "index.yaml"', 'index = "gone.yaml"', "charts.binderhub.index", "the chart index file 'gone.yaml' does not exist", 12),
-    ('pin = "mybinder/Chart.yaml#dependencies[name=binderhub].version"', 'pin = "mybinder/Chart.yaml"', "charts.binderhub.pin", 'expected "FILE#KEY.PATH"', 13),
-    ('pin = "mybinder/Chart.yaml#dependencies[name=binderhub].version"', 'pin = "mybinder/Chart.yaml#dependencies[name=binderhub"', "charts.binderhub.pin", "cannot parse key path", 13),
-    ('pin = "mybinder/Chart.yaml#dependencies[name=binderhub].version"', 'pin = "mybinder/Missing.yaml#version"', "charts.binderhub.pin", "the pin file 'mybinder/Missing.yaml' does not exist", 13),
-    ('after = "staging"', 'after = "stagin"', "environments.prod.after", "names no environment: 'stagin' (environments: staging, prod)", 22),
-    ('values = ["config/prod.yaml"]', 'values = ["config/nope.yaml"]', "environments.prod.values", "the values file 'config/nope.yaml' does not exist", 24),
-    ('values = ["config/prod.yaml"]', "values = [1]", "environments.prod.values", "expected a list of file paths", 24),
+    (
+        'branch = "main"',
+        "branch = 3",
+        "charts.binderhub.branch",
+        "expected a non-empty string, got an integer",
+        10,
+    ),
+    (
+        'branch = "main"',
+        'brnch = "main"',
+        "charts.binderhub.brnch",
+        "unknown key; expected one of: source, branch",
+        10,
+    ),
+    (
+        'source = "source"',
+        'source = "nowhere"',
+        "charts.binderhub.source",
+        "the chart source 'nowhere' does not exist",
+        9,
+    ),
+    (
+        'index = "index.yaml"',
+        'index = "gone.yaml"',
+        "charts.binderhub.index",
+        "the chart index file 'gone.yaml' does not exist",
+        12,
+    ),
+    (
+        'pin = "mybinder/Chart.yaml#dependencies[name=binderhub].version"',
+        'pin = "mybinder/Chart.yaml"',
+        "charts.binderhub.pin",
+        'expected "FILE#KEY.PATH"',
+        13,
+    ),
+    (
+        'pin = "mybinder/Chart.yaml#dependencies[name=binderhub].version"',
+        'pin = "mybinder/Chart.yaml#dependencies[name=binderhub"',
+        "charts.binderhub.pin",
+        "cannot parse key path",
+        13,
+    ),
+    (
+        'pin = "mybinder/Chart.yaml#dependencies[name=binderhub].version"',
+        'pin = "mybinder/Missing.yaml#version"',
+        "charts.binderhub.pin",
+        "the pin file 'mybinder/Missing.yaml' does not exist",
+        13,
+    ),
+    (
+        'after = "staging"',
+        'after = "stagin"',
+        "environments.prod.after",
+        "names no environment: 'stagin' (environments: staging, prod)",
+        22,
+    ),
+    (
+        'values = ["config/prod.yaml"]',
+        'values = ["config/nope.yaml"]',
+        "environments.prod.values",
+        "the values file 'config/nope.yaml' does not exist",
+        24,
+    ),
+    (
+        'values = ["config/prod.yaml"]',
+        "values = [1]",
+        "environments.prod.values",
+        "expected a list of file paths",
+        24,
+    ),
     ("ttl = 60", 'ttl = "1h"', "cache.ttl", "expected a non-negative integer", 6),
-    ("ttl = 60", "ttl = 60\n\n[network]\nretries = 99", "network.retries", "expected an integer from 0 to 10", 9),
-    ('[charts.binderhub]\nsource = "source"', '[charts.binderhub]\nsourc = "source"', "charts.binderhub.sourc", "unknown key", 9),
-    ('[environments.staging]\n', '[environments.staging]\nafter = "prod"\n', "environments.", "'after' makes a cycle", None),
+    (
+        "ttl = 60",
+        "ttl = 60\n\n[network]\nretries = 99",
+        "network.retries",
+        "expected an integer from 0 to 10",
+        9,
+    ),
+    (
+        '[charts.binderhub]\nsource = "source"',
+        '[charts.binderhub]\nsourc = "source"',
+        "charts.binderhub.sourc",
+        "unknown key",
+        9,
+    ),
+    (
+        "[environments.staging]\n",
+        '[environments.staging]\nafter = "prod"\n',
+        "environments.",
+        "'after' makes a cycle",
+        None,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("old", "new", "key", "words", "line"), CASES)
-def test_model_errors_through_the_cli(world: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, key: str, words: str, line: int | None) -> None:
+def test_model_errors_through_the_cli(
+    world: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    key: str,
+    words: str,
+    line: int | None,
+) -> None:
     model = world / "deployguide.toml"
     model.write_text(_replace(GOOD, old, new))
     assert main(["--config", str(model), "facts"]) == 2
@@ -128,7 +222,9 @@ def test_no_traceback_in_a_real_process(world: Path) -> None:
     model.write_text(_replace(GOOD, 'offline = "stale"', "offline = 1"))
     result = subprocess.run(
         [sys.executable, "-m", "sphinx_deployguide.cli", "--config", str(model), "facts"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert "offline: expected a non-empty string, got an integer" in result.stderr
@@ -138,5 +234,13 @@ def test_no_traceback_in_a_real_process(world: Path) -> None:
 def test_every_model_key_is_documented() -> None:
     # The reference table in the docs is generated from MODEL_KEYS; validation accepts exactly these.
     top = {k.split(".")[0] for k in MODEL_KEYS}
-    assert top == {"deploy_repo", "offline", "cache", "network", "charts", "environments", "failures"}
+    assert top == {
+        "deploy_repo",
+        "offline",
+        "cache",
+        "network",
+        "charts",
+        "environments",
+        "failures",
+    }
     assert all(desc for _, desc in MODEL_KEYS.values())

@@ -28,7 +28,9 @@ def test_wait_is_p90_rounded_up_to_the_minute() -> None:
     assert delay_stats([-5]) is None  # a created before its commit landed is not a delay
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(42, "42 s"), (408, "7 min"), (60, "1 min"), (7200, "2.0 h")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(42, "42 s"), (408, "7 min"), (60, "1 min"), (7200, "2.0 h")]
+)
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 
@@ -42,13 +44,18 @@ def _utc(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-@pytest.mark.skipif(not (DATA / "binderhub-publish-delays.csv").exists(), reason="../shared/data is absent")
+@pytest.mark.skipif(
+    not (DATA / "binderhub-publish-delays.csv").exists(), reason="../shared/data is absent"
+)
 def test_real_binderhub_delays_of_the_last_50_versions() -> None:
     with open(DATA / "binderhub-publish-delays.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     rows.sort(key=lambda r: _utc(r["index_created"]))
     recent = rows[-RECENT_VERSIONS:]
-    delays = [(_utc(r["index_created"]) - _utc(r["main_commit_committer_utc"])).total_seconds() for r in recent]
+    delays = [
+        (_utc(r["index_created"]) - _utc(r["main_commit_committer_utc"])).total_seconds()
+        for r in recent
+    ]
     stats = delay_stats(delays)
     assert stats is not None and stats.count == 50
     assert round(stats.median / 60, 1) == 5.0

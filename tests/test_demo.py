@@ -235,7 +235,13 @@ def test_index_entries_are_the_versions_ci_published(demo_world):
     delays = []
     for entry in entries:
         assert set(entry) >= {
-            "apiVersion", "created", "description", "digest", "name", "urls", "version"
+            "apiVersion",
+            "created",
+            "description",
+            "digest",
+            "name",
+            "urls",
+            "version",
         }
         assert entry["name"] == "binderhub" and entry["apiVersion"] == "v2"
         assert re.fullmatch(r"[0-9a-f]{64}", entry["digest"])
@@ -275,8 +281,11 @@ def test_versions_match_chartpress_itself(demo_copy, monkeypatch):
     for entry in entries:
         landing = landing_commit(repo, version_commit(src, entry["version"]), "main")
         git(src, "-c", "advice.detachedHead=false", "checkout", "-qf", "--detach", landing)
-        for cached in (chartpress._count_commits, chartpress._get_latest_tag_and_count,
-                       chartpress._get_latest_commit_tagged_or_modifying_paths):
+        for cached in (
+            chartpress._count_commits,
+            chartpress._get_latest_tag_and_count,
+            chartpress._get_latest_commit_tagged_or_modifying_paths,
+        ):
             cached.cache_clear()
         with contextlib.redirect_stdout(io.StringIO()):
             chartpress.main(["--skip-build"])
@@ -290,8 +299,14 @@ def test_versions_match_chartpress_itself(demo_copy, monkeypatch):
 def test_deploy_repo_has_the_mybinder_layout(demo_world):
     deploy = demo_world.deploy
     for path in (
-        "mybinder/Chart.yaml", "mybinder/values.yaml", "config/staging.yaml", "config/prod.yaml",
-        ".github/workflows/cd.yml", "deploy.py", "README.md", "deployguide.toml",
+        "mybinder/Chart.yaml",
+        "mybinder/values.yaml",
+        "config/staging.yaml",
+        "config/prod.yaml",
+        ".github/workflows/cd.yml",
+        "deploy.py",
+        "README.md",
+        "deployguide.toml",
     ):
         assert git(deploy, "ls-files", "--error-unmatch", "--", path) == path
     assert ".deployguide-cache/" in (deploy / ".gitignore").read_text().splitlines()
@@ -346,8 +361,15 @@ def test_pin_is_an_older_published_version_with_chart_commits_pending(demo_world
     created = {e["version"]: parse_created(e["created"]) for e in load_index(demo_world)}
     assert created[pinned] < created[demo_world.current_version]
     pinned_commit = version_commit(src, pinned)
-    pending = git(src, "log", "--reverse", "--format=%H", f"{pinned_commit}..main", "--",
-                  *sorted(HEAD_CHART_PATHS)).splitlines()
+    pending = git(
+        src,
+        "log",
+        "--reverse",
+        "--format=%H",
+        f"{pinned_commit}..main",
+        "--",
+        *sorted(HEAD_CHART_PATHS),
+    ).splitlines()
     assert len(pending) >= 3 and pending[-1] == demo_world.pr_commit
     assert demo_world.merge_commit not in pending
 

@@ -9,7 +9,6 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-import pytest
 from sphinx.cmd.build import build_main
 
 from sphinx_deployguide.cli import main
@@ -50,8 +49,12 @@ def test_runbook_is_one_commit_of_the_deploy_repo(demo_world):
     tracked = git(deploy, "ls-files", "--", "docs").splitlines()
     assert sorted(tracked) == sorted(f"docs/{p.name}" for p in RUNBOOK.iterdir() if p.is_file())
     for path in tracked:  # the package's sources, byte for byte, at the repo's head
-        committed = subprocess.run(["git", "-C", str(deploy), "show", f"HEAD:{path}"],
-                                   check=True, capture_output=True, env=git_env()).stdout
+        committed = subprocess.run(
+            ["git", "-C", str(deploy), "show", f"HEAD:{path}"],
+            check=True,
+            capture_output=True,
+            env=git_env(),
+        ).stdout
         assert committed == RUNBOOK.joinpath(Path(path).name).read_bytes()
     commits = git(deploy, "log", "--format=%H", "--", "docs").splitlines()
     assert commits == [git(deploy, "rev-parse", "HEAD")]
@@ -66,8 +69,9 @@ def test_runbook_builds_strictly_and_shows_the_computed_values(demo_copy, capsys
     deploy = demo_copy.deploy
     out = deploy / "docs" / "_build" / "html"  # where the deploy repo's README builds it
     capsys.readouterr()
-    code = build_main(["-n", "-W", "--keep-going", "-q", "-b", "html", str(deploy / "docs"),
-                       str(out)])
+    code = build_main(
+        ["-n", "-W", "--keep-going", "-q", "-b", "html", str(deploy / "docs"), str(out)]
+    )
     _, err = capsys.readouterr()
     assert code == 0, err
     assert "WARNING" not in err and "ERROR" not in err
@@ -81,11 +85,16 @@ def test_runbook_builds_strictly_and_shows_the_computed_values(demo_copy, capsys
         assert checklist.attrs["data-deployguide-env"] == env
         assert checklist.attrs["data-deployguide-facts-hash"] == facts.hash
         assert checklist.attrs.get("data-deployguide-next-url") == nxt
-        steps = [li.attrs["data-deployguide-step"] for li in checklist.find_all("li")
-                 if "deployguide-step" in li.classes]
+        steps = [
+            li.attrs["data-deployguide-step"]
+            for li in checklist.find_all("li")
+            if "deployguide-step" in li.classes
+        ]
         assert steps == step_ids(f"{env}.md") and steps
-        values = {span.attrs["data-deployguide-fact"]: span.text()
-                  for span in checklist.find_all("span", "deployguide-value")}
+        values = {
+            span.attrs["data-deployguide-fact"]: span.text()
+            for span in checklist.find_all("span", "deployguide-value")
+        }
         assert values["charts.binderhub.version"] == facts.get("charts.binderhub.version").value
         assert values[f"environments.{env}.url"] == facts.get(f"environments.{env}.url").value
         assert not checklist.find_all(cls="problematic")
@@ -103,9 +112,13 @@ def test_checklist_cli_from_the_deploy_repo(demo_copy, capsys, monkeypatch):
     assert len(steps) == len(step_ids("staging.md"))
     assert all(line.startswith("- [ ] ") for line in steps)
     assert version in steps[0]
-    for name in ("charts.binderhub.commit", "charts.binderhub.head",
-                 "charts.binderhub.delay.median", "charts.binderhub.delay.wait",
-                 "environments.staging.url"):
+    for name in (
+        "charts.binderhub.commit",
+        "charts.binderhub.head",
+        "charts.binderhub.delay.median",
+        "charts.binderhub.delay.wait",
+        "environments.staging.url",
+    ):
         assert facts.get(name).display() in text, name
     assert f"--version {version}\n" in text  # the deploy-code command, filled in
     assert "{{" not in text and "{deploy-" not in text
@@ -118,20 +131,7 @@ def test_checklist_cli_finds_the_runbook_from_config(demo_world, capsys, monkeyp
     assert from_elsewhere == checklist_cli(capsys, "staging", "--format", "github")
 
 
-@pytest.fixture
-def world(demo_copy, monkeypatch):
-    """A writable demo world whose deploy repo has its own (user) git identity."""
-    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                 "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE", "DEPLOYGUIDE_POLL_INTERVAL"):
-        monkeypatch.delenv(name, raising=False)
-    git(demo_copy.deploy, "config", "user.name", "Rita Reviewer")
-    git(demo_copy.deploy, "config", "user.email", "rita@deploy.invalid")
-    git(demo_copy.deploy, "config", "commit.gpgsign", "false")
-    return demo_copy
-
-
-def test_bump_from_the_deploy_repo_puts_the_checklist_in_the_pr_body(world, capsys,
-                                                                      monkeypatch):
+def test_bump_from_the_deploy_repo_puts_the_checklist_in_the_pr_body(world, capsys, monkeypatch):
     monkeypatch.chdir(world.deploy)
     checklist = checklist_cli(capsys, "staging", "--format", "github")
     start = git(world.deploy, "rev-parse", "HEAD")

@@ -43,7 +43,9 @@ def placeholders(world) -> dict[str, str]:
     assert correct.commit_full == world.pr_commit
     merge_short = subprocess.run(
         ["git", "-C", str(world.source), "rev-parse", "--short", world.merge_commit],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     wrong = correct.version.replace(f"h{correct.commit}", f"h{merge_short}")
     assert wrong != correct.version
@@ -109,23 +111,38 @@ def test_corpus_log(name, world, placeholders, tmp_path, monkeypatch, capsys):
 def test_incident_names_the_correct_version(world, placeholders, tmp_path, capsys):
     """The 2018-01-04 incident, on the demo world: a pin built from the merge SHA."""
     log = tmp_path / "incident.log"
-    log.write_text(fill((LOGS / "incident-merge-sha.log").read_text(encoding="utf-8"), placeholders))
+    log.write_text(
+        fill((LOGS / "incident-merge-sha.log").read_text(encoding="utf-8"), placeholders)
+    )
     code, out = run_diagnose(["--config", str(world.model), "diagnose", str(log), "--json"], capsys)
     winner = json.loads(out)["findings"][0]
     assert code == 1
     assert winner["check"]["data"]["version"] == placeholders["MERGE_VERSION"]
     assert winner["check"]["data"]["correct_version"] == placeholders["PR_VERSION"]
     # The matched line is reported with its line number in the file.
-    number = next(i for i, line in enumerate(log.read_text().splitlines(), 1) if "not found in" in line)
+    number = next(
+        i for i, line in enumerate(log.read_text().splitlines(), 1) if "not found in" in line
+    )
     assert winner["lines"][0]["line"] == number
 
 
-def test_race_published_four_and_a_half_minutes_after_failure(world, placeholders, tmp_path, capsys):
+def test_race_published_four_and_a_half_minutes_after_failure(
+    world, placeholders, tmp_path, capsys
+):
     log = tmp_path / "race.log"
     log.write_text(fill((LOGS / "race-2018-05.log").read_text(encoding="utf-8"), placeholders))
     code, out = run_diagnose(
-        ["--config", str(world.model), "diagnose", str(log), "--json",
-         "--failed-at", placeholders["RACE_FAILED_AT"]], capsys)
+        [
+            "--config",
+            str(world.model),
+            "diagnose",
+            str(log),
+            "--json",
+            "--failed-at",
+            placeholders["RACE_FAILED_AT"],
+        ],
+        capsys,
+    )
     winner = json.loads(out)["findings"][0]
     assert code == 0
     assert winner["check"]["data"]["version"] == placeholders["RACE_VERSION"]
@@ -140,7 +157,9 @@ def test_race_published_four_and_a_half_minutes_after_failure(world, placeholder
 def test_incident_without_model_is_undetermined(placeholders, tmp_path, monkeypatch, capsys):
     """No deployguide.toml: the catalog still matches, the live check says it could not run."""
     log = tmp_path / "incident.log"
-    log.write_text(fill((LOGS / "incident-merge-sha.log").read_text(encoding="utf-8"), placeholders))
+    log.write_text(
+        fill((LOGS / "incident-merge-sha.log").read_text(encoding="utf-8"), placeholders)
+    )
     monkeypatch.chdir(tmp_path)
     code, out = run_diagnose(["diagnose", str(log)], capsys)
     assert code == 2

@@ -15,9 +15,12 @@ def test_catalog_page(app, warning):
     for entry in load_catalog():
         assert f'id="failure-{entry.id}"' in html  # diagnose links here
     # Verdict badges are sphinx-design badges.
-    assert '<span class="sd-sphinx-override sd-badge sd-bg-danger sd-bg-text-danger">legitimate</span>' in html
-    assert "sd-bg-success sd-bg-text-success\">spurious</span>" in html
-    assert "sd-bg-warning sd-bg-text-warning\">depends</span>" in html
+    assert (
+        '<span class="sd-sphinx-override sd-badge sd-bg-danger sd-bg-text-danger">legitimate</span>'
+        in html
+    )
+    assert 'sd-bg-success sd-bg-text-success">spurious</span>' in html
+    assert 'sd-bg-warning sd-bg-text-warning">depends</span>' in html
     # Signatures are literals, escaped.
     assert "&quot;&lt;CHART&gt;&quot;" in html
     # The {ref} to an entry resolves to its anchor.
@@ -40,7 +43,9 @@ def test_model_entries_come_first(make_app, tmp_path, demo_copy, rootdir):
 
     srcdir = tmp_path / "src"
     shutil.copytree(rootdir / "test-failures", srcdir)
-    demo_copy.model.write_text(demo_copy.model.read_text() + """
+    demo_copy.model.write_text(
+        demo_copy.model.read_text()
+        + """
 [[failures]]
 id = "quota-exceeded"
 title = "Namespace quota exceeded"
@@ -49,11 +54,16 @@ stage = "helm-upgrade"
 verdict = "legitimate"
 explanation = "Too much CPU asked."
 remedy = "Lower the requests."
-""")
-    app = make_app("html", srcdir=srcdir, confoverrides={"deployguide_config": str(demo_copy.model)})
+"""
+    )
+    app = make_app(
+        "html", srcdir=srcdir, confoverrides={"deployguide_config": str(demo_copy.model)}
+    )
     app.build()
     html = (app.outdir / "index.html").read_text()
-    assert html.index('id="failure-quota-exceeded"') < html.index('id="failure-chart-version-not-found"')
+    assert html.index('id="failure-quota-exceeded"') < html.index(
+        'id="failure-chart-version-not-found"'
+    )
 
 
 def test_bad_stage_warns(make_app, tmp_path, rootdir):

@@ -18,7 +18,9 @@ from sphinx_deployguide.git import GitRepo
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,15 @@ def test_publication_pin_and_pending(facts, demo_world) -> None:
     assert pinned != facts.get("charts.binderhub.version").value
     pending = facts.get("charts.binderhub.pending").value
     pin_sha = parse_version(pinned).sha
-    listed = _git(demo_world.source, "log", "--reverse", "--format=%h %s", f"{pin_sha}..{facts.get('charts.binderhub.commit').value}", "--", *facts.charts["binderhub"].current.paths)
+    listed = _git(
+        demo_world.source,
+        "log",
+        "--reverse",
+        "--format=%h %s",
+        f"{pin_sha}..{facts.get('charts.binderhub.commit').value}",
+        "--",
+        *facts.charts["binderhub"].current.paths,
+    )
     assert pending == listed.splitlines()
     assert pending and pending[-1].split()[0] == facts.get("charts.binderhub.commit").value
 
@@ -61,7 +71,10 @@ def test_delay_facts(facts) -> None:
     median = facts.get("charts.binderhub.delay.median")
     p90 = facts.get("charts.binderhub.delay.p90")
     wait = facts.get("charts.binderhub.delay.wait")
-    assert median.kind == "duration" and 0 < median.value <= p90.value <= facts.get("charts.binderhub.delay.p95").value
+    assert (
+        median.kind == "duration"
+        and 0 < median.value <= p90.value <= facts.get("charts.binderhub.delay.p95").value
+    )
     assert wait.value % 60 == 0 and p90.value <= wait.value < p90.value + 60
     assert median.display().endswith(" min")
     assert facts.charts["binderhub"].delay.count >= 12
@@ -71,7 +84,9 @@ def test_environment_and_config_facts(facts, demo_world) -> None:
     model = load_model(demo_world.model)
     assert facts.get("environments.staging.job").value == model.environments["staging"].job
     assert facts.get("environments.prod.after").value == "staging"
-    assert facts.get("environments.staging.values").value == list(model.environments["staging"].values)
+    assert facts.get("environments.staging.values").value == list(
+        model.environments["staging"].values
+    )
     pinned = facts.get("config:mybinder/Chart.yaml#dependencies[name=binderhub].version")
     assert pinned.value == facts.get("charts.binderhub.pinned").value
     assert pinned.provenance.source == "mybinder/Chart.yaml"
@@ -80,8 +95,14 @@ def test_environment_and_config_facts(facts, demo_world) -> None:
 @pytest.mark.parametrize(
     ("name", "words"),
     [
-        ("charts.binderhub.versoin", "unknown fact 'charts.binderhub.versoin'; known facts under it"),
-        ("config:mybinder/Chart.yaml#dependencies[name=nope].version", "no item with name = 'nope'"),
+        (
+            "charts.binderhub.versoin",
+            "unknown fact 'charts.binderhub.versoin'; known facts under it",
+        ),
+        (
+            "config:mybinder/Chart.yaml#dependencies[name=nope].version",
+            "no item with name = 'nope'",
+        ),
         ("config:nope.yaml#a", "'nope.yaml' does not exist in the deploy repo"),
         ("config:../../etc/passwd#a", "is outside the deploy repo"),
         ("config:mybinder/Chart.yaml", 'expected "config:FILE#KEY.PATH"'),
@@ -103,11 +124,22 @@ def test_new_chart_commit_changes_version_and_hash(demo_copy) -> None:
     before = resolve_facts(load_model(demo_copy.model))
     chart = demo_copy.source / "helm-chart" / "binderhub" / "values.yaml"
     chart.write_text(chart.read_text() + "\n# a new chart change\n")
-    _git(demo_copy.source, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam", "chart change")
+    _git(
+        demo_copy.source,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.org",
+        "commit",
+        "-qam",
+        "chart change",
+    )
     after = resolve_facts(load_model(demo_copy.model))
     new = _git(demo_copy.source, "rev-parse", "--short", "HEAD")
     assert after.get("charts.binderhub.commit").value == new
-    assert after.get("charts.binderhub.version").value != before.get("charts.binderhub.version").value
+    assert (
+        after.get("charts.binderhub.version").value != before.get("charts.binderhub.version").value
+    )
     assert after.get("charts.binderhub.published").value is False
     assert after.hash != before.hash
 
@@ -131,8 +163,10 @@ def test_facts_table_cli(demo_world, capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["fact", "value", "provenance"]
     assert {line.split()[0] for line in out[1:]} == {
-        "charts.binderhub.delay.median", "charts.binderhub.delay.p90",
-        "charts.binderhub.delay.p95", "charts.binderhub.delay.wait",
+        "charts.binderhub.delay.median",
+        "charts.binderhub.delay.p90",
+        "charts.binderhub.delay.p95",
+        "charts.binderhub.delay.wait",
     }
 
 
@@ -144,7 +178,11 @@ def _serve_demo_index(demo_copy, index_server) -> None:
     local = 'index = "../helm-chart/index.yaml"'
     assert local in text
     text = text.replace(local, f'index = "{index_server.url}"')
-    text = text.replace("[cache]", "[cache]\nttl = 0", 1) if "[cache]" in text else text + "\n[cache]\nttl = 0\n"
+    text = (
+        text.replace("[cache]", "[cache]\nttl = 0", 1)
+        if "[cache]" in text
+        else text + "\n[cache]\nttl = 0\n"
+    )
     model.write_text(text + "\n[network]\nretries = 0\n")
 
 
@@ -204,16 +242,24 @@ def _pin(demo_copy, version: str) -> None:
     [
         ("1.0.0-0.dev.git.3.hdeadbee", ["pending"], "commit deadbee is not in"),
         ("1.2.3", ["pending"], "names no commit"),
-        ("", ["pinned", "pending"], "nothing is pinned at mybinder/Chart.yaml#dependencies[name=binderhub].version"),
+        (
+            "",
+            ["pinned", "pending"],
+            "nothing is pinned at mybinder/Chart.yaml#dependencies[name=binderhub].version",
+        ),
     ],
 )
-def test_facts_that_cannot_be_computed_are_absent_with_a_reason(demo_copy, pin, missing, reason) -> None:
+def test_facts_that_cannot_be_computed_are_absent_with_a_reason(
+    demo_copy, pin, missing, reason
+) -> None:
     _pin(demo_copy, pin)
     facts = resolve_facts(load_model(demo_copy.model))
     for key in missing:
         name = f"charts.binderhub.{key}"
         assert name not in facts.facts  # never rendered as "none" or []
-        with pytest.raises(FactError, match=f"{name} could not be computed: .*" + re.escape(reason)):
+        with pytest.raises(
+            FactError, match=f"{name} could not be computed: .*" + re.escape(reason)
+        ):
             facts.get(name)
     assert facts.get("charts.binderhub.version").value  # the rest is still there
 
@@ -224,7 +270,7 @@ def test_delay_ignores_versions_whose_commit_is_not_in_the_source(demo_copy) -> 
     index = demo_copy.index.read_text()
     entry = index.index("  - apiVersion")
     alien = (
-        "  - apiVersion: v2\n    created: \"2030-01-01T00:00:00.000000000Z\"\n"
+        '  - apiVersion: v2\n    created: "2030-01-01T00:00:00.000000000Z"\n'
         "    digest: 00\n    name: binderhub\n    urls: [https://demo.invalid/x.tgz]\n"
         "    version: 1.0.0-0.dev.git.99.h0123abc\n"
     )

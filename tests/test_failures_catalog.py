@@ -9,8 +9,12 @@ import pytest
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.failures import CatalogError, load_catalog, load_model_catalog
 from sphinx_deployguide.failures.catalog import SHIPPED_CATALOG
+from sphinx_deployguide.failures.regexsafety import (
+    required_literals,
+    unbounded_repeats,
+    unsafe_reason,
+)
 from sphinx_deployguide.failures.signature import readable_signature
-from sphinx_deployguide.failures.regexsafety import required_literals, unbounded_repeats, unsafe_reason
 
 GOOD = {
     "id": "quota",
@@ -139,15 +143,16 @@ def test_error_from_model_file_has_its_line(demo_copy):
     """Through the real model loader: the error names deployguide.toml and the entry's line."""
     model = demo_copy.model
     model.write_text(
-        model.read_text()
-        + "\n[[failures]]\n"
+        model.read_text() + "\n[[failures]]\n"
         'id = "ok"\ntitle = "t"\npatterns = ["fine"]\nstage = "tests"\nverdict = "legitimate"\n'
         'explanation = "e"\nremedy = "r"\n\n'
         "[[failures]]\n"
         'id = "broken"\ntitle = "t"\npatterns = ["(unclosed"]\nstage = "tests"\nverdict = "legitimate"\n'
         'explanation = "e"\nremedy = "r"\n'
     )
-    header = [i for i, line in enumerate(model.read_text().splitlines(), 1) if line == "[[failures]]"][1]
+    header = [
+        i for i, line in enumerate(model.read_text().splitlines(), 1) if line == "[[failures]]"
+    ][1]
     loaded = load_model(model)
     with pytest.raises(CatalogError) as info:
         load_model_catalog(loaded)
@@ -186,14 +191,23 @@ def test_required_literals_are_in_every_match():
 
 
 def test_required_literals_of_alternations_and_flags():
-    assert required_literals(r"\b(?P<r>CrashLoopBackOff|ErrImagePull)\b") == (("CrashLoopBackOff", "ErrImagePull"), False)
+    assert required_literals(r"\b(?P<r>CrashLoopBackOff|ErrImagePull)\b") == (
+        ("CrashLoopBackOff", "ErrImagePull"),
+        False,
+    )
     assert required_literals(r"(?i:Status|HTTP)[ :]{1,3}50[234]") == (("status", "http"), True)
     assert required_literals(r"(?:abc)?x") == (("x",), False)
     assert required_literals(r"[ab]{1,3}") == ((), False)
 
 
 def test_readable_signature():
-    assert readable_signature(
-        r'chart "(?P<chart>[^"\s]{1,200})" version "(?P<version>[^"\s]{1,200})" not found in (?P<url>[^\s]{1,500}) repository'
-    ) == 'chart "<CHART>" version "<VERSION>" not found in <URL> repository'
-    assert readable_signature(r"exit (?:code|status) (?P<code>137|143)\b") == "exit (code|status) (137|143)"
+    assert (
+        readable_signature(
+            r'chart "(?P<chart>[^"\s]{1,200})" version "(?P<version>[^"\s]{1,200})" not found in (?P<url>[^\s]{1,500}) repository'
+        )
+        == 'chart "<CHART>" version "<VERSION>" not found in <URL> repository'
+    )
+    assert (
+        readable_signature(r"exit (?:code|status) (?P<code>137|143)\b")
+        == "exit (code|status) (137|143)"
+    )

@@ -11,18 +11,40 @@ import yaml
 
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.facts import resolve_facts
-from sphinx_deployguide.failures import LazyFacts, clean_log, diagnose_lines, load_catalog, read_log_tail
-from sphinx_deployguide.failures.chart_published import ChartEvidence, decide_chart_published, split_chart_ref
+from sphinx_deployguide.failures import (
+    LazyFacts,
+    clean_log,
+    diagnose_lines,
+    load_catalog,
+    read_log_tail,
+)
+from sphinx_deployguide.failures.chart_published import (
+    ChartEvidence,
+    decide_chart_published,
+    split_chart_ref,
+)
 from sphinx_deployguide.failures.log_checks import decide_chart_repository, decide_rollout
 
 T0 = datetime(2024, 3, 26, 15, 33, tzinfo=timezone.utc)
 
 
 def evidence(**changes) -> ChartEvidence:
-    base = dict(chart="binderhub", version="1.0.0-0.dev.git.34.habc1234", version_source="log line 3",
-                now=T0 + timedelta(minutes=10), sha="abc1234", sha_full="abc1234" + "0" * 33,
-                is_chart_commit=True, landed_commit="abc1234", landed_at=T0, p95=30 * 60, delay_count=20,
-                branch="main", source="src", index_source="idx")
+    base = dict(
+        chart="binderhub",
+        version="1.0.0-0.dev.git.34.habc1234",
+        version_source="log line 3",
+        now=T0 + timedelta(minutes=10),
+        sha="abc1234",
+        sha_full="abc1234" + "0" * 33,
+        is_chart_commit=True,
+        landed_commit="abc1234",
+        landed_at=T0,
+        p95=30 * 60,
+        delay_count=20,
+        branch="main",
+        source="src",
+        index_source="idx",
+    )
     base.update(changes)
     return ChartEvidence(**base)
 
@@ -43,7 +65,12 @@ def test_not_published_long_after_p95_is_legitimate():
 def test_published_after_failure_is_spurious():
     failed = T0 + timedelta(minutes=5)
     result = decide_chart_published(
-        evidence(published_at=failed + timedelta(minutes=4, seconds=30), failed_at=failed, failed_at_source="--failed-at"))
+        evidence(
+            published_at=failed + timedelta(minutes=4, seconds=30),
+            failed_at=failed,
+            failed_at_source="--failed-at",
+        )
+    )
     assert result.verdict == "spurious"
     assert "after the deploy failed" in result.summary
 
@@ -54,8 +81,13 @@ def test_unknown_sha_and_no_sha_are_legitimate():
 
 
 def test_not_a_chart_commit_names_the_right_version():
-    result = decide_chart_published(evidence(is_chart_commit=False, correct_version="1.0.0-0.dev.git.33.hdef5678",
-                                             correct_commit="def5678"))
+    result = decide_chart_published(
+        evidence(
+            is_chart_commit=False,
+            correct_version="1.0.0-0.dev.git.33.hdef5678",
+            correct_commit="def5678",
+        )
+    )
     assert result.verdict == "legitimate"
     assert result.data["correct_version"] == "1.0.0-0.dev.git.33.hdef5678"
     assert "Pin 1.0.0-0.dev.git.33.hdef5678" in result.action
@@ -68,9 +100,17 @@ def test_no_delay_statistics_cannot_decide():
 
 def test_chart_repository_decisions():
     url = "https://charts.example.org"
-    assert decide_chart_repository(url, "x : 503 Service Unavailable", 1, None).verdict == "spurious"
-    assert decide_chart_repository(url, "x : 404 Not Found", 1, [url + "/index.yaml"]).verdict == "legitimate"
-    assert decide_chart_repository(url + "s", "x : 503", 1, [url + "/index.yaml"]).verdict == "legitimate"
+    assert (
+        decide_chart_repository(url, "x : 503 Service Unavailable", 1, None).verdict == "spurious"
+    )
+    assert (
+        decide_chart_repository(url, "x : 404 Not Found", 1, [url + "/index.yaml"]).verdict
+        == "legitimate"
+    )
+    assert (
+        decide_chart_repository(url + "s", "x : 503", 1, [url + "/index.yaml"]).verdict
+        == "legitimate"
+    )
     assert decide_chart_repository(url, "cannot be reached", 1, [url]).verdict == "spurious"
     assert decide_chart_repository(url, "cannot be reached", 1, None).verdict is None
 
@@ -84,9 +124,14 @@ def test_rollout_decisions():
 
 
 def test_split_chart_ref():
-    assert split_chart_ref("binderhub-0.1.0-441f5ea", ["binderhub"]) == ("binderhub", "0.1.0-441f5ea")
+    assert split_chart_ref("binderhub-0.1.0-441f5ea", ["binderhub"]) == (
+        "binderhub",
+        "0.1.0-441f5ea",
+    )
     assert split_chart_ref("jupyterhub-ssh-1.0.0-0.dev.git.3.habc1234", []) == (
-        "jupyterhub-ssh", "1.0.0-0.dev.git.3.habc1234")
+        "jupyterhub-ssh",
+        "1.0.0-0.dev.git.3.habc1234",
+    )
     assert split_chart_ref("binderhub", ["binderhub"]) == ("binderhub", None)
 
 
@@ -95,7 +140,9 @@ def test_split_chart_ref():
 
 def _without(index_text: str, version: str) -> str:
     data = yaml.safe_load(index_text)
-    data["entries"]["binderhub"] = [e for e in data["entries"]["binderhub"] if e["version"] != version]
+    data["entries"]["binderhub"] = [
+        e for e in data["entries"]["binderhub"] if e["version"] != version
+    ]
     return yaml.safe_dump(data)
 
 
@@ -108,7 +155,9 @@ def served_world(demo_copy, index_server):
     model = demo_copy.model
     text = model.read_text()
     assert 'index = "../helm-chart/index.yaml"' in text
-    model.write_text(text.replace('index = "../helm-chart/index.yaml"', f'index = "{index_server.url}"'))
+    model.write_text(
+        text.replace('index = "../helm-chart/index.yaml"', f'index = "{index_server.url}"')
+    )
     return demo_copy, newest, full
 
 
@@ -116,15 +165,22 @@ def _diagnose(world, log_text: str, now: datetime, failed_at: datetime | None = 
     model = load_model(world.model)
     lines = clean_log(read_log_tail(io.BytesIO(log_text.encode())))
     facts = LazyFacts(lambda: resolve_facts(model, refresh=True))
-    return diagnose_lines(load_catalog(tuple(model.failures), model.path), lines, now=now, facts=facts,
-                          failed_at=failed_at)
+    return diagnose_lines(
+        load_catalog(tuple(model.failures), model.path),
+        lines,
+        now=now,
+        facts=facts,
+        failed_at=failed_at,
+    )
 
 
 def _log(version: str, stamp: datetime) -> str:
     ts = stamp.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
-    return (f"{ts} ##[group]Run python ./deploy.py staging\n"
-            f'{ts} ##[error]Error: chart "binderhub" version "{version}" not found in '
-            f"https://demo.invalid/helm-chart repository\n")
+    return (
+        f"{ts} ##[group]Run python ./deploy.py staging\n"
+        f'{ts} ##[error]Error: chart "binderhub" version "{version}" not found in '
+        f"https://demo.invalid/helm-chart repository\n"
+    )
 
 
 def test_live_not_yet_published_then_published(served_world, index_server):
@@ -142,7 +198,9 @@ def test_live_not_yet_published_then_published(served_world, index_server):
 
     # Now the chart appears in the index: published after the failure -> rerun.
     index_server.set_body(full)
-    after = _diagnose(world, _log(newest.version, failed), now=newest.created + timedelta(minutes=1))
+    after = _diagnose(
+        world, _log(newest.version, failed), now=newest.created + timedelta(minutes=1)
+    )
     assert after.verdict == "spurious"
     assert after.winner.check.data["published_at"] == newest.created.isoformat()
     assert "after the deploy failed" in after.winner.summary
@@ -157,8 +215,11 @@ def test_live_merge_sha_is_legitimate_with_correct_version(served_world):
     pr_short = repo.run("rev-parse", "--short", world.pr_commit)
     wrong = newest.version.replace(f"h{pr_short}", f"h{merge_short}")
     assert newest.commit == world.pr_commit and wrong != newest.version
-    diagnosis = _diagnose(world, _log(wrong, newest.landed_at + timedelta(minutes=30)),
-                          now=newest.landed_at + timedelta(hours=1))
+    diagnosis = _diagnose(
+        world,
+        _log(wrong, newest.landed_at + timedelta(minutes=30)),
+        now=newest.landed_at + timedelta(hours=1),
+    )
     assert diagnosis.verdict == "legitimate"
     assert diagnosis.winner.check.data["correct_version"] == newest.version
 
@@ -166,8 +227,13 @@ def test_live_merge_sha_is_legitimate_with_correct_version(served_world):
 def test_live_index_unreachable_check_could_not_run(served_world, index_server):
     """offline = "error" and the server down: the check says why it could not run."""
     world, newest, _full = served_world
-    world.model.write_text(world.model.read_text().replace(
-        'deploy_repo = "."', 'deploy_repo = "."\noffline = "error"\n\n[network]\nretries = 0\n', 1))
+    world.model.write_text(
+        world.model.read_text().replace(
+            'deploy_repo = "."',
+            'deploy_repo = "."\noffline = "error"\n\n[network]\nretries = 0\n',
+            1,
+        )
+    )
     index_server.stop()
     diagnosis = _diagnose(world, _log(newest.version, newest.landed_at), now=newest.landed_at)
     assert diagnosis.verdict == "undetermined"

@@ -16,11 +16,20 @@ from sphinx_deployguide.failures.logtext import MAX_LINE, clean_line, last_error
 
 CATALOG = load_catalog()
 # A user entry with unbounded repeats and ignore_case: searched line by line, pre-filtered.
-WITH_USER = load_catalog([{
-    "id": "user-quota", "title": "Quota", "patterns": [r"exceeded quota: .*cpu", r"(?i)ß.+k"],
-    "stage": "helm-upgrade", "verdict": "legitimate", "explanation": "e", "remedy": "r",
-    "ignore_case": True,
-}])
+WITH_USER = load_catalog(
+    [
+        {
+            "id": "user-quota",
+            "title": "Quota",
+            "patterns": [r"exceeded quota: .*cpu", r"(?i)ß.+k"],
+            "stage": "helm-upgrade",
+            "verdict": "legitimate",
+            "explanation": "e",
+            "remedy": "r",
+            "ignore_case": True,
+        }
+    ]
+)
 
 
 def lines_of(text: str, max_bytes: int = 2**20):
@@ -41,16 +50,22 @@ def test_clean_line_strips_timestamp_marker_and_colours():
 
 
 def test_match_reports_line_numbers_and_groups():
-    text = "\n".join([
-        "2024-01-04T16:05:10.0000000Z ##[group]Run deploy",
-        "2024-01-04T16:05:11.0000000Z noise",
-        '2024-01-04T16:05:12.0000000Z ##[error]\x1b[31mError: chart "binderhub" version "0.1.0-4e3bafb" '
-        "not found in https://jupyterhub.github.io/helm-chart repository\x1b[0m",
-    ])
-    (match,) = [m for m in match_lines(CATALOG, lines_of(text)) if m.entry.id == "chart-version-not-found"]
+    text = "\n".join(
+        [
+            "2024-01-04T16:05:10.0000000Z ##[group]Run deploy",
+            "2024-01-04T16:05:11.0000000Z noise",
+            '2024-01-04T16:05:12.0000000Z ##[error]\x1b[31mError: chart "binderhub" version "0.1.0-4e3bafb" '
+            "not found in https://jupyterhub.github.io/helm-chart repository\x1b[0m",
+        ]
+    )
+    (match,) = [
+        m for m in match_lines(CATALOG, lines_of(text)) if m.entry.id == "chart-version-not-found"
+    ]
     assert match.first.number == 3
     assert match.first.groups == {
-        "chart": "binderhub", "version": "0.1.0-4e3bafb", "url": "https://jupyterhub.github.io/helm-chart",
+        "chart": "binderhub",
+        "version": "0.1.0-4e3bafb",
+        "url": "https://jupyterhub.github.io/helm-chart",
     }
     assert match.first.timestamp == datetime(2024, 1, 4, 16, 5, 12, tzinfo=timezone.utc)
 
@@ -61,7 +76,13 @@ def test_colour_codes_inside_the_signature_do_not_hide_it():
 
 
 def test_case_sensitivity():
-    ids = {m.entry.id for m in match_lines(CATALOG, lines_of("CONNECTION RESET BY PEER\nerror: TIMED OUT waiting for the condition"))}
+    ids = {
+        m.entry.id
+        for m in match_lines(
+            CATALOG,
+            lines_of("CONNECTION RESET BY PEER\nerror: TIMED OUT waiting for the condition"),
+        )
+    }
     assert ids == {"connection-reset"}  # ignore_case entry matches; case-sensitive one does not
 
 
@@ -71,7 +92,9 @@ def test_bounded_read_keeps_the_tail_with_true_line_numbers():
     log = read_log_tail(io.BytesIO(body.encode()), max_bytes=4096)
     assert log.truncated and log.read_bytes <= 4096 and log.total_bytes == len(body.encode())
     lines = clean_log(log)
-    assert lines[0].text.startswith(f"line {lines[0].number} ")  # whole lines, numbered as in the file
+    assert lines[0].text.startswith(
+        f"line {lines[0].number} "
+    )  # whole lines, numbered as in the file
     (match,) = match_lines(CATALOG, lines)
     assert match.first.number == 5001
 
@@ -134,7 +157,10 @@ ADVERSARIAL = textwrap.dedent(
 
 def test_shipped_patterns_finish_on_long_adversarial_lines():
     result = subprocess.run(
-        [sys.executable, "-c", ADVERSARIAL, str(MAX_LINE)], capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", ADVERSARIAL, str(MAX_LINE)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr  # killed by the alarm -> non-zero
     assert int(result.stdout) > 500
@@ -152,7 +178,9 @@ def test_matcher_on_200k_char_lines_finishes():
         print(len(match_lines(load_catalog(), lines)), len(lines))
         """
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["0", "2"]
 
@@ -166,7 +194,9 @@ def naive_matches(catalog, lines):
             for index, regex in enumerate(entry.regexes):
                 found = regex.search(line.text)
                 if found:
-                    hits.append((line.number, index, {k: v for k, v in found.groupdict().items() if v}))
+                    hits.append(
+                        (line.number, index, {k: v for k, v in found.groupdict().items() if v})
+                    )
                     break
         if hits:
             result[entry.id] = hits
@@ -177,17 +207,39 @@ FRAGMENTS = [
     'chart "binderhub" version "0.1.0-4e3bafb" not found in https://x.invalid repository',
     "binderhub-0.1.0-4e3bafb not found in https://x.invalid repository",
     "can't get a valid version for repositories binderhub",
-    "UPGRADE FAILED: ", "context deadline exceeded", "timed out waiting for the condition",
-    "CrashLoopBackOff", "exit code 137", "exit status 143", "CONNECTION RESET BY PEER",
-    "Status Code: 503", "HTTP/1.1 504", "429 Too Many Requests", "TooManyRequests",
-    "lookup a.invalid on 10.0.0.1:53: no such host", "Exceeded Quota: 4 CPU", "ẞ", "ß", "\u212a", "İ", "\x1b[31m",
-    "2024-01-04T16:05:12.1234567Z ", "##[error]", " ", "\r", ":", '"',
+    "UPGRADE FAILED: ",
+    "context deadline exceeded",
+    "timed out waiting for the condition",
+    "CrashLoopBackOff",
+    "exit code 137",
+    "exit status 143",
+    "CONNECTION RESET BY PEER",
+    "Status Code: 503",
+    "HTTP/1.1 504",
+    "429 Too Many Requests",
+    "TooManyRequests",
+    "lookup a.invalid on 10.0.0.1:53: no such host",
+    "Exceeded Quota: 4 CPU",
+    "ẞ",
+    "ß",
+    "\u212a",
+    "İ",
+    "\x1b[31m",
+    "2024-01-04T16:05:12.1234567Z ",
+    "##[error]",
+    " ",
+    "\r",
+    ":",
+    '"',
 ]
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=20)), max_size=8), max_size=30),
+    st.lists(
+        st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=20)), max_size=8),
+        max_size=30,
+    ),
     st.sampled_from([None, 0, 2]),
 )
 def test_fast_matcher_equals_naive_reference(parts, limit):

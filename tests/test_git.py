@@ -365,5 +365,15 @@ def test_a_users_global_core_abbrev_does_not_change_versions(src, tmp_path, monk
     (home / ".gitconfig").write_text("[core]\n\tabbrev = 12\n")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
-    assert len(subprocess.run(["git", "-C", str(src.path), "log", "-1", "--format=%h"], capture_output=True, text=True, check=True).stdout.strip()) == 12
+    assert (
+        len(
+            subprocess.run(
+                ["git", "-C", str(src.path), "log", "-1", "--format=%h"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
+        == 12
+    )
     assert compute_chart_version(GitRepo(src.path), "HEAD", CHARTPRESS, "binderhub") == before

@@ -28,8 +28,14 @@ CHART = {
     ("text", "segments"),
     [
         ("version", (Key("version"),)),
-        ("dependencies[name=binderhub].version", (Key("dependencies"), Match("name", "binderhub"), Key("version"))),
-        ("jobs.staging-deploy.steps[0].run", (Key("jobs"), Key("staging-deploy"), Key("steps"), Index(0), Key("run"))),
+        (
+            "dependencies[name=binderhub].version",
+            (Key("dependencies"), Match("name", "binderhub"), Key("version")),
+        ),
+        (
+            "jobs.staging-deploy.steps[0].run",
+            (Key("jobs"), Key("staging-deploy"), Key("steps"), Index(0), Key("run")),
+        ),
         ('["a.b"].c[-1]', (Key("a.b"), Key("c"), Index(-1))),
     ],
 )
@@ -45,7 +51,10 @@ def test_parse_rejects(text: str) -> None:
 
 
 def test_resolve() -> None:
-    assert resolve_key_path(CHART, parse_key_path("dependencies[name=binderhub].version")) == "1.0.0-0.dev.git.12.habc1234"
+    assert (
+        resolve_key_path(CHART, parse_key_path("dependencies[name=binderhub].version"))
+        == "1.0.0-0.dev.git.12.habc1234"
+    )
     assert resolve_key_path(CHART, parse_key_path('["a.b"].c[1]')) == 20
 
 
@@ -59,7 +68,9 @@ def test_resolve() -> None:
     ],
 )
 def test_resolve_errors_name_the_segment(path: str, message: str) -> None:
-    with pytest.raises(LookupError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+    with pytest.raises(
+        LookupError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
         resolve_key_path(CHART, parse_key_path(path))
 
 

@@ -73,20 +73,40 @@ def test_mybinder_layout_changes_only_the_version(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("key", "old", "new", "before", "after"),
     [
-        ("dependencies[name=ingress-nginx].version", "4.11.3", "4.12.0",
-         'version: "4.11.3"', 'version: "4.12.0"'),
-        ("dependencies[name=prometheus].version", "25.27.0", "26.0.1",
-         "version: 25.27.0   #", "version: 26.0.1   #"),
-        ("dependencies[name=grafana].version", "8.5.2", "8.6.0",
-         "version: '8.5.2'", "version: '8.6.0'"),
-        ("dependencies[1].version", "4.11.3", "4.12.0",
-         'version: "4.11.3"', 'version: "4.12.0"'),
-        ("version", "0.0.1-set.by.chartpress", "0.0.2", "version: 0.0.1-set.by.chartpress  #",
-         "version: 0.0.2  #"),
+        (
+            "dependencies[name=ingress-nginx].version",
+            "4.11.3",
+            "4.12.0",
+            'version: "4.11.3"',
+            'version: "4.12.0"',
+        ),
+        (
+            "dependencies[name=prometheus].version",
+            "25.27.0",
+            "26.0.1",
+            "version: 25.27.0   #",
+            "version: 26.0.1   #",
+        ),
+        (
+            "dependencies[name=grafana].version",
+            "8.5.2",
+            "8.6.0",
+            "version: '8.5.2'",
+            "version: '8.6.0'",
+        ),
+        ("dependencies[1].version", "4.11.3", "4.12.0", 'version: "4.11.3"', 'version: "4.12.0"'),
+        (
+            "version",
+            "0.0.1-set.by.chartpress",
+            "0.0.2",
+            "version: 0.0.1-set.by.chartpress  #",
+            "version: 0.0.2  #",
+        ),
     ],
 )
-def test_other_pins_and_plain_key_paths(key: str, old: str, new: str, before: str,
-                                        after: str) -> None:
+def test_other_pins_and_plain_key_paths(
+    key: str, old: str, new: str, before: str, after: str
+) -> None:
     data, loc = replace_pin(MYBINDER_CHART_YAML.encode(), key, new, file="Chart.yaml")
     assert loc.value == old
     assert MYBINDER_CHART_YAML.count(before) == 1
@@ -98,25 +118,36 @@ def test_crlf_bom_and_no_trailing_newline_are_kept() -> None:
     raw = b"\xef\xbb\xbf" + text.encode()
     data, _ = replace_pin(raw, KEY, NEW, file="Chart.yaml")
     assert data == b"\xef\xbb\xbf" + text.replace(OLD, NEW).encode()
-    assert data.endswith(b"# trailing comment") and b"\r\n" in data and b"\n" not in data.replace(
-        b"\r\n", b"")
+    assert (
+        data.endswith(b"# trailing comment")
+        and b"\r\n" in data
+        and b"\n" not in data.replace(b"\r\n", b"")
+    )
 
 
 def test_flow_style_and_nested_plain_paths() -> None:
-    text = ('deps: [{name: a, version: 1.0.0}, {name: b, version: "2.0.0"}]\n'
-            "x:\n  y:\n    - z: old  # c\n")
+    text = (
+        'deps: [{name: a, version: 1.0.0}, {name: b, version: "2.0.0"}]\n'
+        "x:\n  y:\n    - z: old  # c\n"
+    )
     data, _ = replace_pin(text.encode(), "deps[name=a].version", "1.1.0", file="f.yaml")
     assert data == text.replace("version: 1.0.0", "version: 1.1.0").encode()
     data, _ = replace_pin(text.encode(), "x.y[0].z", "new-1", file="f.yaml")
     assert data == text.replace("z: old", "z: new-1").encode()
-    data, _ = replace_pin(text.encode(), 'x.y[-1].z', "v2", file="f.yaml")
+    data, _ = replace_pin(text.encode(), "x.y[-1].z", "v2", file="f.yaml")
     assert data == text.replace("z: old", "z: v2").encode()
 
 
 def test_a_plain_value_that_would_not_stay_a_string_gets_quoted() -> None:
     text = "chart:\n  version: abc  # keep\n"
-    for value, written in [("1.10", '"1.10"'), ("yes", '"yes"'), ("null", '"null"'),
-                           ("a: b", '"a: b"'), ("#x", '"#x"'), ("1.0.0-0.dev.git.1.habc", None)]:
+    for value, written in [
+        ("1.10", '"1.10"'),
+        ("yes", '"yes"'),
+        ("null", '"null"'),
+        ("a: b", '"a: b"'),
+        ("#x", '"#x"'),
+        ("1.0.0-0.dev.git.1.habc", None),
+    ]:
         data, _ = replace_pin(text.encode(), "chart.version", value, file="f.yaml")
         assert data == text.replace("abc", written or value).encode()
         assert yaml.safe_load(data)["chart"]["version"] == value
@@ -153,7 +184,7 @@ def test_explicit_str_tag_is_kept() -> None:
         ("base: &v 1.0.0\npin: *v\n", "base", "anchor (&v)"),
         ("d: &d {version: 1}\ne: *d\n", "e.version", "alias (*d)"),
         ("a: |\n  1.0\n", "a", "block scalar"),
-        ("a: \"1.0\n  .1\"\n", "a", "several lines"),
+        ('a: "1.0\n  .1"\n', "a", "several lines"),
         ("a:\n", "a", "no value"),
         ("a: 1\n---\nb: 2\n", "a", "several YAML documents"),
         ("", "a", "no YAML document"),
@@ -215,8 +246,9 @@ def test_mode_is_kept_and_symlink_followed(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Chart.yaml", "real.yaml"]
 
 
-def test_failing_rename_leaves_the_original_intact(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_rename_leaves_the_original_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pin = tmp_path / "Chart.yaml"
     pin.write_bytes(MYBINDER_CHART_YAML.encode())
 
@@ -252,9 +284,10 @@ versions = st.builds(
     st.text("0123456789abcdef", min_size=7, max_size=12),
 ) | st.builds(lambda sha: f"0.1.0-{sha}", st.text("0123456789abcdef", min_size=7, max_size=8))
 
-comments = st.lists(st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl",
-                                                                              "Zp")),
-                            max_size=20), max_size=3)
+comments = st.lists(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=20),
+    max_size=3,
+)
 
 
 @st.composite
@@ -278,7 +311,7 @@ def render(layout: tuple, version: str) -> bytes:
     pad = " " * indent
     lines = ["# generated", "apiVersion: v2", "dependencies:"]
     for i in range(before):
-        lines += [f"{pad}- name: other{i}", f"{pad}  version: \"{i}.0.0\""]
+        lines += [f"{pad}- name: other{i}", f'{pad}  version: "{i}.0.0"']
     lines += [f"{pad}# {c}".rstrip() for c in pre]
     value = f"{quote}{version}{quote}"
     tail = f"  # {inline}" if inline is not None else ""

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ..bump import (
@@ -35,24 +36,24 @@ is written atomically and read back. Nothing is pushed.
 """
 
 
-def _minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected minutes, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text!r}")
-    return value
+def _positive(unit: str) -> Callable[[str], float]:
+    """An argparse ``type``: a positive number of ``unit`` (so 0 or -5 is a usage error)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {unit}, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number of {unit}, got {text!r}")
+        return value
+
+    parse.__name__ = unit
+    return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
+_minutes = _positive("minutes")
+_seconds = _positive("seconds")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,37 +66,70 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("chart", metavar="CHART", help="a chart of the model, e.g. binderhub")
-    parser.add_argument("--to", metavar="VERSION",
-                        help="pin this version instead of the current one (any version format)")
-    parser.add_argument("--wait", action="store_true",
-                        help="wait until the version appears in the chart index")
-    parser.add_argument("--timeout", metavar="MIN", type=_minutes,
-                        help="with --wait: give up after MIN minutes (default: p95 publish delay "
-                        "+ 10 min, at least 30)")
-    parser.add_argument("--commit", action="store_true",
-                        help="commit the pin file on a branch (nothing is pushed)")
-    parser.add_argument("--branch", metavar="NAME",
-                        help="with --commit: the branch to create or reuse "
-                        "(default bump/CHART-<short sha>)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="show what would change; write nothing")
-    parser.add_argument("--allow-downgrade", action="store_true",
-                        help="allow a target older than the pin (or of unknown order)")
-    parser.add_argument("--allow-unpublished", action="store_true",
-                        help="pin a version that is not in the chart index yet")
-    parser.add_argument("--docs", metavar="DIR", type=Path,
-                        help="the docs (Sphinx) folder with the checklists for the PR body "
-                        "(default: docs/ next to the model, or ./docs)")
-    parser.add_argument("--env", metavar="ENV",
-                        help="the environment whose checklist goes into the PR body "
-                        "(default: the first one deployed, e.g. staging)")
-    parser.add_argument("--no-checklist", action="store_true",
-                        help="leave the checklist out of the PR body (it says so)")
-    parser.add_argument("--refresh", action="store_true",
-                        help="fetch the chart source and the index now, ignoring the cache TTL")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object (status, from, to, commit, message, "
-                        "pr_body, ...)")
+    parser.add_argument(
+        "--to",
+        metavar="VERSION",
+        help="pin this version instead of the current one (any version format)",
+    )
+    parser.add_argument(
+        "--wait", action="store_true", help="wait until the version appears in the chart index"
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="MIN",
+        type=_minutes,
+        help="with --wait: give up after MIN minutes (default: p95 publish delay "
+        "+ 10 min, at least 30)",
+    )
+    parser.add_argument(
+        "--commit", action="store_true", help="commit the pin file on a branch (nothing is pushed)"
+    )
+    parser.add_argument(
+        "--branch",
+        metavar="NAME",
+        help="with --commit: the branch to create or reuse (default bump/CHART-<short sha>)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would change; write nothing"
+    )
+    parser.add_argument(
+        "--allow-downgrade",
+        action="store_true",
+        help="allow a target older than the pin (or of unknown order)",
+    )
+    parser.add_argument(
+        "--allow-unpublished",
+        action="store_true",
+        help="pin a version that is not in the chart index yet",
+    )
+    parser.add_argument(
+        "--docs",
+        metavar="DIR",
+        type=Path,
+        help="the docs (Sphinx) folder with the checklists for the PR body "
+        "(default: docs/ next to the model, or ./docs)",
+    )
+    parser.add_argument(
+        "--env",
+        metavar="ENV",
+        help="the environment whose checklist goes into the PR body "
+        "(default: the first one deployed, e.g. staging)",
+    )
+    parser.add_argument(
+        "--no-checklist",
+        action="store_true",
+        help="leave the checklist out of the PR body (it says so)",
+    )
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="fetch the chart source and the index now, ignoring the cache TTL",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (status, from, to, commit, message, pr_body, ...)",
+    )
     # For tests and local mirrors: below 10 s only for a local or loopback index.
     parser.add_argument("--poll-interval", type=_seconds, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
@@ -117,23 +151,34 @@ def _print_text(result: BumpResult) -> None:
     out = sys.stdout
     if result.status == "up-to-date":
         where = f" on branch {result.branch}" if result.branch else ""
-        print(f"{result.chart}: already up to date ({result.new} in {result.pin_file}{where})",
-              file=out)
+        print(
+            f"{result.chart}: already up to date ({result.new} in {result.pin_file}{where})",
+            file=out,
+        )
         return
     verb = {"dry-run": "would change", "bumped": "changed", "committed": "changed"}[result.status]
-    print(f"{result.pin_file}:{result.line}: {result.pin_key}: {verb} {result.old} -> "
-          f"{result.new}", file=out)
+    print(
+        f"{result.pin_file}:{result.line}: {result.pin_key}: {verb} {result.old} -> {result.new}",
+        file=out,
+    )
     for note in result.notes:
         print(f"note: {note}", file=out)
     if result.status == "committed":
-        print(f"committed {result.commit[:12] if result.commit else '?'} on branch "
-              f"{result.branch} (not pushed)", file=out)
+        print(
+            f"committed {result.commit[:12] if result.commit else '?'} on branch "
+            f"{result.branch} (not pushed)",
+            file=out,
+        )
     elif result.status == "dry-run":
         where = f" on branch {result.branch}" if result.branch else ""
         print(f"dry run: nothing written{where}", file=out)
     print("", file=out)
-    print("---- commit message ----" if result.status != "bumped"
-          else "---- suggested commit message ----", file=out)
+    print(
+        "---- commit message ----"
+        if result.status != "bumped"
+        else "---- suggested commit message ----",
+        file=out,
+    )
     print(result.message or "", end="", file=out)
     print("---- PR body ----", file=out)
     print(result.pr_body or "", end="", file=out)
@@ -149,18 +194,36 @@ def run(args: argparse.Namespace) -> int:
             raise DeployGuideError("--timeout needs --wait", key="--timeout")
         model = load_model_from_args(args)
         request = BumpRequest(
-            chart=args.chart, to=args.to, wait=args.wait, timeout_min=args.timeout,
-            commit=args.commit, branch=args.branch, dry_run=args.dry_run,
-            allow_downgrade=args.allow_downgrade, allow_unpublished=args.allow_unpublished,
-            poll_interval=_poll_interval(args), docs_dir=args.docs, env=args.env,
-            checklist=not args.no_checklist, refresh=args.refresh,
+            chart=args.chart,
+            to=args.to,
+            wait=args.wait,
+            timeout_min=args.timeout,
+            commit=args.commit,
+            branch=args.branch,
+            dry_run=args.dry_run,
+            allow_downgrade=args.allow_downgrade,
+            allow_unpublished=args.allow_unpublished,
+            poll_interval=_poll_interval(args),
+            docs_dir=args.docs,
+            env=args.env,
+            checklist=not args.no_checklist,
+            refresh=args.refresh,
         )
         progress = Progress(sys.stderr)
         result = bump(model, request, progress=progress, say=progress.done)
     except DeployGuideError as exc:
         if args.json:
-            print(json.dumps({"status": _status(exc), "exit_code": exc.exit_code,
-                              "error": str(exc), **error_details(exc)}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "status": _status(exc),
+                        "exit_code": exc.exit_code,
+                        "error": str(exc),
+                        **error_details(exc),
+                    },
+                    indent=2,
+                )
+            )
             return exc.exit_code
         raise
     if args.json:

@@ -10,9 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import find_docs_dir as config_find_docs_dir
 from ..errors import DeployGuideError
-from .common import find_model_path
+from .common import find_runbook
 
 FORMATS = ("text", "github", "json")
 
@@ -53,11 +52,7 @@ def find_docs_dir(args: argparse.Namespace) -> Path:
         if not (path / "conf.py").is_file():
             raise DeployGuideError("--docs: no conf.py in this folder", file=path)
         return path
-    try:
-        model_path = find_model_path(getattr(args, "config", None))
-    except DeployGuideError:
-        model_path = None
-    found = config_find_docs_dir(model_path)
+    found = find_runbook(args)
     if found is None:
         raise DeployGuideError(
             "cannot find the docs (no conf.py in docs/ beside the model, the model's folder "

@@ -64,21 +64,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
-        "log", nargs="?", default="-", metavar="LOG",
+        "log",
+        nargs="?",
+        default="-",
+        metavar="LOG",
         help=f"the CI log file, or - for stdin (default); only the last {MAX_LOG_BYTES // 2**20} MB are read",
     )
-    parser.add_argument("--env", metavar="ENV", help="the environment whose deploy failed (names its job in the advice)")
     parser.add_argument(
-        "--failed-at", metavar="TIME",
+        "--env",
+        metavar="ENV",
+        help="the environment whose deploy failed (names its job in the advice)",
+    )
+    parser.add_argument(
+        "--failed-at",
+        metavar="TIME",
         help="when the deploy failed (ISO 8601 with a timezone, e.g. 2018-05-24T10:00:00Z); "
         "default: the timestamp of the matched log line",
     )
     parser.add_argument(
-        "--now", metavar="TIME",
+        "--now",
+        metavar="TIME",
         help="judge as of TIME instead of the current time (to reproduce a past diagnosis)",
     )
     parser.add_argument(
-        "--runbook-url", metavar="URL",
+        "--runbook-url",
+        metavar="URL",
         help=f"URL of the runbook's failure page; entries link to URL#failure-<id> "
         f"(default: ${RUNBOOK_ENV}, else {DEFAULT_RUNBOOK})",
     )
@@ -96,7 +106,9 @@ def parse_time(value: str, option: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise DiagnoseError(f"{option}: {value!r} is not an ISO 8601 time (e.g. 2018-05-24T10:00:00Z)") from None
+        raise DiagnoseError(
+            f"{option}: {value!r} is not an ISO 8601 time (e.g. 2018-05-24T10:00:00Z)"
+        ) from None
     if moment.tzinfo is None:
         raise DiagnoseError(f"{option}: {value!r} has no timezone; add Z for UTC (e.g. {value}Z)")
     return moment.astimezone(timezone.utc)
@@ -105,7 +117,9 @@ def parse_time(value: str, option: str) -> datetime:
 def read_log(name: str) -> LogText:
     if name == "-":
         if sys.stdin.isatty():
-            raise DiagnoseError("no LOG given and stdin is a terminal: pass a log file or pipe one in")
+            raise DiagnoseError(
+                "no LOG given and stdin is a terminal: pass a log file or pipe one in"
+            )
         return read_log_tail(sys.stdin.buffer)
     path = Path(name)
     try:
@@ -132,7 +146,9 @@ def _load_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     try:
         return load_model(path), None
     except ModelError as exc:
-        raise DiagnoseError(f"cannot use the model (its failure entries and facts are needed): {exc}") from None
+        raise DiagnoseError(
+            f"cannot use the model (its failure entries and facts are needed): {exc}"
+        ) from None
 
 
 def _job_hint(model, env: str | None) -> str | None:  # type: ignore[no-untyped-def]
@@ -161,14 +177,18 @@ def _run(args: argparse.Namespace) -> int:
     now = parse_time(args.now, "--now") if args.now else datetime.now(timezone.utc)
     base = args.runbook_url or os.environ.get(RUNBOOK_ENV) or DEFAULT_RUNBOOK
     if "#" in base:
-        raise DiagnoseError(f"--runbook-url / ${RUNBOOK_ENV}: {base!r} must be a page URL without a #fragment")
+        raise DiagnoseError(
+            f"--runbook-url / ${RUNBOOK_ENV}: {base!r} must be a page URL without a #fragment"
+        )
     model, model_note = _load_model(args)
     if args.env is not None:
         if model is None:
             raise DiagnoseError(f"--env {args.env}: needs the model, but {model_note}")
         if args.env not in model.environments:
             known = ", ".join(model.environments) or "none"
-            raise DiagnoseError(f"--env: unknown environment {args.env!r}; the model has: {known}", file=model.path)
+            raise DiagnoseError(
+                f"--env: unknown environment {args.env!r}; the model has: {known}", file=model.path
+            )
     catalog = load_model_catalog(model)
     log = read_log(args.log)
     lines = clean_log(log)
@@ -205,13 +225,22 @@ def _finding_json(finding: Finding, base: str) -> dict[str, Any]:
         "summary": finding.summary,
         "action": finding.action,
         "evidence": list(finding.evidence),
-        "check": None if check is None else {
-            "name": check.check, "decided": check.decided, "verdict": check.verdict,
-            "summary": check.summary, "data": check.data,
+        "check": None
+        if check is None
+        else {
+            "name": check.check,
+            "decided": check.decided,
+            "verdict": check.verdict,
+            "summary": check.summary,
+            "data": check.data,
         },
         "lines": [
-            {"line": hit.number, "text": hit.text, "groups": hit.groups,
-             "timestamp": hit.timestamp.isoformat() if hit.timestamp else None}
+            {
+                "line": hit.number,
+                "text": hit.text,
+                "groups": hit.groups,
+                "timestamp": hit.timestamp.isoformat() if hit.timestamp else None,
+            }
             for hit in finding.match.hits
         ],
         "count": finding.match.count,
@@ -220,13 +249,18 @@ def _finding_json(finding: Finding, base: str) -> dict[str, Any]:
     }
 
 
-def as_json(diagnosis: Diagnosis, log: LogText, name: str, base: str, note: str | None, job: str | None) -> dict[str, Any]:
+def as_json(
+    diagnosis: Diagnosis, log: LogText, name: str, base: str, note: str | None, job: str | None
+) -> dict[str, Any]:
     return {
         "verdict": diagnosis.verdict,
         "exit_code": diagnosis.exit_code,
         "log": {
-            "name": name, "total_bytes": log.total_bytes, "read_bytes": log.read_bytes,
-            "truncated": log.truncated, "first_line": log.first_line,
+            "name": name,
+            "total_bytes": log.total_bytes,
+            "read_bytes": log.read_bytes,
+            "truncated": log.truncated,
+            "first_line": log.first_line,
         },
         "model_note": note,  # why checks needing the model could not run (None: not needed or loaded)
         "job": job,
@@ -243,7 +277,9 @@ _HEADLINES = {
 }
 
 
-def render_text(diagnosis: Diagnosis, log: LogText, name: str, base: str, note: str | None, job: str | None) -> str:
+def render_text(
+    diagnosis: Diagnosis, log: LogText, name: str, base: str, note: str | None, job: str | None
+) -> str:
     out: list[str] = []
     if log.truncated:
         out.append(
@@ -258,11 +294,15 @@ def render_text(diagnosis: Diagnosis, log: LogText, name: str, base: str, note: 
         out.append("")
         if diagnosis.error_lines:
             out.append("last error-looking lines:")
-            out += [f"  {name}:{line.number}: {line.text.strip()}" for line in diagnosis.error_lines]
+            out += [
+                f"  {name}:{line.number}: {line.text.strip()}" for line in diagnosis.error_lines
+            ]
         else:
             out.append("no error-looking lines either: is this the log of the failed job?")
         out.append("")
-        out.append("next action: read the log; if this failure recurs, add a [[failures]] entry to deployguide.toml")
+        out.append(
+            "next action: read the log; if this failure recurs, add a [[failures]] entry to deployguide.toml"
+        )
         return "\n".join(out)
     entry = winner.entry
     checked = f", live check {winner.check.check}" if winner.check else ""

@@ -15,9 +15,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print every fact with its value and provenance",
         description="Compute the facts of the model (chart version, pin, publish delay, ...) and print them.",
     )
-    parser.add_argument("--json", action="store_true", help='print {"facts": {NAME: {"value": ..., "source": ..., "status": ...}}}')
-    parser.add_argument("--refresh", action="store_true", help="fetch git mirrors and the index now, ignoring the cache TTL")
-    parser.add_argument("prefix", nargs="?", default="", help="only facts whose name starts with this")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"facts": {NAME: {"value": ..., "source": ..., "status": ...}}}',
+    )
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="fetch git mirrors and the index now, ignoring the cache TTL",
+    )
+    parser.add_argument(
+        "prefix", nargs="?", default="", help="only facts whose name starts with this"
+    )
     parser.set_defaults(func=run)
 
 
@@ -28,11 +38,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"facts": {n: facts.facts[n].as_json() for n in names}}, indent=2))
         return 0
     rows = [(n, facts.facts[n].display(), facts.facts[n].provenance.describe()) for n in names]
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(("fact", "value", "provenance"))]
+    widths = [
+        max([len(h), *(len(r[i]) for r in rows)])
+        for i, h in enumerate(("fact", "value", "provenance"))
+    ]
     widths[1] = min(widths[1], 48)
     print(f"{'fact':<{widths[0]}}  {'value':<{widths[1]}}  provenance")
     for name, value, provenance in rows:
         print(f"{name:<{widths[0]}}  {value:<{widths[1]}}  {provenance}")
     if facts.stale:
-        print(f"\nwarning: some values are stale (served from cache after a network failure; as of {facts.as_of})")
+        print(
+            f"\nwarning: some values are stale (served from cache after a network failure; as of {facts.as_of})"
+        )
     return 0

@@ -28,6 +28,7 @@ from typing import TextIO
 
 from ..drift import Finding
 from ..errors import DeployGuideError
+from .common import find_runbook
 
 #: GitHub shows at most 10 annotations of each kind per step.
 ANNOTATION_CAP = 10
@@ -48,9 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "docs",
         nargs="?",
-        default="docs",
         metavar="DOCS_DIR",
-        help="the Sphinx source folder holding conf.py (default: docs)",
+        help="the Sphinx source folder holding conf.py (default: docs/ beside the model, "
+        "the model's folder, or ./docs: the first with a conf.py)",
     )
     parser.add_argument(
         "--format",
@@ -79,7 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    docs = Path(args.docs)
+    # Without a runbook, lint() says clearly that ./docs has no conf.py.
+    docs = Path(args.docs) if args.docs else find_runbook(args) or Path("docs")
     builddir = Path(args.builddir) if args.builddir else docs / "_build" / BUILDER
     try:
         findings = lint(

@@ -50,6 +50,18 @@ def _did_you_mean(wanted: str, candidates: list[str]) -> str | None:
     return close[0] if close else None
 
 
+def _outside(relative: str, *, file: str | None, line: int | None) -> Finding:
+    """A claim whose path escapes the deploy repo (``..`` or absolute): always an error."""
+    return Finding(
+        SUBTYPE,
+        "error",
+        file,
+        line,
+        f"{relative!r} is outside the deploy repo",
+        "use a path relative to the deploy repo root",
+    )
+
+
 def _missing_file(
     deploy_repo: Path, relative: str, *, file: str | None, line: int | None, what: str
 ) -> Finding:
@@ -68,14 +80,7 @@ def check_file_claim(
     """``deploy-file``: the path exists in the deploy repo."""
     path = _inside(deploy_repo, relative)
     if path is None:
-        return Finding(
-            SUBTYPE,
-            "error",
-            file,
-            line,
-            f"{relative!r} is outside the deploy repo",
-            "use a path relative to the deploy repo root",
-        )
+        return _outside(relative, file=file, line=line)
     if path.exists():
         return None
     return _missing_file(deploy_repo, relative, file=file, line=line, what="file")
@@ -98,14 +103,7 @@ def check_config_claim(
     rel, key = rel.strip(), key.strip()
     path = _inside(deploy_repo, rel)
     if path is None:
-        return Finding(
-            SUBTYPE,
-            "error",
-            file,
-            line,
-            f"{rel!r} is outside the deploy repo",
-            "use a path relative to the deploy repo root",
-        )
+        return _outside(rel, file=file, line=line)
     if not path.is_file():
         return _missing_file(deploy_repo, rel, file=file, line=line, what="config file")
     try:
@@ -143,14 +141,7 @@ def check_job_claim(
     """``deploy-job``: the workflow file exists and its ``jobs:`` mapping has the job id."""
     path = _inside(deploy_repo, workflow)
     if path is None:
-        return Finding(
-            SUBTYPE,
-            "error",
-            file,
-            line,
-            f"{workflow!r} is outside the deploy repo",
-            "use a path relative to the deploy repo root",
-        )
+        return _outside(workflow, file=file, line=line)
     if not path.is_file():
         return _missing_file(deploy_repo, workflow, file=file, line=line, what="workflow file")
     try:
@@ -221,14 +212,7 @@ def check_text_claim(
         )
     path = _inside(deploy_repo, relative)
     if path is None:
-        return Finding(
-            SUBTYPE,
-            "error",
-            file,
-            line,
-            f"{relative!r} is outside the deploy repo",
-            "use a path relative to the deploy repo root",
-        )
+        return _outside(relative, file=file, line=line)
     if not path.is_file():
         return _missing_file(deploy_repo, relative, file=file, line=line, what="claimed file")
     text = path.read_text(encoding="utf-8", errors="replace")

@@ -71,7 +71,8 @@ def copybutton_defaults(app: Sphinx, config: Config) -> None:
     literal prompt keeps it literal.
     """
     user = {
-        name for name in COPYBUTTON_DEFAULTS
+        name
+        for name in COPYBUTTON_DEFAULTS
         if name in getattr(config, "_raw_config", {}) or name in config.overrides
     }
     pair = {"copybutton_prompt_text", "copybutton_prompt_is_regexp"}

@@ -61,7 +61,7 @@ def inline_text(text: str) -> list[nodes.Node]:
     position = 0
     for found in _CODE_RE.finditer(text):
         if found.start() > position:
-            result.append(nodes.Text(text[position:found.start()]))
+            result.append(nodes.Text(text[position : found.start()]))
         result.append(nodes.literal(found.group(1), found.group(1)))
         position = found.end()
     if position < len(text):
@@ -128,8 +128,11 @@ class DeployFailures(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         stage = self.options.get("stage")
         if stage is not None and stage not in STAGES:
-            warn(self.get_location(), DeployGuideWarning.FAILURES,
-                 f"deploy-failures: unknown stage {stage!r}; expected one of: {', '.join(STAGES)}")
+            warn(
+                self.get_location(),
+                DeployGuideWarning.FAILURES,
+                f"deploy-failures: unknown stage {stage!r}; expected one of: {', '.join(STAGES)}",
+            )
             return []
         try:
             catalog = self._catalog()
@@ -138,10 +141,17 @@ class DeployFailures(SphinxDirective):
             return []
         entries = catalog.for_stage(stage) if stage else catalog.entries
         if not entries:
-            warn(self.get_location(), DeployGuideWarning.FAILURES,
-                 f"deploy-failures: no catalog entry has stage {stage!r}")
+            warn(
+                self.get_location(),
+                DeployGuideWarning.FAILURES,
+                f"deploy-failures: no catalog entry has stage {stage!r}",
+            )
             return []
-        std = self.env.domains.standard_domain if hasattr(self.env, "domains") else self.env.get_domain("std")
+        std = (
+            self.env.domains.standard_domain
+            if hasattr(self.env, "domains")
+            else self.env.get_domain("std")
+        )
         result: list[nodes.Node] = []
         for entry in entries:
             box = entry_nodes(entry)

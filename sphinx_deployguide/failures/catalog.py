@@ -101,7 +101,12 @@ def _entry_lines(text: str) -> list[int]:
 
 
 def _error(
-    raw: Mapping[str, Any], index: int, origin: str, lines: Sequence[int], key: str | None, message: str
+    raw: Mapping[str, Any],
+    index: int,
+    origin: str,
+    lines: Sequence[int],
+    key: str | None,
+    message: str,
 ) -> CatalogError:
     name = raw.get("id") if isinstance(raw.get("id"), str) else None
     which = f"failure entry {name!r}" if name else f"failure entry #{index + 1} (no valid id)"
@@ -153,7 +158,9 @@ def validate_entry(
         raise fail("stage", f"unknown stage {stage!r}; expected one of: {', '.join(STAGES)}")
     verdict = _text(raw, "verdict", fail)
     if verdict not in VERDICTS:
-        raise fail("verdict", f"unknown verdict {verdict!r}; expected one of: {', '.join(VERDICTS)}")
+        raise fail(
+            "verdict", f"unknown verdict {verdict!r}; expected one of: {', '.join(VERDICTS)}"
+        )
     check = raw.get("check")
     if check is not None:
         if not isinstance(check, str) or check not in CHECKS:
@@ -178,7 +185,9 @@ def validate_entry(
             raise fail(key, f"not a valid regular expression: {exc} in {pattern!r}") from None
         problem = regexsafety.unsafe_reason(pattern, flags)
         if problem:
-            raise fail(key, f"{problem} in {pattern!r} (it could take exponential time on a long line)")
+            raise fail(
+                key, f"{problem} in {pattern!r} (it could take exponential time on a long line)"
+            )
         if regex.search(""):
             raise fail(key, f"{pattern!r} matches the empty string, so it would match every line")
         regexes.append(regex)
@@ -264,4 +273,3 @@ def load_model_catalog(model: Any | None) -> Catalog:
     if model is None:
         return load_catalog()
     return load_catalog(tuple(model.failures), model.path)
-

@@ -65,42 +65,69 @@ def decide_chart_published(ev: ChartEvidence) -> CheckResult:
         data["published_at"] = ev.published_at.isoformat()
         where = f"{ev.index_source}{stale}"
         if ev.failed_at is None:
-            evidence.append(f"{ev.chart} {ev.version} is in the index {where}, created {iso(ev.published_at)}")
-            return CheckResult(name, "spurious", f"{ev.version} is published now (the failure time is unknown)",
-                               "Rerun the deploy job.", tuple(evidence), data)
+            evidence.append(
+                f"{ev.chart} {ev.version} is in the index {where}, created {iso(ev.published_at)}"
+            )
+            return CheckResult(
+                name,
+                "spurious",
+                f"{ev.version} is published now (the failure time is unknown)",
+                "Rerun the deploy job.",
+                tuple(evidence),
+                data,
+            )
         gap = ev.published_at - ev.failed_at
         if gap > timedelta(0):
             evidence.append(
                 f"{ev.chart} {ev.version} was published {minutes(gap)} after the failure "
                 f"(index {where}: created {iso(ev.published_at)})"
             )
-            return CheckResult(name, "spurious",
-                               f"{ev.version} was published {minutes(gap)} after the deploy failed: "
-                               "the pin was merged before its chart appeared",
-                               "Rerun the deploy job: the chart is there now.", tuple(evidence), data)
+            return CheckResult(
+                name,
+                "spurious",
+                f"{ev.version} was published {minutes(gap)} after the deploy failed: "
+                "the pin was merged before its chart appeared",
+                "Rerun the deploy job: the chart is there now.",
+                tuple(evidence),
+                data,
+            )
         evidence.append(
             f"{ev.chart} {ev.version} was already in the index {minutes(gap)} before the failure "
             f"(index {where}: created {iso(ev.published_at)}); the runner probably read a cached index "
             "(the chart host's CDN or a stale `helm repo` cache)"
         )
-        return CheckResult(name, "spurious", f"{ev.version} is published (it was, {minutes(gap)} before the failure)",
-                           "Rerun the deploy job; if it fails the same way, compare the repository URL in the "
-                           "log with the chart's index in deployguide.toml.", tuple(evidence), data)
+        return CheckResult(
+            name,
+            "spurious",
+            f"{ev.version} is published (it was, {minutes(gap)} before the failure)",
+            "Rerun the deploy job; if it fails the same way, compare the repository URL in the "
+            "log with the chart's index in deployguide.toml.",
+            tuple(evidence),
+            data,
+        )
 
     evidence.append(f"{ev.chart} {ev.version} is not in the index {ev.index_source}{stale}")
     current = f"; the current chart version is {ev.current_version}" if ev.current_version else ""
     if ev.sha is None:
-        return CheckResult(name, "legitimate",
-                           f"{ev.version} is not published and carries no commit SHA to check",
-                           f"Pin a published version (use `deployguide bump {ev.chart}`){current}.",
-                           tuple(evidence), data)
+        return CheckResult(
+            name,
+            "legitimate",
+            f"{ev.version} is not published and carries no commit SHA to check",
+            f"Pin a published version (use `deployguide bump {ev.chart}`){current}.",
+            tuple(evidence),
+            data,
+        )
     data["sha"] = ev.sha
     if ev.sha_full is None:
         evidence.append(f"commit {ev.sha} does not exist in the chart source {ev.source}")
-        return CheckResult(name, "legitimate",
-                           f"{ev.version} will never be published: {ev.sha} is not a commit of {ev.source}",
-                           f"Pin a real chart version (use `deployguide bump {ev.chart}`){current}.",
-                           tuple(evidence), data)
+        return CheckResult(
+            name,
+            "legitimate",
+            f"{ev.version} will never be published: {ev.sha} is not a commit of {ev.source}",
+            f"Pin a real chart version (use `deployguide bump {ev.chart}`){current}.",
+            tuple(evidence),
+            data,
+        )
     if ev.is_chart_commit is False:
         data.update(correct_version=ev.correct_version, correct_commit=ev.correct_commit)
         evidence.append(
@@ -108,54 +135,88 @@ def decide_chart_published(ev: ChartEvidence) -> CheckResult:
             f"the chart paths at that point is {ev.correct_commit}"
         )
         if ev.correct_published_at is not None:
-            evidence.append(f"{ev.correct_version} is published (created {iso(ev.correct_published_at)})")
+            evidence.append(
+                f"{ev.correct_version} is published (created {iso(ev.correct_published_at)})"
+            )
             state = "published"
         else:
             evidence.append(f"{ev.correct_version} is not in the index either")
             state = "not published yet"
-        return CheckResult(name, "legitimate",
-                           f"{ev.version} will never exist: {ev.sha} is not a chart commit (a merge or "
-                           f"non-chart commit); the chart built from it is {ev.correct_version}",
-                           f"Pin {ev.correct_version} ({state}) instead of {ev.version}; "
-                           f"`deployguide bump {ev.chart}` computes the version from git.",
-                           tuple(evidence), data)
+        return CheckResult(
+            name,
+            "legitimate",
+            f"{ev.version} will never exist: {ev.sha} is not a chart commit (a merge or "
+            f"non-chart commit); the chart built from it is {ev.correct_version}",
+            f"Pin {ev.correct_version} ({state}) instead of {ev.version}; "
+            f"`deployguide bump {ev.chart}` computes the version from git.",
+            tuple(evidence),
+            data,
+        )
     if ev.computed_version and ev.computed_version != ev.version:
         data["correct_version"] = ev.computed_version
-        evidence.append(f"chartpress gives {ev.computed_version} for commit {ev.sha}, not {ev.version}")
-        return CheckResult(name, "legitimate",
-                           f"{ev.version} will never exist: the chart commit {ev.sha} is published as "
-                           f"{ev.computed_version}",
-                           f"Pin {ev.computed_version} instead of {ev.version}.", tuple(evidence), data)
+        evidence.append(
+            f"chartpress gives {ev.computed_version} for commit {ev.sha}, not {ev.version}"
+        )
+        return CheckResult(
+            name,
+            "legitimate",
+            f"{ev.version} will never exist: the chart commit {ev.sha} is published as "
+            f"{ev.computed_version}",
+            f"Pin {ev.computed_version} instead of {ev.version}.",
+            tuple(evidence),
+            data,
+        )
     if ev.landed_at is None:
         evidence.append(ev.landing_problem or f"commit {ev.sha} has not landed on {ev.branch}")
-        return CheckResult(name, "legitimate",
-                           f"{ev.version} is not published and its chart commit is not on {ev.branch}: "
-                           "it will not be published",
-                           f"Pin a version built from {ev.branch}{current}.", tuple(evidence), data)
+        return CheckResult(
+            name,
+            "legitimate",
+            f"{ev.version} is not published and its chart commit is not on {ev.branch}: "
+            "it will not be published",
+            f"Pin a version built from {ev.branch}{current}.",
+            tuple(evidence),
+            data,
+        )
     elapsed = ev.now - ev.landed_at
-    evidence.append(f"chart commit {ev.sha} landed on {ev.branch} with {ev.landed_commit} at "
-                    f"{iso(ev.landed_at)}, {minutes(elapsed)} ago")
+    evidence.append(
+        f"chart commit {ev.sha} landed on {ev.branch} with {ev.landed_commit} at "
+        f"{iso(ev.landed_at)}, {minutes(elapsed)} ago"
+    )
     if ev.p95 is None:
-        return CheckResult(name, None,
-                           "no publish delay statistics for this chart, so it cannot tell whether the "
-                           "chart is merely late",
-                           "Check the chart source's publish job; rerun once it has published the chart.",
-                           tuple(evidence), data)
+        return CheckResult(
+            name,
+            None,
+            "no publish delay statistics for this chart, so it cannot tell whether the "
+            "chart is merely late",
+            "Check the chart source's publish job; rerun once it has published the chart.",
+            tuple(evidence),
+            data,
+        )
     p95 = timedelta(seconds=ev.p95)
     evidence.append(f"publish delay p95: {minutes(p95)} (over {ev.delay_count} recent versions)")
     data["p95_seconds"] = ev.p95
     if elapsed < p95:
         wait = max(1, math.ceil((p95 - elapsed).total_seconds() / 60))
         data["wait_minutes"] = wait
-        return CheckResult(name, "spurious",
-                           f"{ev.version} is not published yet, but its chart commit landed only "
-                           f"{minutes(elapsed)} ago (95% of charts appear within {minutes(p95)})",
-                           f"Wait {wait} more minutes, then rerun the deploy job.", tuple(evidence), data)
-    return CheckResult(name, "legitimate",
-                       f"{ev.version} is still not published {minutes(elapsed)} after its chart commit "
-                       f"landed (p95 {minutes(p95)}): publishing probably failed",
-                       "Check the chart source's publish job for that commit; pin a published version "
-                       f"meanwhile{current}.", tuple(evidence), data)
+        return CheckResult(
+            name,
+            "spurious",
+            f"{ev.version} is not published yet, but its chart commit landed only "
+            f"{minutes(elapsed)} ago (95% of charts appear within {minutes(p95)})",
+            f"Wait {wait} more minutes, then rerun the deploy job.",
+            tuple(evidence),
+            data,
+        )
+    return CheckResult(
+        name,
+        "legitimate",
+        f"{ev.version} is still not published {minutes(elapsed)} after its chart commit "
+        f"landed (p95 {minutes(p95)}): publishing probably failed",
+        "Check the chart source's publish job for that commit; pin a published version "
+        f"meanwhile{current}.",
+        tuple(evidence),
+        data,
+    )
 
 
 def split_chart_ref(ref: str, known: Sequence[str]) -> tuple[str, str | None]:
@@ -166,12 +227,12 @@ def split_chart_ref(ref: str, known: Sequence[str]) -> tuple[str, str | None]:
     for chart in sorted(known, key=len, reverse=True):
         if ref == chart:
             return chart, None
-        if ref.startswith(chart + "-") and parse_version(ref[len(chart) + 1:]) is not None:
-            return chart, ref[len(chart) + 1:]
+        if ref.startswith(chart + "-") and parse_version(ref[len(chart) + 1 :]) is not None:
+            return chart, ref[len(chart) + 1 :]
     for index, char in enumerate(ref):
         if char == "-" and index + 1 < len(ref) and ref[index + 1].isdigit():
-            if parse_version(ref[index + 1:]) is not None:
-                return ref[:index], ref[index + 1:]
+            if parse_version(ref[index + 1 :]) is not None:
+                return ref[:index], ref[index + 1 :]
     return ref, None
 
 
@@ -215,21 +276,33 @@ def gather_chart_evidence(match: EntryMatch, ctx: CheckContext) -> ChartEvidence
             parsed = parse_version(version)
             sha = f", commit {parsed.sha}" if parsed and parsed.sha else ""
             seen.append(f"version {version} (log line {hit.number}{sha})")
-        return CheckResult(name, None, f"could not run: {problem}",
-                           "Run diagnose in the deploy repo (with deployguide.toml) so it can check the "
-                           "chart index and git; or check by hand whether that version is in the index.",
-                           tuple(f"the log names {item}" for item in seen))
+        return CheckResult(
+            name,
+            None,
+            f"could not run: {problem}",
+            "Run diagnose in the deploy repo (with deployguide.toml) so it can check the "
+            "chart index and git; or check by hand whether that version is in the index.",
+            tuple(f"the log names {item}" for item in seen),
+        )
     state = _pick_chart(facts, chart_name)
     if isinstance(state, str):
-        return CheckResult(name, None, f"could not run: {state}", "Check the chart name in the log.")
+        return CheckResult(
+            name, None, f"could not run: {state}", "Check the chart name in the log."
+        )
     spec = state.spec
     version_source = f"log line {hit.number}"
     if not version:
         if not state.pinned:
-            return CheckResult(name, None, "could not run: the log names no version and the pin is empty",
-                               f"Check the pin {spec.pin.file}#{spec.pin.key}.")
+            return CheckResult(
+                name,
+                None,
+                "could not run: the log names no version and the pin is empty",
+                f"Check the pin {spec.pin.file}#{spec.pin.key}.",
+            )
         version = state.pinned
-        version_source = f"the pin {spec.pin.file}#{spec.pin.key}; the log does not name the version"
+        version_source = (
+            f"the pin {spec.pin.file}#{spec.pin.key}; the log does not name the version"
+        )
     failed_at, failed_at_source = failure_time(match, ctx)
     entry = state.index.find(spec.name, version)
     parsed = parse_version(version)
@@ -261,21 +334,41 @@ def gather_chart_evidence(match: EntryMatch, ctx: CheckContext) -> ChartEvidence
         if not is_chart_commit(repo, full, spec.chartpress, spec.name):
             correct = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
             found = state.index.find(spec.name, correct.version)
-            return _replace(base, sha_full=full, is_chart_commit=False, correct_version=correct.version,
-                            correct_commit=correct.commit, correct_published_at=found.created if found else None)
+            return _replace(
+                base,
+                sha_full=full,
+                is_chart_commit=False,
+                correct_version=correct.version,
+                correct_commit=correct.commit,
+                correct_published_at=found.created if found else None,
+            )
         computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
         comparable = parsed is not None and _same_era(parsed.era, spec.scheme)
-        base = _replace(base, sha_full=full, is_chart_commit=True,
-                        computed_version=computed.version if comparable else None)
+        base = _replace(
+            base,
+            sha_full=full,
+            is_chart_commit=True,
+            computed_version=computed.version if comparable else None,
+        )
         try:
             landed = landing_commit(repo, full, spec.branch)
         except DeployGuideError as exc:
-            return _replace(base, landing_problem=f"commit {base.sha} is not on {spec.branch}: {exc}")
-        return _replace(base, landed_commit=repo.run("rev-parse", "--short", landed),
-                        landed_at=repo.commit_time(landed))
+            return _replace(
+                base, landing_problem=f"commit {base.sha} is not on {spec.branch}: {exc}"
+            )
+        return _replace(
+            base,
+            landed_commit=repo.run("rev-parse", "--short", landed),
+            landed_at=repo.commit_time(landed),
+        )
     except DeployGuideError as exc:
-        return CheckResult(name, None, f"could not run: {exc}", "Fix the chart source, then diagnose again.",
-                           base_evidence(base))
+        return CheckResult(
+            name,
+            None,
+            f"could not run: {exc}",
+            "Fix the chart source, then diagnose again.",
+            base_evidence(base),
+        )
 
 
 def base_evidence(ev: ChartEvidence) -> tuple[str, ...]:

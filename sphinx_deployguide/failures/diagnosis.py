@@ -74,9 +74,13 @@ def judge(match: EntryMatch, check: CheckResult | None, order: int) -> Finding:
     if check is not None:
         evidence += check.evidence
         if check.decided:
-            return Finding(match, check, check.verdict or "", check.summary, check.action, evidence, order)
+            return Finding(
+                match, check, check.verdict or "", check.summary, check.action, evidence, order
+            )
         summary = f"the live check {check.check} {check.summary}"
-        return Finding(match, check, "undetermined", summary, f"{check.action} {entry.remedy}", evidence, order)
+        return Finding(
+            match, check, "undetermined", summary, f"{check.action} {entry.remedy}", evidence, order
+        )
     if entry.verdict == "depends":
         summary = f"{entry.title}: it depends (no live check for this entry; see the explanation)"
         return Finding(match, None, "undetermined", summary, entry.remedy, evidence, order)
@@ -95,8 +99,12 @@ def diagnose_lines(
 
     ``facts`` is asked for the model's facts only when a matched entry's check needs them.
     """
-    ctx = CheckContext(lines=lines, now=now, failed_at=failed_at,
-                       facts=facts if facts is not None else LazyFacts(None, "no model loaded"))
+    ctx = CheckContext(
+        lines=lines,
+        now=now,
+        failed_at=failed_at,
+        facts=facts if facts is not None else LazyFacts(None, "no model loaded"),
+    )
     order = {entry.id: i for i, entry in enumerate(catalog.entries)}
     findings = [judge(m, run_check(m, ctx), order[m.entry.id]) for m in match_lines(catalog, lines)]
     findings.sort(key=Finding.rank, reverse=True)

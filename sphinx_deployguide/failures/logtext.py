@@ -22,14 +22,17 @@ MAX_LINE = 4096
 _CHUNK = 2**20
 
 # CSI sequences (colours, cursor moves) and OSC sequences (titles, links).
-_ANSI_RE = re.compile(r"\x1b\[[0-?]{0,32}[ -/]{0,8}[@-~]|\x1b\][^\x07\x1b]{0,2048}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_ANSI_RE = re.compile(
+    r"\x1b\[[0-?]{0,32}[ -/]{0,8}[@-~]|\x1b\][^\x07\x1b]{0,2048}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]"
+)
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?")
 _MARKER_RE = re.compile(
     r"##\[(group|endgroup|error|warning|notice|debug|command|section)\]"
     r"|::(group|endgroup|error|warning|notice|debug)(?: [^:\n]{0,1000})?::"
 )
 _ERROR_WORDS_RE = re.compile(
-    r"\b(?:error|failed|failure|fatal|exception|traceback|timed out|denied|refused)\b", re.IGNORECASE
+    r"\b(?:error|failed|failure|fatal|exception|traceback|timed out|denied|refused)\b",
+    re.IGNORECASE,
 )
 
 
@@ -121,13 +124,13 @@ def clean_line(raw: str, number: int) -> LogLine:
         found_stamp = _TIMESTAMP_RE.match(text)
         if found_stamp:
             stamp = found_stamp.group(0)
-            text = text[found_stamp.end():]
+            text = text[found_stamp.end() :]
     marker = None
     if text.startswith(("##[", "::")):
         found = _MARKER_RE.match(text)
         if found:
             marker = found.group(1) or found.group(2)
-            text = text[found.end():]
+            text = text[found.end() :]
     if len(text) > MAX_LINE:
         text, cut = text[:MAX_LINE], True
     return LogLine(number, text, stamp, marker, cut)

@@ -81,8 +81,11 @@ def _prepare(catalog: Catalog) -> list[_Test]:
             # end; those that cross one are re-checked line by line) and no \A/\Z is used.
             # Others (e.g. a user's ".*") are searched line by line, so each line bounds them.
             whole = None
-            if not unbounded_repeats(regex.pattern, flags) and "\\A" not in regex.pattern \
-                    and "\\Z" not in regex.pattern:
+            if (
+                not unbounded_repeats(regex.pattern, flags)
+                and "\\A" not in regex.pattern
+                and "\\Z" not in regex.pattern
+            ):
                 whole = re.compile(regex.pattern, regex.flags | re.MULTILINE)
             tests.append(_Test(entry, index, regex, literal_sets, whole))
     return tests
@@ -132,7 +135,9 @@ def _search_lines(test: _Test, lines: Sequence[LogLine], indexes) -> dict[int, r
     return found
 
 
-def _literal_lines(literals: tuple[str, ...], folded: bool, text: _Text, limit: int) -> set[int] | None:
+def _literal_lines(
+    literals: tuple[str, ...], folded: bool, text: _Text, limit: int
+) -> set[int] | None:
     """Indexes of the lines holding one of ``literals``; None when more than ``limit`` do
     (then another literal set, or one scan of the whole text, is cheaper)."""
     haystack, starts = text.view(folded)

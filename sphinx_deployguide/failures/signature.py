@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-
 _CLASS_REPEAT_RE = re.compile(r"(?:\[(?:\\.|[^\]\\])+\]|\\[wsdSWD]|\.)(?:\{\d*,?\d*\}|[*+?])\??")
 
 
