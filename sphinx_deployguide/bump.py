@@ -31,7 +31,6 @@ from .chartversion import (
     ChartVersion,
     chart_commits_between,
     compute_chart_version,
-    is_chart_commit,
     landing_commit,
     parse_version,
 )
@@ -454,7 +453,7 @@ def resolve_target(state: ChartState, to: str | None) -> Target:
             key="--to",
         )
     computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
-    if not is_chart_commit(repo, full, spec.chartpress, spec.name, spec.scheme):
+    if computed.commit_full != full:  # no chart path changed in it: not a chart commit
         raise _fail(
             BumpRefused,
             f"refusing --to {to}: {what} is not a chart commit of {spec.name} (no chart path "

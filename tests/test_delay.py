@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from sphinx_deployguide.chartindex import parse_created
 from sphinx_deployguide.delay import RECENT_VERSIONS, delay_stats, format_duration, percentile
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -35,25 +35,18 @@ def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 
 
-def _utc(value: str) -> datetime:
-    value = value.replace("Z", "+00:00")
-    head, _, tail = value.partition(".")
-    if tail:  # trim nanoseconds to microseconds
-        frac, _, zone = tail.partition("+")
-        value = f"{head}.{frac[:6]}+{zone}"
-    return datetime.fromisoformat(value)
-
-
 @pytest.mark.skipif(
     not (DATA / "binderhub-publish-delays.csv").exists(), reason="../shared/data is absent"
 )
 def test_real_binderhub_delays_of_the_last_50_versions() -> None:
     with open(DATA / "binderhub-publish-delays.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    rows.sort(key=lambda r: _utc(r["index_created"]))
+    rows.sort(key=lambda r: parse_created(r["index_created"]))
     recent = rows[-RECENT_VERSIONS:]
     delays = [
-        (_utc(r["index_created"]) - _utc(r["main_commit_committer_utc"])).total_seconds()
+        (
+            parse_created(r["index_created"]) - parse_created(r["main_commit_committer_utc"])
+        ).total_seconds()
         for r in recent
     ]
     stats = delay_stats(delays)

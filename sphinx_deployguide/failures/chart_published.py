@@ -250,7 +250,7 @@ def _pick_chart(facts: FactSet, name: str | None) -> ChartState | str:
 
 def gather_chart_evidence(match: EntryMatch, ctx: CheckContext) -> ChartEvidence | CheckResult:
     """Read the log, the index and git for ``chart-published`` (the I/O adapter)."""
-    from ..chartversion import compute_chart_version, is_chart_commit, landing_commit, parse_version
+    from ..chartversion import compute_chart_version, landing_commit, parse_version
 
     name = "chart-published"
     facts, problem = ctx.facts.get()
@@ -331,8 +331,9 @@ def gather_chart_evidence(match: EntryMatch, ctx: CheckContext) -> ChartEvidence
         full = repo.resolve(base.sha)
         if full is None:
             return _replace(base, sha_full=None)
-        if not is_chart_commit(repo, full, spec.chartpress, spec.name):
-            correct = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
+        computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
+        if computed.commit_full != full:  # not a chart commit (the incident's merge SHA)
+            correct = computed
             found = state.index.find(spec.name, correct.version)
             return _replace(
                 base,
@@ -342,7 +343,6 @@ def gather_chart_evidence(match: EntryMatch, ctx: CheckContext) -> ChartEvidence
                 correct_commit=correct.commit,
                 correct_published_at=found.created if found else None,
             )
-        computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
         comparable = parsed is not None and _same_era(parsed.era, spec.scheme)
         base = _replace(
             base,
