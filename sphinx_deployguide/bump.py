@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from .chartindex import IndexEntry, IndexSnapshot, load_index
 from .chartversion import (
     ChartVersion,
+    ParsedVersion,
     chart_commits_between,
     compute_chart_version,
     landing_commit,
@@ -428,6 +429,11 @@ def pr_body(
 # --------------------------------------------------------------------------- target and pin
 
 
+def version_commit(repo: GitRepo, parsed: ParsedVersion) -> str | None:
+    """The full sha a version names: its sha, or for an exact-tag version the tag's commit."""
+    return repo.resolve(parsed.sha if parsed.sha else f"refs/tags/{parsed.version}")
+
+
 def resolve_target(state: ChartState, to: str | None) -> Target:
     """The current chart version, or ``--to`` checked against chartpress's algorithm."""
     spec, repo, current = state.spec, state.repo, state.current
@@ -440,12 +446,8 @@ def resolve_target(state: ChartState, to: str | None) -> Target:
             f"{to!r} is not a chart version (expected e.g. {current.version!r})",
             key="--to",
         )
-    if parsed.sha:
-        full = repo.resolve(parsed.sha)
-        what = f"commit {parsed.sha}"
-    else:
-        full = repo.resolve(f"refs/tags/{parsed.version}")
-        what = f"tag {parsed.version}"
+    full = version_commit(repo, parsed)
+    what = f"commit {parsed.sha}" if parsed.sha else f"tag {parsed.version}"
     if full is None:
         raise _fail(
             DeployGuideError,
@@ -480,11 +482,8 @@ def read_pin_state(state: ChartState, text: str, file: str) -> Pin:
     loc = locate_pin(text, spec.pin.segments, file=file, key=spec.pin.key)
     parsed = parse_version(loc.value)
     short = parsed.sha if parsed is not None else None
-    full = chart_full = chart_version = None
-    if parsed is not None and parsed.sha:
-        full = repo.resolve(parsed.sha)
-    elif parsed is not None:
-        full = repo.resolve(f"refs/tags/{parsed.version}")
+    full = version_commit(repo, parsed) if parsed is not None else None
+    chart_full = chart_version = None
     if full is not None:
         try:
             computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
