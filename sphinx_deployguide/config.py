@@ -190,6 +190,28 @@ def default_cache_dir() -> Path:
     return Path(base) / "deployguide"
 
 
+def toml_key_line(lines: list[str], dotted: str) -> int | None:
+    """The line of ``a.b.key = ...`` or of the table ``[a.b.key]`` in a TOML file's lines
+    (quotes and spaces in headers ignored); else the line of its table ``[a.b]``."""
+    *table, key = dotted.split(".")
+    header = ".".join(table)
+    current = ""
+    table_line = None
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        if m:
+            current = m.group(1).replace('"', "").replace(" ", "")
+            if current == dotted:
+                return number
+            if current == header:
+                table_line = number
+            continue
+        if current == header and re.match(rf'^"?{re.escape(key)}"?\s*=', stripped):
+            return number
+    return table_line
+
+
 class _Reader:
     """Validates one table of the TOML document against the schema, with locations."""
 
@@ -198,24 +220,7 @@ class _Reader:
         self.lines = text.splitlines()
 
     def line_of(self, dotted: str) -> int | None:
-        """The line of ``a.b.key = ...`` (or of the table ``[a.b.key]``), found by scanning."""
-        *table, key = dotted.split(".")
-        header = ".".join(table)
-        current = ""
-        table_line = None
-        for number, line in enumerate(self.lines, start=1):
-            stripped = line.strip()
-            m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
-            if m:
-                current = m.group(1).replace('"', "").replace(" ", "")
-                if current == dotted:
-                    return number
-                if current == header:
-                    table_line = number
-                continue
-            if current == header and re.match(rf'^"?{re.escape(key)}"?\s*=', stripped):
-                return number
-        return table_line
+        return toml_key_line(self.lines, dotted)
 
     def error(self, key: str, message: str) -> ModelError:
         return ModelError(message, file=self.path, line=self.line_of(key), key=key)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sphinx_deployguide.chartversion import landing_commit
-from sphinx_deployguide.config import Environment, load_model
+from sphinx_deployguide.config import Environment, load_model, toml_key_line
 from sphinx_deployguide.drift import Finding
 from sphinx_deployguide.drift.claims import (
     check_config_claim,
@@ -19,7 +19,7 @@ from sphinx_deployguide.drift.claims import (
 )
 from sphinx_deployguide.drift.coverage import ChecklistRef, check_coverage
 from sphinx_deployguide.drift.hardcoded import ChartCommits, check_candidate, find_candidates
-from sphinx_deployguide.drift.locate import toml_table_line, yaml_key_line
+from sphinx_deployguide.drift.locate import yaml_key_line
 from sphinx_deployguide.drift.pins import check_pin, pin_location
 from sphinx_deployguide.facts import resolve_facts
 from sphinx_deployguide.keypath import parse_key_path
@@ -383,7 +383,8 @@ def test_locate_yaml_and_toml_lines():
     assert yaml_key_line(text, parse_key_path("deps[name=y].version")) == 6
     assert yaml_key_line(text, parse_key_path("deps[0].version")) == 4
     assert yaml_key_line(text, parse_key_path("nope")) is None
-    assert toml_table_line('x = 1\n[environments."prod"]\nurl = "u"\n', "environments.prod") == 2
+    lines = 'x = 1\n[environments."prod"]\nurl = "u"\n'.splitlines()
+    assert toml_key_line(lines, "environments.prod") == 2
 
 
 def test_finding_validates_severity_and_formats():

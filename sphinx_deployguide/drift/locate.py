@@ -63,13 +63,3 @@ def key_line(path: Path, segments: tuple[Segment, ...]) -> int | None:
         if pattern.search(line_text):
             return number
     return None
-
-
-def toml_table_line(text: str, dotted: str) -> int | None:
-    """Line of the ``[a.b]`` header (quotes and spaces around parts ignored)."""
-    want = dotted.replace('"', "").replace(" ", "")
-    for number, line_text in enumerate(text.splitlines(), start=1):
-        m = re.match(r"^\s*\[\s*([^\[\]]+?)\s*\]", line_text)
-        if m and m.group(1).replace('"', "").replace(" ", "") == want:
-            return number
-    return None

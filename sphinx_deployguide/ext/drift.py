@@ -30,6 +30,7 @@ from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
+from ..config import toml_key_line
 from ..drift import Finding
 from ..drift.claims import check_config_claim, check_file_claim, check_job_claim, check_text_claim
 from ..drift.coverage import ChecklistRef, check_coverage
@@ -39,7 +40,6 @@ from ..drift.hardcoded import (
     ChartCommits,
     check_candidate,
 )
-from ..drift.locate import toml_table_line
 from ..drift.pins import check_pin, pin_location
 from .code import DeployCode
 from .drift_scan import Spot, scan_doctree
@@ -234,7 +234,7 @@ def run_checks(
         if found:
             findings.append(found)
 
-    model_text = model.path.read_text(encoding="utf-8")
+    model_lines = model.path.read_text(encoding="utf-8").splitlines()
     refs = [
         ChecklistRef(c.env, c.checklist_id, c.source, c.lineno)
         for c in get_state(env).all_checklists()
@@ -243,7 +243,7 @@ def run_checks(
         model.environments,
         refs,
         model_file=str(model.path),
-        env_line=lambda name: toml_table_line(model_text, f"environments.{name}"),
+        env_line=lambda name: toml_key_line(model_lines, f"environments.{name}"),
     )
     return findings
 
