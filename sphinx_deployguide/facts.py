@@ -151,12 +151,13 @@ class FactSet:
         raise FactError(f"unknown fact {name!r}{hint}", key=name)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
+    """RFC 3339 in UTC to the second, as facts show times: ``2024-03-26T15:42:24Z``."""
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _now() -> str:
+    return iso_utc(datetime.now(timezone.utc))
 
 
 def deploy_file(model: Model, relative: str) -> Path:
@@ -303,7 +304,7 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
 def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
     spec, prefix = state.spec, f"charts.{state.spec.name}"
     # A mirror that could not be fetched (offline = "stale") serves what it had, marked stale.
-    git_time = _iso(state.repo.fetched_at) if state.repo.fetched_at else now
+    git_time = iso_utc(state.repo.fetched_at) if state.repo.fetched_at else now
     git = Provenance(
         state.repo.source,
         f"{spec.branch}@{state.head[:12]}",
@@ -311,7 +312,10 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
         "stale" if state.repo.stale else "live",
     )
     index = Provenance(
-        state.index.source, state.index.validator, _iso(state.index.fetched_at), state.index.status
+        state.index.source,
+        state.index.validator,
+        iso_utc(state.index.fetched_at),
+        state.index.status,
     )
     pin = Provenance(spec.pin.file, spec.pin.key, now)
     facts = [
@@ -332,12 +336,14 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
             )
         )
     if state.published is not None:
-        facts.append(Fact(f"{prefix}.published_at", _iso(state.published.created), "time", index))
+        facts.append(
+            Fact(f"{prefix}.published_at", iso_utc(state.published.created), "time", index)
+        )
     if state.delay is not None:
         delay = Provenance(
             state.index.source,
             f"{state.delay.count} recent versions",
-            _iso(state.index.fetched_at),
+            iso_utc(state.index.fetched_at),
             state.index.status,
         )
         facts += [
