@@ -36,8 +36,8 @@ from .chartversion import (
     parse_version,
 )
 from .config import ChartSpec, Model
-from .config import find_docs_dir as config_find_docs_dir
 from .delay import format_duration
+from .docsdir import DocsNotFound, find_docs_dir
 from .errors import DeployGuideError, GitError, NetworkError
 from .facts import ChartState, iso_utc, resolve_chart
 from .git import GitRepo, redact_url
@@ -704,15 +704,13 @@ def commit_pin(deploy: GitRepo, relative: str, message: str) -> str:
 # --------------------------------------------------------------------------- the whole bump
 
 
-def find_docs_dir(model: Model, explicit: Path | None) -> Path | None:
-    """``--docs``, else the runbook found from the model (:func:`config.find_docs_dir`)."""
-    return explicit if explicit is not None else config_find_docs_dir(model.path)
-
-
 def render_staging_checklist(
-    model: Model, docs_dir: Path | None, env: str | None
+    model: Model, docs_dir: Path | str | None, env: str | None
 ) -> tuple[str | None, str | None, str | None]:
-    """(markdown, environment, error): the checklist as a GitHub task list, or why not."""
+    """(markdown, environment, error): the checklist as a GitHub task list, or why not.
+
+    ``docs_dir`` is ``--docs``; without it the runbook is found from the model
+    (:func:`docsdir.find_docs_dir`)."""
     if env is None:
         order = model.environment_order()
         if not order:
@@ -725,15 +723,12 @@ def render_staging_checklist(
             file=model.path,
             key="--env",
         )
-    if docs_dir is None:
-        return (
-            None,
-            env,
-            (
-                "no docs folder with a conf.py was found next to the model or in "
-                "./docs; pass --docs DIR to include the checklist"
-            ),
+    try:
+        docs_dir = find_docs_dir(
+            model.path, explicit=docs_dir, hint="pass --docs DIR to include the checklist"
         )
+    except DocsNotFound as exc:
+        return None, env, str(exc)
     try:
         from .ext.checklist_builder import render_checklist
     except ImportError as exc:
@@ -993,8 +988,7 @@ def bump(
 
     checklist, env, error = None, None, None
     if req.checklist:
-        docs = find_docs_dir(model, Path(req.docs_dir) if req.docs_dir else None)
-        checklist, env, error = render_staging_checklist(model, docs, req.env)
+        checklist, env, error = render_staging_checklist(model, req.docs_dir, req.env)
     result.checklist_error = error
     result.pr_body = pr_body(
         chart=req.chart,

@@ -174,17 +174,6 @@ def parse_pin(text: str) -> PinSpec:
     return PinSpec(file.strip(), key.strip(), parse_key_path(key.strip()))
 
 
-def find_docs_dir(model_path: Path | str | None = None) -> Path | None:
-    """The runbook's Sphinx folder (the first with a ``conf.py``): ``docs/`` beside the
-    model, the model's own folder (the mybinder layout keeps it in ``docs/``), ``./docs``."""
-    candidates = []
-    if model_path is not None:
-        base = Path(model_path).parent
-        candidates += [base / "docs", base]
-    candidates.append(Path("docs"))
-    return next((c for c in candidates if (c / "conf.py").is_file()), None)
-
-
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "deployguide"

@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import DeployGuideError
-from .common import find_runbook
+from ..docsdir import find_docs_dir
+from .common import model_path_if_any
 
 FORMATS = ("text", "github", "json")
 
@@ -39,32 +39,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--docs",
         metavar="DIR",
-        help="the Sphinx docs folder (default: docs/ beside the model, the model's folder, "
-        "or ./docs: the first with a conf.py)",
+        help="the Sphinx docs folder (default: docs/, docs/source/, doc/ or doc/source/ beside "
+        "the model or here, or the folder whose conf.py names the model)",
     )
     parser.set_defaults(func=run)
-
-
-def find_docs_dir(args: argparse.Namespace) -> Path:
-    """``--docs``, else the runbook found from the model (``--config`` or the default)."""
-    if args.docs:
-        path = Path(args.docs)
-        if not (path / "conf.py").is_file():
-            raise DeployGuideError("--docs: no conf.py in this folder", file=path)
-        return path
-    found = find_runbook(args)
-    if found is None:
-        raise DeployGuideError(
-            "cannot find the docs (no conf.py in docs/ beside the model, the model's folder "
-            "or ./docs); pass --docs DIR"
-        )
-    return found
 
 
 def run(args: argparse.Namespace) -> int:
     from ..ext.checklist_builder import render_checklist
 
-    docs = find_docs_dir(args)
+    docs = find_docs_dir(model_path_if_any(args), explicit=args.docs)
     config = Path(args.config) if getattr(args, "config", None) else None
     sys.stdout.write(
         render_checklist(docs, args.env, args.format, config, checklist_id=args.checklist_id)

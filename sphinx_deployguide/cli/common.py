@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import Model, find_docs_dir, load_model
+from ..config import Model, load_model
 from ..errors import ModelError
 
 DEFAULT_LOCATIONS = (Path("deployguide.toml"), Path("docs") / "deployguide.toml")
@@ -27,10 +27,10 @@ def load_model_from_args(args: argparse.Namespace) -> Model:
     return load_model(find_model_path(getattr(args, "config", None)))
 
 
-def find_runbook(args: argparse.Namespace) -> Path | None:
-    """The runbook's Sphinx folder, found from ``--config`` or the default model location."""
+def model_path_if_any(args: argparse.Namespace) -> Path | None:
+    """The model path from ``--config`` or the default locations, ``None`` if there is none
+    (commands that read the docs can still run: ``conf.py`` names the model)."""
     try:
-        model_path: Path | None = find_model_path(getattr(args, "config", None))
+        return find_model_path(getattr(args, "config", None))
     except ModelError:
-        model_path = None
-    return find_docs_dir(model_path)
+        return None

@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ..docsdir import find_docs_dir
 from ..drift import Finding
 from ..errors import DeployGuideError
-from .common import find_runbook
+from .common import model_path_if_any
 
 #: GitHub shows at most 10 annotations of each kind per step.
 ANNOTATION_CAP = 10
@@ -50,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "docs",
         nargs="?",
         metavar="DOCS_DIR",
-        help="the Sphinx source folder holding conf.py (default: docs/ beside the model, "
-        "the model's folder, or ./docs: the first with a conf.py)",
+        help="the Sphinx source folder holding conf.py (default: docs/, docs/source/, doc/ or "
+        "doc/source/ beside the model or here, or the folder whose conf.py names the model)",
     )
     parser.add_argument(
         "--format",
@@ -80,10 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Without a runbook, lint() says clearly that ./docs has no conf.py.
-    docs = Path(args.docs) if args.docs else find_runbook(args) or Path("docs")
-    builddir = Path(args.builddir) if args.builddir else docs / "_build" / BUILDER
     try:
+        docs = find_docs_dir(model_path_if_any(args), explicit=args.docs, hint="pass DOCS_DIR")
+        builddir = Path(args.builddir) if args.builddir else docs / "_build" / BUILDER
         findings = lint(
             docs,
             builddir,
