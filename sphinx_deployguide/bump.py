@@ -763,6 +763,13 @@ def bump(
             f"no chart {req.chart!r} in the model (charts: {known})", file=model.path, key="CHART"
         )
     spec = model.charts[req.chart]
+    if spec.pin is None:
+        raise DeployGuideError(
+            f"chart {req.chart!r} has no pin in the model, so there is nothing to bump; "
+            'add pin = "FILE#KEY.PATH" to [charts.' + req.chart + "]",
+            file=model.path,
+            key=f"charts.{req.chart}.pin",
+        )
     state = resolve_chart(model, spec, refresh=req.refresh, offline=model.offline)
     repo = state.repo
     target = resolve_target(state, req.to)

@@ -58,7 +58,8 @@ MODEL_KEYS: dict[str, tuple[str, str]] = {
     "charts.NAME.pin": (
         "string",
         "Where the deploy repo pins the chart: FILE#KEY.PATH, "
-        'e.g. "mybinder/Chart.yaml#dependencies[name=binderhub].version".',
+        'e.g. "mybinder/Chart.yaml#dependencies[name=binderhub].version". Leave it out in '
+        "a chart-only model (the chart source's own docs): no pin facts, no pin check.",
     ),
     "charts.NAME.scheme": (
         "string",
@@ -112,7 +113,7 @@ class ChartSpec:
     branch: str
     chartpress: str
     index: str
-    pin: PinSpec
+    pin: PinSpec | None  # None in a chart-only model (the chart source's own docs)
     scheme: str = "chartpress"
 
 
@@ -340,17 +341,19 @@ def load_model(path: Path | str) -> Model:
         r.check_keys(table, prefix, ("source", "branch", "chartpress", "index", "pin", "scheme"))
         source = r.string(table, prefix, "source", required=True)
         index = r.string(table, prefix, "index", required=True)
-        pin_text = r.string(table, prefix, "pin", required=True)
-        assert source and index and pin_text
+        pin_text = r.string(table, prefix, "pin")
+        assert source and index
         if not is_remote(source):
             r.existing(base, source, f"{prefix}.source", "the chart source", directory=True)
         if not is_remote(index):
             r.existing(base, index, f"{prefix}.index", "the chart index file")
-        try:
-            pin = parse_pin(pin_text)
-        except ValueError as exc:
-            raise r.error(f"{prefix}.pin", str(exc)) from None
-        r.existing(deploy_repo, pin.file, f"{prefix}.pin", "the pin file")
+        pin = None
+        if pin_text is not None:
+            try:
+                pin = parse_pin(pin_text)
+            except ValueError as exc:
+                raise r.error(f"{prefix}.pin", str(exc)) from None
+            r.existing(deploy_repo, pin.file, f"{prefix}.pin", "the pin file")
         charts[name] = ChartSpec(
             name=name,
             source=source,

@@ -258,12 +258,15 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
         retries=model.retries,
         timeout=(min(5.0, model.timeout), model.timeout),
     )
-    pinned = read_pin(model, spec)
+    pinned = read_pin(model, spec) if spec.pin is not None else None
     pin_commit = None
     pending: list[tuple[str, str]] = []
     unavailable: dict[str, str] = {}
     parsed = parse_version(pinned) if pinned else None
-    if not pinned:
+    if spec.pin is None:  # a chart-only model: nothing is pinned anywhere
+        reason = f"the model pins no version of {spec.name} (charts.{spec.name}.pin is not set)"
+        unavailable["pinned"] = unavailable["pending"] = reason
+    elif not pinned:
         unavailable["pinned"] = unavailable["pending"] = f"nothing is pinned at {spec.pin}"
     elif parsed is None or not parsed.sha:
         unavailable["pending"] = f"the pinned version {pinned!r} names no commit"
@@ -317,14 +320,14 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
         iso_utc(state.index.fetched_at),
         state.index.status,
     )
-    pin = Provenance(spec.pin.file, spec.pin.key, now)
     facts = [
         Fact(f"{prefix}.version", state.current.version, "version", git),
         Fact(f"{prefix}.commit", state.current.commit, "sha", git),
         Fact(f"{prefix}.head", state.head_short, "sha", git),
         Fact(f"{prefix}.published", state.published is not None, "bool", index),
     ]
-    if state.pinned:
+    if state.pinned and spec.pin is not None:
+        pin = Provenance(spec.pin.file, spec.pin.key, now)
         facts.append(Fact(f"{prefix}.pinned", state.pinned, "version", pin))
     if "pending" not in state.unavailable:
         facts.append(

@@ -222,6 +222,8 @@ def run_checks(
 
     moment = now or datetime.now(timezone.utc)
     for name, state in sorted(facts.charts.items()):
+        if state.spec.pin is None:  # a chart-only model pins nothing
+            continue
         file, line = pin_location(repo, state)
         wait = facts.facts.get(f"charts.{name}.delay.wait")
         found = check_pin(

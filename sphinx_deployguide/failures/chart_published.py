@@ -292,6 +292,13 @@ def gather_chart_evidence(match: EntryMatch, ctx: CheckContext) -> ChartEvidence
     spec = state.spec
     version_source = f"log line {hit.number}"
     if not version:
+        if spec.pin is None:  # a chart-only model
+            return CheckResult(
+                name,
+                None,
+                "could not run: the log names no version and the model has no pin",
+                f"Name the version, or add charts.{spec.name}.pin to the model.",
+            )
         if not state.pinned:
             return CheckResult(
                 name,
