@@ -76,6 +76,12 @@ MODEL_KEYS: dict[str, tuple[str, str]] = {
         "The CI workflow file that deploys it, in the deploy repo.",
     ),
     "environments.ENV.job": ("string", "The job id in that workflow."),
+    "environments.ENV.members": (
+        "string",
+        'A matrix key of the job, e.g. "federation_member": the environment is deployed to '
+        "one member per matrix combination (strategy.matrix.include or a plain list), and "
+        "checklist steps with deploy-member are repeated once per member.",
+    ),
     "environments.ENV.after": (
         "string",
         "The environment that must be deployed first (e.g. staging).",
@@ -125,6 +131,7 @@ class Environment:
     workflow: str | None = None
     job: str | None = None
     after: str | None = None
+    members: str | None = None  # the matrix key whose values are the members
 
 
 @dataclass(frozen=True)
@@ -369,7 +376,7 @@ def load_model(path: Path | str) -> Model:
     for name, table in envs_data.items():
         prefix = f"environments.{name}"
         table = r.table(table, prefix)
-        r.check_keys(table, prefix, ("url", "values", "workflow", "job", "after"))
+        r.check_keys(table, prefix, ("url", "values", "workflow", "job", "after", "members"))
         values = table.get("values", [])
         if isinstance(values, str):
             values = [values]
@@ -387,7 +394,14 @@ def load_model(path: Path | str) -> Model:
             workflow=workflow,
             job=r.string(table, prefix, "job"),
             after=r.string(table, prefix, "after"),
+            members=r.string(table, prefix, "members"),
         )
+        if environments[name].members and not (workflow and environments[name].job):
+            raise r.error(
+                f"{prefix}.members",
+                "members are read from the matrix of the environment's job: "
+                "set workflow and job too",
+            )
     for env in environments.values():
         if env.after and env.after not in environments:
             known = ", ".join(environments) or "none"

@@ -30,6 +30,7 @@ from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration
 from .errors import DeployGuideError, FactError, GitError
 from .git import GitRepo, open_source
 from .keypath import load_data_file, parse_key_path, resolve_key_path
+from .workflow import JobMatrix, WorkflowError, read_job
 
 STATUSES = ("live", "cached", "stale")
 
@@ -107,6 +108,8 @@ class FactSet:
     charts: dict[str, ChartState]
     resolved_at: str
     unavailable: dict[str, str] = field(default_factory=dict)
+    #: The deploy job of each environment (its matrix and step names), when it could be read.
+    jobs: dict[str, JobMatrix] = field(default_factory=dict)
     _lookups: dict[str, Fact] = field(default_factory=dict, repr=False)
 
     @property
@@ -377,6 +380,44 @@ def environment_facts(model: Model, now: str) -> list[Fact]:
     return facts
 
 
+def resolve_jobs(model: Model) -> tuple[dict[str, JobMatrix], dict[str, str]]:
+    """The deploy job of each environment that names one, and why a job could not be read."""
+    jobs: dict[str, JobMatrix] = {}
+    errors: dict[str, str] = {}
+    for env in model.environments.values():
+        if env.workflow and env.job:
+            try:
+                jobs[env.name] = read_job(model.deploy_repo, env.workflow, env.job)
+            except WorkflowError as exc:
+                errors[env.name] = exc.message
+    return jobs, errors
+
+
+def member_facts(
+    model: Model, jobs: dict[str, JobMatrix], errors: dict[str, str], now: str
+) -> tuple[list[Fact], dict[str, str]]:
+    """``environments.ENV.members`` of each environment with ``members = "KEY"``: the values
+    of KEY over its job's matrix, in order; or why they cannot be known."""
+    facts: list[Fact] = []
+    unavailable: dict[str, str] = {}
+    for env in model.environments.values():
+        if not env.members:
+            continue
+        name = f"environments.{env.name}.members"
+        job = jobs.get(env.name)
+        if job is None:
+            unavailable[name] = errors.get(env.name, "the environment has no workflow job")
+            continue
+        try:
+            members = job.members(env.members)
+        except ValueError as exc:
+            unavailable[name] = str(exc)
+            continue
+        where = Provenance(job.workflow, f"jobs.{job.job}.strategy.matrix", now)
+        facts.append(Fact(name, members, "list", where))
+    return facts, unavailable
+
+
 def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = None) -> FactSet:
     """Compute every fact of the model: git, the chart index, the pin, the environments."""
     now = _now()
@@ -393,6 +434,15 @@ def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = 
             (f"charts.{name}.{key}", reason) for key, reason in state.unavailable.items()
         )
     facts.update((f.name, f) for f in environment_facts(model, now))
+    jobs, job_errors = resolve_jobs(model)
+    members, no_members = member_facts(model, jobs, job_errors, now)
+    facts.update((f.name, f) for f in members)
+    unavailable.update(no_members)
     return FactSet(
-        model=model, facts=facts, charts=charts, resolved_at=now, unavailable=unavailable
+        model=model,
+        facts=facts,
+        charts=charts,
+        resolved_at=now,
+        unavailable=unavailable,
+        jobs=jobs,
     )

@@ -169,6 +169,20 @@ CASES = [
         9,
     ),
     (
+        'workflow = ".github/workflows/cd.yml"\njob = "staging-deploy"',
+        'members = "federation_member"',
+        "environments.staging.members",
+        "members are read from the matrix of the environment's job: set workflow and job too",
+        18,
+    ),
+    (
+        'job = "staging-deploy"',
+        'job = "staging-deploy"\nmembers = 3',
+        "environments.staging.members",
+        "expected a non-empty string, got an integer",
+        20,
+    ),
+    (
         "[environments.staging]\n",
         '[environments.staging]\nafter = "prod"\n',
         "environments.",
@@ -199,6 +213,18 @@ def test_model_errors_through_the_cli(
     if line is not None:
         assert f"{model}:{line}: " in err
     assert "Traceback" not in err
+
+
+def test_members_and_a_chart_without_pin(world: Path) -> None:
+    text = _replace(
+        GOOD, 'job = "prod-deploy"', 'job = "prod-deploy"\nmembers = "federation_member"'
+    )
+    text = _replace(text, 'pin = "mybinder/Chart.yaml#dependencies[name=binderhub].version"\n', "")
+    (world / "deployguide.toml").write_text(text)
+    model = load_model(world / "deployguide.toml")
+    assert model.environments["prod"].members == "federation_member"
+    assert model.environments["staging"].members is None
+    assert model.charts["binderhub"].pin is None
 
 
 def test_missing_required_key(world: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,5 @@
-"""``[claim]``: a file, config key, workflow job or file content the runbook relies on.
+"""``[claim]``: a file, config key, workflow job or step, matrix member or file content the
+runbook relies on.
 
 Each check reads the deploy repo's work tree (what the docs build sees) and returns a
 :class:`Finding` when the claim no longer holds, or ``None``. Paths are relative to the
@@ -15,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ..keypath import load_data_file, parse_key_path, resolve_key_path
+from ..workflow import JobMatrix, normalize
 from .finding import Finding
 
 SUBTYPE = "claim"
@@ -136,9 +138,18 @@ def check_config_claim(
 
 
 def check_job_claim(
-    deploy_repo: Path, workflow: str, job: str, *, file: str | None, line: int | None
+    deploy_repo: Path,
+    workflow: str,
+    job: str,
+    *,
+    file: str | None,
+    line: int | None,
+    model_key: str | None = None,
 ) -> Finding | None:
-    """``deploy-job``: the workflow file exists and its ``jobs:`` mapping has the job id."""
+    """``deploy-job``: the workflow file exists and its ``jobs:`` mapping has the job id.
+
+    ``model_key`` (``environments.staging.job in deployguide.toml:14``) is set when the job
+    came from the model: then a missing job is fixed there, not by naming another job."""
     path = _inside(deploy_repo, workflow)
     if path is None:
         return _outside(workflow, file=file, line=line)
@@ -169,9 +180,27 @@ def check_job_claim(
         )
     if job in jobs:
         return None
-    known = ", ".join(map(str, jobs)) or "none"
-    close = difflib.get_close_matches(job, [str(j) for j in jobs], n=1, cutoff=0.5)
-    fix = f"use job {close[0]!r}" if close else f"use one of the jobs: {known}"
+    return missing_job(
+        workflow, job, tuple(map(str, jobs)), file=file, line=line, model_key=model_key
+    )
+
+
+def missing_job(
+    workflow: str,
+    job: str,
+    jobs: tuple[str, ...],
+    *,
+    file: str | None,
+    line: int | None,
+    model_key: str | None = None,
+) -> Finding:
+    """A job the runbook relies on is not in the workflow (renamed or deleted)."""
+    known = ", ".join(jobs) or "none"
+    if model_key:
+        fix = f"set {model_key} to the id of the job that deploys it now (jobs: {known})"
+    else:
+        close = difflib.get_close_matches(job, list(jobs), n=1, cutoff=0.5)
+        fix = f"use job {close[0]!r}" if close else f"use one of the jobs: {known}"
     return Finding(
         SUBTYPE,
         "error",
@@ -179,6 +208,62 @@ def check_job_claim(
         line,
         f"job {job!r} does not exist in {workflow} (jobs: {known})",
         fix,
+    )
+
+
+def check_step_claim(
+    job: JobMatrix, env: str, name: str, *, file: str | None, line: int | None
+) -> Finding | None:
+    """``deploy-step``: ``name`` is a step of the environment's job, as written in the
+    workflow or as GitHub shows it for a member (``${{ matrix.KEY }}`` filled in)."""
+    if job.has_step(name):
+        return None
+    close = difflib.get_close_matches(normalize(name), job.all_names(), n=3, cutoff=0.4)
+    shown = ", ".join(repr(c) for c in close) if close else "none alike"
+    fix = (
+        f"bind the step by its name now, e.g. {{deploy-step}}`{env}#{close[0]}`, "
+        "and check that the prose still describes it"
+        if close
+        else f"bind a step of job {job.job!r} ({', '.join(map(repr, job.steps)) or 'none'}), "
+        "or remove the statement"
+    )
+    return Finding(
+        SUBTYPE,
+        "error",
+        file,
+        line,
+        f"step {name!r} does not exist in job {job.job!r} of {job.workflow} "
+        f"(closest step names: {shown})",
+        fix,
+    )
+
+
+def check_member_claim(
+    job: JobMatrix, env: str, key: str, member: str, *, file: str | None, line: int | None
+) -> Finding | None:
+    """``deploy-member`` ``ENV#MEMBER``: the member is still in the job's matrix."""
+    try:
+        members = job.members(key)
+    except ValueError as exc:
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"cannot check member {member!r} of {env}: {exc}",
+            f"give every combination of the matrix of job {job.job!r} its {key!r}",
+        )
+    if member in members:
+        return None
+    return Finding(
+        SUBTYPE,
+        "error",
+        file,
+        line,
+        f"{member!r} is not a member of {env}: {key} in the matrix of job {job.job!r} of "
+        f"{job.workflow} is {', '.join(members) or 'empty'}",
+        f"update the prose to the members there are now, or list them live with "
+        f"{{deploy-value}}`environments.{env}.members`",
     )
 
 

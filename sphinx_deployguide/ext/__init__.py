@@ -16,6 +16,7 @@ from .code import setup_code
 from .drift import setup_drift
 from .facts_table import setup_facts_table
 from .failures import setup_failures
+from .matrix import setup_matrix
 from .reference import setup_reference
 from .state import setup_state
 from .values import setup_values
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
 # Bump when the pickled state (ext.state.DeployGuideState, node attributes) changes shape.
-ENV_VERSION = 2
+ENV_VERSION = 3
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -37,6 +38,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
 
     setup_state(app)
     setup_values(app)
+    setup_matrix(app)
     setup_checklist(app)
     setup_checklist_builder(app)
     setup_code(app)

@@ -26,6 +26,7 @@ from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import get_node_line
 
+from .matrix import expand_per_member
 from .state import (
     ChecklistRecord,
     StepRecord,
@@ -56,7 +57,8 @@ class deployguide_checklist(nodes.General, nodes.Element):
 
 
 class deployguide_step(nodes.Part, nodes.Element):
-    """One step: attributes ``step_id``, ``number``, ``checked``; children: its content."""
+    """One step: attributes ``step_id``, ``number``, ``checked``, ``member`` (the member a
+    per-member step's copy is for, else None); children: its content."""
 
 
 def checklist_id(argument: str | None) -> str:
@@ -222,40 +224,55 @@ class DeployChecklist(SphinxDirective):
 
     def _add_steps(self, node: deployguide_checklist, items: nodes.Element, location: str) -> None:
         seen: dict[str, int | None] = {}
-        for number, item in enumerate(
+        number = 0
+        for index, original in enumerate(
             (c for c in items.children if isinstance(c, nodes.list_item)), start=1
         ):
-            line = _first_line(item) or self.lineno
-            checked, explicit = _strip_marker(item)
-            step_id = explicit or slugify(_source_text(item.children[0]) if item.children else "")
-            if not step_id:
-                step_id = f"step-{number}"
-            if step_id in seen:
-                warn(
-                    (self.env.docname, line),
-                    DeployGuideWarning.CHECKLIST,
-                    f"duplicate step id {step_id!r} in checklist {node['checklist_id']!r} "
-                    f"(first used on line {seen[step_id]}); give one of them an explicit "
-                    "{#step-id} after the box",
-                )
-            seen.setdefault(step_id, line)
-            step = deployguide_step(
-                "",
-                step_id=step_id,
-                number=number,
-                checked=checked,
+            line = _first_line(original) or self.lineno
+            checked, explicit = _strip_marker(original)
+            base_id = explicit or slugify(
+                _source_text(original.children[0]) if original.children else ""
             )
-            if seen[step_id] == line:  # the first with this id owns the HTML id
-                step["ids"] = [f"{node['checklist_id']}-{step_id}"]
-            step.source, step.line = self.get_source_info()[0], line
-            step.extend(item.children)
-            node += step
+            base_id = base_id or f"step-{index}"
+            for member, item in expand_per_member(self.env, node["env"], original):
+                number += 1
+                step_id = f"{base_id}-{slugify(member, 12) or number}" if member else base_id
+                self._add_step(node, item, step_id, number, checked, line, member, seen)
         if not len(node):
             warn(
                 location,
                 DeployGuideWarning.CHECKLIST,
                 f"deploy-checklist {node['env']!r} has no steps",
             )
+
+    def _add_step(
+        self,
+        node: deployguide_checklist,
+        item: nodes.Element,
+        step_id: str,
+        number: int,
+        checked: bool,
+        line: int,
+        member: str | None,
+        seen: dict[str, int | None],
+    ) -> None:
+        """One step (of a per-member step: one member's copy) with its id."""
+        first = step_id not in seen
+        if not first:
+            warn(
+                (self.env.docname, line),
+                DeployGuideWarning.CHECKLIST,
+                f"duplicate step id {step_id!r} in checklist {node['checklist_id']!r} "
+                f"(first used on line {seen[step_id]}); give one of them an explicit "
+                "{#step-id} after the box",
+            )
+        seen.setdefault(step_id, line)
+        step = deployguide_step("", step_id=step_id, number=number, checked=checked, member=member)
+        if first:  # the first with this id owns the HTML id
+            step["ids"] = [f"{node['checklist_id']}-{step_id}"]
+        step.source, step.line = self.get_source_info()[0], line
+        step.extend(item.children)
+        node += step
 
     def _record(self, node: deployguide_checklist) -> None:
         steps = tuple(

@@ -32,7 +32,16 @@ if TYPE_CHECKING:
 FORMATS = ("text", "github", "json")
 
 
-class GithubTranslator(TextTranslator):
+class UnwrappedTranslator(TextTranslator):
+    """Text output that keeps the source's line breaks instead of wrapping at 70 columns:
+    for machines (JSON) and Markdown, which reflows paragraphs itself. Wrapping breaks at
+    hyphens, inside names: `prod-deploy` would read "prod- deploy" on GitHub."""
+
+    def end_state(self, wrap: bool = True, end: Any = ("",), first: str | None = None) -> None:
+        super().end_state(False, end, first)
+
+
+class GithubTranslator(UnwrappedTranslator):
     """Text output with Markdown where it matters in a PR body: fenced code, backticks."""
 
     def visit_literal_block(self, node: nodes.Element) -> None:
@@ -196,7 +205,8 @@ class ChecklistBuilder(Builder):
                             "id": step["step_id"],
                             "number": step["number"],
                             "checked": step["checked"],
-                            "text": self._translate(TextTranslator, list(step.children)),
+                            "member": step.get("member"),
+                            "text": self._translate(UnwrappedTranslator, list(step.children)),
                         }
                         for step in self._steps(node)
                     ],

@@ -32,7 +32,15 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from ..config import toml_key_line
 from ..drift import Finding
-from ..drift.claims import check_config_claim, check_file_claim, check_job_claim, check_text_claim
+from ..drift.claims import (
+    check_config_claim,
+    check_file_claim,
+    check_job_claim,
+    check_member_claim,
+    check_step_claim,
+    check_text_claim,
+    missing_job,
+)
 from ..drift.coverage import ChecklistRef, check_coverage
 from ..drift.hardcoded import (
     HISTORICAL_ROLE,
@@ -41,9 +49,11 @@ from ..drift.hardcoded import (
     check_candidate,
 )
 from ..drift.pins import check_pin, pin_location
+from ..workflow import JobMatrix, WorkflowError, read_job
 from .code import DeployCode
 from .drift_scan import Spot, scan_doctree
-from .state import get_facts, get_state
+from .lint_builder import display_path
+from .state import Claim, get_facts, get_state
 from .warnings import WARNING_TYPE, DeployGuideWarning
 
 if TYPE_CHECKING:
@@ -51,6 +61,7 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
 
+    from ..config import Model
     from ..facts import FactSet
 
 logger = logging.getLogger(__name__)
@@ -179,8 +190,10 @@ def run_checks(
     """All drift findings of the build, from the merged records and the facts."""
     model = facts.model
     repo = model.deploy_repo
+    model_lines = model.path.read_text(encoding="utf-8").splitlines()
     findings: list[Finding] = []
     drift = get_drift_state(env)
+    jobs = _Jobs(model, model_lines)
     for claim in get_state(env).all_claims():
         where = {"file": claim.source, "line": claim.lineno}
         if claim.kind == "file":
@@ -189,7 +202,10 @@ def run_checks(
             found = check_config_claim(repo, claim.target, **where)
         elif claim.kind == "job":
             workflow, _, job = claim.target.partition("#")
-            found = check_job_claim(repo, workflow, job, **where)
+            model_key = jobs.model_key(claim.env) if claim.env else None
+            found = check_job_claim(repo, workflow, job, **where, model_key=model_key)
+        elif claim.kind in ("step", "member"):
+            found = jobs.check(claim)
         else:
             found = None
         if found:
@@ -236,7 +252,6 @@ def run_checks(
         if found:
             findings.append(found)
 
-    model_lines = model.path.read_text(encoding="utf-8").splitlines()
     refs = [
         ChecklistRef(c.env, c.checklist_id, c.source, c.lineno)
         for c in get_state(env).all_checklists()
@@ -248,6 +263,67 @@ def run_checks(
         env_line=lambda name: toml_key_line(model_lines, f"environments.{name}"),
     )
     return findings
+
+
+class _Jobs:
+    """The deploy job of each environment, read once per check run, for the claims that
+    name its steps or members (``deploy-step``, ``deploy-member ENV#MEMBER``)."""
+
+    def __init__(self, model: Model, model_lines: list[str]) -> None:
+        self.model, self.model_lines = model, model_lines
+        self._read: dict[str, JobMatrix | WorkflowError] = {}
+
+    def model_key(self, env: str) -> str:
+        """Where the model names the environment's job: the place to fix a renamed job."""
+        line = toml_key_line(self.model_lines, f"environments.{env}.job")
+        where = display_path(str(self.model.path))
+        return f"environments.{env}.job in {where}" + (f":{line}" if line else "")
+
+    def check(self, claim: Claim) -> Finding | None:
+        env_name, _, rest = claim.target.partition("#")
+        where = {"file": claim.source, "line": claim.lineno}
+        environment = self.model.environments.get(env_name)
+        if environment is None or not environment.workflow or not environment.job:
+            return Finding(
+                "claim",
+                "error",
+                claim.source,
+                claim.lineno,
+                f"environment {env_name!r} has no workflow job in {self.model.path.name}",
+                f"set workflow and job under [environments.{env_name}] in {self.model.path}",
+            )
+        if env_name not in self._read:
+            try:
+                self._read[env_name] = read_job(
+                    self.model.deploy_repo, environment.workflow, environment.job
+                )
+            except WorkflowError as exc:
+                self._read[env_name] = exc
+        job = self._read[env_name]
+        if isinstance(job, WorkflowError):
+            if job.missing_job:
+                return missing_job(
+                    environment.workflow,
+                    environment.job,
+                    job.jobs,
+                    **where,
+                    model_key=self.model_key(env_name),
+                )
+            return Finding(
+                "claim", "error", claim.source, claim.lineno, job.message, f"fix {job.file}"
+            )
+        if claim.kind == "step":
+            return check_step_claim(job, env_name, rest, **where)
+        if not environment.members:
+            return Finding(
+                "claim",
+                "error",
+                claim.source,
+                claim.lineno,
+                f"environment {env_name!r} has no members in {self.model.path.name}",
+                f'set members = "KEY" under [environments.{env_name}] in {self.model.path}',
+            )
+        return check_member_claim(job, env_name, environment.members, rest, **where)
 
 
 def _suppressed(subtype: str, env: BuildEnvironment) -> bool:

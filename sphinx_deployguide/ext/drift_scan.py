@@ -23,6 +23,8 @@ SKIP_CLASSES = frozenset(
         "deployguide-facts",
         "deployguide-file",
         "deployguide-job",
+        "deployguide-member",
+        "deployguide-step-name",
         "deployguide-config",
         "deployguide-failures",
     }

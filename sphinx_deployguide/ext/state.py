@@ -13,8 +13,9 @@ Record formats (the drift checks read these; keep them simple):
 
 ``Claim(kind, target, docname, lineno, source, text)``
     ``kind`` is ``"file"`` (``target`` = a path in the deploy repo), ``"config"``
-    (``target`` = ``FILE#KEY.PATH``) or ``"job"`` (``target`` = ``WORKFLOW#JOB``; ``env``
-    is set when the role named an environment). ``source``/``lineno`` locate the role (the
+    (``target`` = ``FILE#KEY.PATH``), ``"job"`` (``target`` = ``WORKFLOW#JOB``; ``env``
+    is set when the role named an environment), ``"step"`` (``target`` = ``ENV#STEP NAME``)
+    or ``"member"`` (``target`` = ``ENV#MEMBER``). ``source``/``lineno`` locate the role (the
     role's own line, not its paragraph's). Roles never warn about a claim that does not
     hold: the drift checks report it once, with its fix.
 ``ChecklistRecord(docname, checklist_id, env, title, steps, source, lineno)``
@@ -49,8 +50,8 @@ STATE_ATTR = "deployguide"
 class Claim:
     """A statement in the docs about the deploy repo, checked by the drift checks."""
 
-    kind: str  # "file" | "config" | "job"
-    target: str  # path | "FILE#KEY.PATH" | "WORKFLOW#JOB"
+    kind: str  # "file" | "config" | "job" | "step" | "member"
+    target: str  # path | "FILE#KEY.PATH" | "WORKFLOW#JOB" | "ENV#STEP NAME" | "ENV#MEMBER"
     docname: str
     lineno: int | None
     source: str  # absolute path of the document (for file:line messages)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.util.docutils import SphinxRole
 
+from ..config import Environment
 from ..errors import DeployGuideError
 from .state import Claim, get_facts, get_state, note_fact_use
 from .warnings import DeployGuideWarning, warn
@@ -104,6 +105,33 @@ class _Role(SphinxRole):
         """Warn at the role's line and render its source visibly as problematic."""
         warn(self.location(), subtype, message)
         return [nodes.problematic(self.rawtext, self.rawtext)], []
+
+    def deploy_job_of(
+        self, env_name: str, role: str
+    ) -> Environment | tuple[list[Node], list[system_message]]:
+        """The model's environment ``env_name`` with its workflow and job, or the problem
+        to return (located warning, role shown as written)."""
+        facts = get_facts(self.env)
+        if facts is None:
+            return self.problem(
+                DeployGuideWarning.CONFIG,
+                f"cannot resolve {self.text.strip()!r}: deployguide_config is not set",
+            )
+        environment = facts.model.environments.get(env_name)
+        if environment is None:
+            known = ", ".join(facts.model.environments) or "none"
+            return self.problem(
+                DeployGuideWarning.CLAIM,
+                f"{role}: unknown environment {env_name!r} (known: {known})",
+            )
+        if not environment.workflow or not environment.job:
+            return self.problem(
+                DeployGuideWarning.CLAIM,
+                f"{role}: environment {env_name!r} has no workflow/job in {facts.model.path.name}",
+            )
+        # The page shows what the workflow says: read it again when the workflow changes.
+        self.env.note_dependency(str(facts.model.deploy_repo / environment.workflow))
+        return environment
 
     def claim(self, kind: str, target: str, env: str | None = None) -> None:
         source, line = self.source_line()
@@ -198,25 +226,10 @@ class DeployJob(_Role):
         else:
             env_name = text
             note_fact_use(self.env, f"environments.{env_name}.job")
-            facts = get_facts(self.env)
-            if facts is None:
-                return self.problem(
-                    DeployGuideWarning.CONFIG,
-                    f"cannot resolve job of {text!r}: deployguide_config is not set",
-                )
-            environment = facts.model.environments.get(env_name)
-            if environment is None:
-                known = ", ".join(facts.model.environments) or "none"
-                return self.problem(
-                    DeployGuideWarning.CLAIM,
-                    f"deploy-job: unknown environment {env_name!r} (known: {known})",
-                )
-            if not environment.workflow or not environment.job:
-                return self.problem(
-                    DeployGuideWarning.CLAIM,
-                    f"deploy-job: environment {env_name!r} has no workflow/job "
-                    f"in {facts.model.path.name}",
-                )
+            environment = self.deploy_job_of(env_name, "deploy-job")
+            if not isinstance(environment, Environment):
+                return environment
+            assert environment.workflow and environment.job
             workflow, job = environment.workflow, environment.job
         self.claim("job", f"{workflow}#{job}", env=env_name)
         return [nodes.literal(job, job, classes=["deployguide-job"])], []
