@@ -10,10 +10,11 @@
 - ``helm-chart/index.yaml``: the chart repo's gh-pages index, one entry per version CI would
   have published from ``main``, ``created`` a realistic delay after the commit that landed it.
 - ``deploy/``: a deploy repo in the mybinder.org-deploy layout pinning an older published
-  version, with a ``deployguide.toml`` that works from there and its own small runbook in
-  ``docs/`` (staging and prod checklists, shipped in ``sphinx_deployguide/demo_runbook/``),
-  so ``deployguide checklist`` and ``deployguide bump`` work from the repo as they would in
-  a real one.
+  version: matrix deploy jobs over federation members with staged step names, a
+  ``deployguide.toml`` that works from there and its own small runbook in ``docs/source/``
+  (staging and prod checklists, shipped in ``sphinx_deployguide/demo_runbook/``), so
+  ``deployguide checklist`` and ``deployguide bump`` work from the repo as they would in a
+  real one.
 
 Everything is fixed (authors, dates, contents) and the repos are written with one
 ``git fast-import`` each, with no user or system git config, so the SHAs are the same on

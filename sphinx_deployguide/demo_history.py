@@ -790,8 +790,31 @@ binderhub:
       - demo.invalid
 """
 
-CD_WORKFLOW = """\
-# Deploy to staging on every push to main, then to prod if staging passed its tests.
+# The federation: one matrix job per environment, one run per member, as in
+# mybinder.org-deploy's cd.yml (strategy.matrix.include keyed by federation_member; optional
+# keys with defaults in the steps, e.g. ${{ matrix.cluster_name || matrix.federation_member }}).
+FEDERATION = (
+    # (federation_member, host, extra matrix keys)
+    ("prod", "demo.invalid", ""),
+    ("hetzner-2i2c", "2i2c.demo.invalid", "            cluster_name: hetzner-2i2c-bare\n"),
+    ("hetzner-gesis", "gesis.demo.invalid", "            release_name: gesis\n"),
+    ("bids-ovh", "ovh.demo.invalid", "            experimental: true\n"),
+)
+
+
+def _member(name: str, host: str, extra: str) -> str:
+    return (
+        f"          - federation_member: {name}\n"
+        f"            binder_url: https://{host}\n"
+        f"            hub_url: https://hub.{host}\n"
+        f"{extra}"
+    )
+
+
+CD_WORKFLOW = (
+    """\
+# Deploy to staging on every push to main, then to every prod federation member if staging
+# passed its tests. Each job runs once per member of its matrix.
 name: Continuous Deployment
 
 on:
@@ -807,75 +830,107 @@ jobs:
   staging-deploy:
     runs-on: ubuntu-22.04
     environment: staging
+    strategy:
+      fail-fast: false
+      matrix:
+        include:
+          - federation_member: staging
+            binder_url: https://staging.demo.invalid
+            hub_url: https://hub.staging.demo.invalid
+            chartpress_args: "--push"
     steps:
       - name: "Stage 0: Check out the deploy repo"
         uses: actions/checkout@v4
       - name: "Stage 1: Install tools"
         run: pip install -r requirements.txt
-      - name: "Stage 2: Build and push our own images"
-        run: chartpress --push
-      - name: "Stage 3: Get cluster credentials"
+      - name: "Stage 2: Get cluster credentials"
         run: echo "$KUBECONFIG_STAGING" > "$HOME/.kube/config"
         env:
           KUBECONFIG_STAGING: ${{ secrets.KUBECONFIG_STAGING }}
+      - name: "Stage 3: Run chartpress to build/push images and updates values.yaml"
+        run: chartpress ${{ matrix.chartpress_args }}
       - name: "Stage 4: Deploy to staging"
-        run: python ./deploy.py staging
-      - name: "Stage 5: Verify staging"
+        run: python ./deploy.py ${{ matrix.federation_member }}
+      - name: "Stage 4: Verify staging works"
         uses: nick-fields/retry@v3
         with:
           max_attempts: 3
           timeout_minutes: 10
-          command: pytest -v tests --url https://staging.demo.invalid
+          command: pytest -v tests --binder-url=${{ matrix.binder_url }} --hub-url=${{ matrix.hub_url }}
 
   prod-deploy:
     needs: staging-deploy
     runs-on: ubuntu-22.04
     environment: prod
+    continue-on-error: ${{ matrix.experimental }}
+    strategy:
+      fail-fast: false
+      matrix:
+        include:
+"""
+    + "".join(_member(*member) for member in FEDERATION)
+    + """\
     steps:
       - name: "Stage 0: Check out the deploy repo"
         uses: actions/checkout@v4
       - name: "Stage 1: Install tools"
         run: pip install -r requirements.txt
-      - name: "Stage 2: Build and push our own images"
-        run: chartpress --push
-      - name: "Stage 3: Get cluster credentials"
+      - name: "Stage 2: Get cluster credentials"
         run: echo "$KUBECONFIG_PROD" > "$HOME/.kube/config"
         env:
           KUBECONFIG_PROD: ${{ secrets.KUBECONFIG_PROD }}
-      - name: "Stage 4: Deploy to prod"
-        run: python ./deploy.py prod
-      - name: "Stage 5: Verify prod"
+      - name: "Stage 3: Run chartpress to update values.yaml"
+        run: chartpress ${{ matrix.chartpress_args || '--skip-build' }}
+      - name: "Stage 4: Deploy to ${{ matrix.federation_member }}"
+        run: >-
+          python ./deploy.py ${{ matrix.federation_member }}
+          ${{ matrix.cluster_name || matrix.federation_member }}
+          --name ${{ matrix.release_name || matrix.federation_member }}
+      - name: "Stage 4: Verify ${{ matrix.federation_member }} works"
         uses: nick-fields/retry@v3
         with:
           max_attempts: 3
           timeout_minutes: 10
-          command: pytest -v tests --url https://demo.invalid
+          command: pytest -v tests --binder-url=${{ matrix.binder_url }} --hub-url=${{ matrix.hub_url }}
 """
+)
+
+
+def member_yaml(host: str) -> str:
+    """``config/<member>.yaml`` of a prod federation member other than prod itself."""
+    return (
+        "binderhub:\n  config:\n    BinderHub:\n"
+        f"      hub_url: https://hub.{host}\n      badge_base_url: https://{host}\n"
+        f"  ingress:\n    hosts:\n      - {host}\n"
+    )
+
 
 DEPLOY_PY = """\
 #!/usr/bin/env python3
-\"\"\"Deploy the mybinder chart to one environment: python ./deploy.py staging|prod\"\"\"
+\"\"\"Deploy the mybinder chart to one federation member:
+python ./deploy.py MEMBER [CLUSTER] [--name RELEASE]\"\"\"
 
 import argparse
 import subprocess
 
+MEMBERS = ["staging", "prod", "hetzner-2i2c", "hetzner-gesis", "bids-ovh"]
 DEPLOYMENTS = ["binder", "hub", "proxy"]
 
 
-def deploy(env):
+def deploy(member, cluster, release):
     subprocess.check_call(["helm", "dependency", "update", "mybinder"])
     # no --wait and no helm --timeout: readiness is checked below, per deployment
     subprocess.check_call(
         [
             "helm", "upgrade", "--install", "--cleanup-on-fail",
-            "--namespace", env, env, "mybinder",
-            "-f", "config/" + env + ".yaml",
+            "--kube-context", cluster, "--namespace", member, release, "mybinder",
+            "-f", "config/" + member + ".yaml",
         ]
     )
     for name in DEPLOYMENTS:
         subprocess.check_call(
             [
-                "kubectl", "rollout", "status", "--namespace", env,
+                "kubectl", "rollout", "status", "--context", cluster, "--namespace", member,
                 "--timeout=10m", "deployment/" + name,
             ]
         )
@@ -883,8 +938,11 @@ def deploy(env):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("env", choices=["staging", "prod"])
-    deploy(parser.parse_args().env)
+    parser.add_argument("member", choices=MEMBERS)
+    parser.add_argument("cluster", nargs="?", help="the kube context (default: the member)")
+    parser.add_argument("--name", help="the Helm release (default: the member)")
+    args = parser.parse_args()
+    deploy(args.member, args.cluster or args.member, args.name or args.member)
 
 
 if __name__ == "__main__":
@@ -905,14 +963,14 @@ charts:
 DEPLOY_README = """\
 # demo.invalid deployment
 
-The configuration that deploys BinderHub to https://staging.demo.invalid and then
-https://demo.invalid, in the layout of jupyterhub/mybinder.org-deploy (made by
-`deployguide demo`).
+The configuration that deploys BinderHub to https://staging.demo.invalid and then to
+the prod federation (https://demo.invalid and three more members), in the layout of
+jupyterhub/mybinder.org-deploy (made by `deployguide demo`).
 
 - `mybinder/Chart.yaml` pins the binderhub chart version (and the other dependencies).
-- `config/staging.yaml` and `config/prod.yaml` hold each environment's values.
-- `.github/workflows/cd.yml` deploys staging (`staging-deploy`), then prod (`prod-deploy`),
-  with `deploy.py`.
+- `config/<member>.yaml` holds each federation member's values.
+- `.github/workflows/cd.yml` deploys staging (`staging-deploy`), then prod (`prod-deploy`,
+  one run per federation member of its matrix), with `deploy.py`.
 - `deployguide.toml` describes all this for `deployguide` and the runbook.
 """
 
@@ -932,6 +990,7 @@ url = "https://staging.demo.invalid"
 values = ["config/staging.yaml"]
 workflow = ".github/workflows/cd.yml"
 job = "staging-deploy"
+members = "federation_member"
 
 [environments.prod]
 after = "staging"
@@ -939,6 +998,7 @@ url = "https://demo.invalid"
 values = ["config/prod.yaml"]
 workflow = ".github/workflows/cd.yml"
 job = "prod-deploy"
+members = "federation_member"
 
 [cache]
 dir = ".deployguide-cache"
@@ -956,9 +1016,13 @@ mybinder/Chart.lock
 #: so a stray file there cannot change the demo's SHAs).
 RUNBOOK_FILES = ("conf.py", "index.md", "staging.md", "prod.md")
 
+#: Where the runbook lives in the deploy repo: Sphinx's separate source folder, as in
+#: mybinder.org-deploy (``deployguide`` finds it there without ``--docs``).
+RUNBOOK_DIR = "docs/source"
+
 DEPLOY_README_DOCS = """\
-- `docs/` is the runbook: `sphinx-build -n -W docs docs/_build/html` builds it with every
-  value computed, and `deployguide checklist staging` prints its staging checklist.
+- `docs/source/` is the runbook: `sphinx-build -n -W docs/source docs/_build/html` builds it
+  with every value computed, and `deployguide checklist staging` prints its staging checklist.
 """
 
 
@@ -998,6 +1062,7 @@ def deploy_history(version_of: Mapping[str, str]) -> History:
         put("mybinder/values.yaml", MYBINDER_VALUES_YAML),
         put("config/staging.yaml", STAGING_YAML),
         put("config/prod.yaml", PROD_YAML),
+        *(put(f"config/{name}.yaml", member_yaml(host)) for name, host, _ in FEDERATION[1:]),
         put(".github/workflows/cd.yml", CD_WORKFLOW),
         put("deploy.py", DEPLOY_PY, mode="100755"),
         put("requirements.txt", "chartpress==2.4.0\npytest==8.1.1\n"),
@@ -1041,8 +1106,8 @@ def deploy_history(version_of: Mapping[str, str]) -> History:
         BO,
         "03-25 16:20:12",
         "Add a runbook with the staging and prod checklists\n",
-        *(put(f"docs/{name}", text) for name, text in runbook_files()),
-        append(".gitignore", "docs/_build/\n"),
+        *(put(f"{RUNBOOK_DIR}/{name}", text) for name, text in runbook_files()),
+        append(".gitignore", "_build/\n"),
         append("README.md", DEPLOY_README_DOCS),
     )
     return h

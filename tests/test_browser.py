@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sphinx_deployguide.chartversion import compute_chart_version
 from sphinx_deployguide.demo import (
@@ -563,6 +564,39 @@ def test_a_tick_in_one_tab_shows_in_another(context, base_site):
         "() => document.querySelectorAll('input.deployguide-step-box')[1].checked"
     )
     assert progress(two).startswith("1 of")
+
+
+@browser_test
+def test_ticks_are_remembered_per_federation_member(page, base_site, console):
+    """The prod checklist repeats its per-member steps once per member of the matrix: each
+    copy is a box of its own, counted by the progress and remembered by itself."""
+    workflow = base_site.world.deploy / ".github" / "workflows" / "cd.yml"
+    include = yaml.safe_load(workflow.read_text())["jobs"]["prod-deploy"]["strategy"]["matrix"]
+    members = [entry["federation_member"] for entry in include["include"]]
+    assert len(members) >= 3
+
+    page.goto(base_site.url(base_site.checklist_page("prod")))
+    checklist = page.locator('div.deployguide-checklist[data-deployguide-checklist="prod"]')
+    checklist.locator(".deployguide-progress").wait_for()
+    steps = checklist.locator("li.deployguide-step")
+    ids = steps.evaluate_all("els => els.map(e => e.getAttribute('data-deployguide-step'))")
+    for member in members:
+        assert f"deploy-{member}" in ids and f"verify-{member}" in ids
+    total = boxes(checklist).count()
+    assert total == len(ids)
+
+    second = members[1]
+    checklist.locator(
+        f'li[data-deployguide-step="deploy-{second}"] input.deployguide-step-box'
+    ).check()
+    assert progress(checklist) == f"1 of {total} done"
+    page.reload()
+    checklist.locator(".deployguide-progress").wait_for()
+    assert ticked(checklist) == [i == f"deploy-{second}" for i in ids]
+    assert progress(checklist) == f"1 of {total} done"
+    keys = page.evaluate("Object.keys(localStorage)")
+    assert len(keys) == 1 and f":prod:deploy-{second}:" in keys[0]
+    assert console.errors == []
 
 
 # Storage disabled: touching window.localStorage throws (blocked site data).

@@ -314,21 +314,46 @@ def test_deploy_repo_has_the_mybinder_layout(demo_world):
     jobs = yaml.safe_load((deploy / ".github/workflows/cd.yml").read_text())["jobs"]
     assert set(jobs) == {"staging-deploy", "prod-deploy"}
     assert jobs["prod-deploy"]["needs"] == "staging-deploy"
+    # mybinder's federation: each job is a matrix over federation members (include entries)
+    members = {
+        env: [
+            e["federation_member"] for e in jobs[f"{env}-deploy"]["strategy"]["matrix"]["include"]
+        ]
+        for env in ("staging", "prod")
+    }
+    assert members["staging"] == ["staging"]
+    assert len(members["prod"]) >= 3 and members["prod"][0] == "prod"
+    assert jobs["prod-deploy"]["continue-on-error"] == "${{ matrix.experimental }}"
+    prod_entries = jobs["prod-deploy"]["strategy"]["matrix"]["include"]
+    assert any("cluster_name" in e for e in prod_entries)
+    assert any("cluster_name" not in e for e in prod_entries)  # the default is used
     for env in ("staging", "prod"):
         steps = jobs[f"{env}-deploy"]["steps"]
+        assert all(re.match(r"Stage \d: ", step["name"]) for step in steps)
         runs = [step.get("run", "") for step in steps]
         assert any(r.startswith("chartpress") for r in runs)
-        deploy_step = runs.index(f"python ./deploy.py {env}")
+        deploy_step = next(
+            i
+            for i, r in enumerate(runs)
+            if r.startswith("python ./deploy.py ${{ matrix.federation_member }}")
+        )
+        assert steps[deploy_step]["name"].startswith("Stage 4: Deploy to ")
         # then the tests, with up to 3 attempts of 10 minutes
         after = steps[deploy_step + 1 :]
         tests = [s for s in after if "pytest" in s.get("with", {}).get("command", "")]
         assert tests and tests[0]["with"]["max_attempts"] == 3
+        assert tests[0]["name"].startswith("Stage 4: Verify ")
+    names = [s["name"] for s in jobs["prod-deploy"]["steps"]]
+    assert "Stage 4: Deploy to ${{ matrix.federation_member }}" in names
+    assert "Stage 4: Verify staging works" in [s["name"] for s in jobs["staging-deploy"]["steps"]]
+    for member in members["staging"] + members["prod"]:
+        assert git(deploy, "ls-files", "--error-unmatch", "--", f"config/{member}.yaml")
 
     deploy_py = (deploy / "deploy.py").read_text()
     assert '"--cleanup-on-fail"' in deploy_py and "--timeout=10m" in deploy_py
     assert "--wait" not in deploy_py.replace("no --wait", "")
-    for env in ("staging", "prod"):
-        values = yaml.safe_load((deploy / f"config/{env}.yaml").read_text())
+    for member in members["staging"] + members["prod"]:
+        values = yaml.safe_load((deploy / f"config/{member}.yaml").read_text())
         assert values["binderhub"]["config"]["BinderHub"]["hub_url"].startswith("https://hub.")
 
 
@@ -343,6 +368,7 @@ def test_model_loads(demo_world):
     assert str(chart.pin) == "mybinder/Chart.yaml#dependencies[name=binderhub].version"
     assert model.environment_order() == ["staging", "prod"]
     assert model.environments["prod"].job == "prod-deploy"
+    assert {e.members for e in model.environments.values()} == {"federation_member"}
     assert model.cache_dir == demo_world.deploy / ".deployguide-cache"
 
 

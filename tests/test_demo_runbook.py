@@ -9,6 +9,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
+import yaml
 from sphinx.cmd.build import build_main
 
 from sphinx_deployguide.cli import main
@@ -22,8 +23,12 @@ except ModuleNotFoundError:  # pytest without the repo root on sys.path
     from htmltree import parse_html  # type: ignore[no-redef]
 
 RUNBOOK = resources.files("sphinx_deployguide") / "demo_runbook"
-#: An explicit step id in a page: ``- [ ] {#step-id} ...``.
-STEP = re.compile(r"^- \[ \] \{#([a-z0-9-]+)\}", re.MULTILINE)
+#: Where the deploy repo keeps it: Sphinx's separate source folder, as mybinder.org-deploy.
+DOCS = "docs/source"
+#: An explicit step id in a page, and the step's text: ``- [ ] {#step-id} ...``.
+STEP = re.compile(r"^- \[ \] \{#([a-z0-9-]+)\}(.*?)(?=^- \[|^`````)", re.MULTILINE | re.DOTALL)
+#: A per-member placeholder (a matrix key, not ENV#MEMBER).
+PER_MEMBER = re.compile(r"\{deploy-member\}`[^`#]+`")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -32,8 +37,21 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.rstrip("\n")
 
 
-def step_ids(page: str) -> list[str]:
-    return STEP.findall(RUNBOOK.joinpath(page).read_text(encoding="utf-8"))
+def members(deploy: Path, env: str) -> list[str]:
+    """The federation members of ``env``, read from the workflow's matrix (not by the code)."""
+    jobs = yaml.safe_load((deploy / ".github/workflows/cd.yml").read_text())["jobs"]
+    return [e["federation_member"] for e in jobs[f"{env}-deploy"]["strategy"]["matrix"]["include"]]
+
+
+def step_ids(page: str, deploy: Path) -> list[str]:
+    """The step ids of a page: its explicit ids, a per-member step's once per member."""
+    ids = []
+    for step_id, text in STEP.findall(RUNBOOK.joinpath(page).read_text(encoding="utf-8")):
+        if PER_MEMBER.search(text):
+            ids += [f"{step_id}-{m}" for m in members(deploy, Path(page).stem)]
+        else:
+            ids.append(step_id)
+    return ids
 
 
 def checklist_cli(capsys, *args: str, config: Path | None = None) -> str:
@@ -47,7 +65,7 @@ def checklist_cli(capsys, *args: str, config: Path | None = None) -> str:
 def test_runbook_is_one_commit_of_the_deploy_repo(demo_world):
     deploy = demo_world.deploy
     tracked = git(deploy, "ls-files", "--", "docs").splitlines()
-    assert sorted(tracked) == sorted(f"docs/{p.name}" for p in RUNBOOK.iterdir() if p.is_file())
+    assert sorted(tracked) == sorted(f"{DOCS}/{p.name}" for p in RUNBOOK.iterdir() if p.is_file())
     for path in tracked:  # the package's sources, byte for byte, at the repo's head
         committed = subprocess.run(
             ["git", "-C", str(deploy), "show", f"HEAD:{path}"],
@@ -58,11 +76,12 @@ def test_runbook_is_one_commit_of_the_deploy_repo(demo_world):
         assert committed == RUNBOOK.joinpath(Path(path).name).read_bytes()
     commits = git(deploy, "log", "--format=%H", "--", "docs").splitlines()
     assert commits == [git(deploy, "rev-parse", "HEAD")]
-    assert "docs/_build/" in git(deploy, "show", "HEAD:.gitignore").splitlines()
-    # conf.py points at the repo's model, one level up
-    conf = (deploy / "docs" / "conf.py").read_text()
-    assert 'deployguide_config = "../deployguide.toml"' in conf
-    assert (deploy / "docs" / "../deployguide.toml").resolve() == demo_world.model
+    assert "_build/" in git(deploy, "show", "HEAD:.gitignore").splitlines()
+    # conf.py points at the repo's model, two levels up; MyST without colon_fence, as mybinder
+    conf = (deploy / DOCS / "conf.py").read_text()
+    assert 'deployguide_config = "../../deployguide.toml"' in conf
+    assert (deploy / DOCS / "../../deployguide.toml").resolve() == demo_world.model
+    assert "colon_fence" not in conf
 
 
 def test_runbook_builds_strictly_and_shows_the_computed_values(demo_copy, capsys):
@@ -70,7 +89,7 @@ def test_runbook_builds_strictly_and_shows_the_computed_values(demo_copy, capsys
     out = deploy / "docs" / "_build" / "html"  # where the deploy repo's README builds it
     capsys.readouterr()
     code = build_main(
-        ["-n", "-W", "--keep-going", "-q", "-b", "html", str(deploy / "docs"), str(out)]
+        ["-n", "-W", "--keep-going", "-q", "-b", "html", str(deploy / DOCS), str(out)]
     )
     _, err = capsys.readouterr()
     assert code == 0, err
@@ -90,7 +109,7 @@ def test_runbook_builds_strictly_and_shows_the_computed_values(demo_copy, capsys
             for li in checklist.find_all("li")
             if "deployguide-step" in li.classes
         ]
-        assert steps == step_ids(f"{env}.md") and steps
+        assert steps == step_ids(f"{env}.md", deploy) and steps
         values = {
             span.attrs["data-deployguide-fact"]: span.text()
             for span in checklist.find_all("span", "deployguide-value")
@@ -109,7 +128,7 @@ def test_checklist_cli_from_the_deploy_repo(demo_copy, capsys, monkeypatch):
 
     assert text.startswith("**Deploy to staging**\n")
     steps = [line for line in text.splitlines() if line.startswith("- [")]
-    assert len(steps) == len(step_ids("staging.md"))
+    assert len(steps) == len(step_ids("staging.md", demo_copy.deploy))
     assert all(line.startswith("- [ ] ") for line in steps)
     assert version in steps[0]
     for name in (

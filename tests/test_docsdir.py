@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,21 @@ def test_explicit_folder_must_hold_conf_py(tmp_path):
 # --- the commands use it ------------------------------------------------------------------------
 
 
+def test_checklist_lint_and_bump_find_docs_source(world, capsys, monkeypatch, tmp_path):
+    """The demo deploy repo keeps its runbook in docs/source/ (no --docs anywhere)."""
+    monkeypatch.chdir(world.deploy)
+    assert not (world.deploy / "docs" / "conf.py").exists()
+    capsys.readouterr()
+    assert main(["checklist", "staging"]) == 0
+    assert "Deploy to staging" in capsys.readouterr().out
+    assert main(["lint"]) == 0
+    assert (world.deploy / "docs" / "source" / "_build" / "deployguide-lint").is_dir()
+    capsys.readouterr()
+    assert main(["bump", "binderhub", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "### Deploy checklist: staging" in out and "could not be included" not in out
+
+
 def test_checklist_from_elsewhere_with_config_only(demo_world, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
@@ -107,3 +123,14 @@ def test_lint_with_no_docs_anywhere_says_so(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "cannot find the docs: no conf.py in docs/, docs/source/, doc/, doc/source/" in err
     assert "pass DOCS_DIR" in err and "Traceback" not in err
+
+
+def test_moved_runbook_is_found_by_its_conf(demo_copy, capsys, monkeypatch):
+    source = demo_copy.deploy / "docs" / "source"
+    moved = demo_copy.deploy / "ops" / "runbook"
+    moved.parent.mkdir()
+    shutil.move(source, moved)  # conf.py says ../../deployguide.toml: still the model
+    monkeypatch.chdir(demo_copy.deploy)
+    capsys.readouterr()
+    assert main(["checklist", "staging", "--format", "json"]) == 0
+    assert '"env": "staging"' in capsys.readouterr().out

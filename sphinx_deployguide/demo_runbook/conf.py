@@ -3,6 +3,6 @@
 # and the drift checks fail the build (`sphinx-build -n -W`) when a page stops being true.
 project = "demo.invalid deployment"
 extensions = ["sphinx_deployguide", "myst_parser", "sphinx_design"]
-deployguide_config = "../deployguide.toml"
-myst_enable_extensions = ["colon_fence"]
+# The docs live in docs/source/, as in mybinder.org-deploy; the model is at the repo root.
+deployguide_config = "../../deployguide.toml"
 exclude_patterns = ["_build"]
