@@ -15,7 +15,8 @@ New markup:
 * ``deploy-claim`` directive: ``:file:`` plus ``:contains:`` (literal) or ``:matches:``
   (regular expression, multiline); its body is the prose the claim backs, rendered as usual.
 * ``deploy-historical`` role: an inline literal that is deliberately a past version or
-  commit (e.g. in an incident write-up); the ``hardcoded`` check skips it.
+  commit (e.g. in an incident write-up); the ``hardcoded`` check skips it. Whole pages are
+  exempted with ``deployguide_historical`` (docname globs) in ``conf.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
+from sphinx.util.matching import Matcher
 
 from ..config import toml_key_line
 from ..drift import Finding
@@ -224,7 +226,10 @@ def run_checks(
                 findings.append(found)
 
     commits = ChartCommits(facts.charts)
+    historical = Matcher(list(env.config.deployguide_historical))
     for doc in sorted(drift.spots):
+        if historical(doc):  # incident reports quote old versions on purpose
+            continue
         for spot in drift.spots[doc]:
             found = check_candidate(
                 Candidate(spot.token, spot.kind, 0),
@@ -370,6 +375,9 @@ def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildE
 
 
 def setup_drift(app: Sphinx) -> None:
+    # Docname globs of pages that quote past versions on purpose (incident reports): the
+    # hardcoded check skips them, e.g. ["incident-reports/*"].
+    app.add_config_value("deployguide_historical", [], "", types=(list, tuple))
     app.add_directive("deploy-claim", DeployClaim)
     app.add_directive("deploy-code", DeployCodeTemplate, override=True)
     app.add_role(HISTORICAL_ROLE, DeployHistorical())
