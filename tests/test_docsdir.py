@@ -101,8 +101,12 @@ def test_checklist_lint_and_bump_find_docs_source(world, capsys, monkeypatch, tm
     capsys.readouterr()
     assert main(["checklist", "staging"]) == 0
     assert "Deploy to staging" in capsys.readouterr().out
-    assert main(["lint"]) == 0
-    assert (world.deploy / "docs" / "source" / "_build" / "deployguide-lint").is_dir()
+    index = world.deploy / "docs" / "source" / "index.md"
+    index.write_text(index.read_text() + "\nSee {deploy-file}`gone.yaml`.\n")
+    capsys.readouterr()
+    assert main(["lint"]) == 1  # the finding is on a page of docs/source/
+    assert "docs/source/index.md:" in capsys.readouterr().out
+    index.write_text(index.read_text().replace("\nSee {deploy-file}`gone.yaml`.\n", ""))
     capsys.readouterr()
     assert main(["bump", "binderhub", "--dry-run"]) == 0
     out = capsys.readouterr().out
