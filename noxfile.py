@@ -22,7 +22,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the runbook site on the embedded demo world, offline, warnings as errors."""
-    session.install("-e", ".")
+    session.install("-e", ".[docs]")
     session.run(
         "sphinx-build",
         "-n",

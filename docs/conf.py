@@ -42,5 +42,12 @@ myst_heading_anchors = 3
 exclude_patterns = ["_build", "ci"]
 nitpicky = True
 
-html_theme = "alabaster"
+# pydata-sphinx-theme: the theme the Jupyter sites' docs are built on (mybinder.org-deploy
+# uses jupyterhub-sphinx-theme, a thin layer over it), so this runbook looks the way a
+# runbook written with this extension will look where it is used; and it has a dark mode,
+# which keeps the extension's colours honest. The browser tests also build it in alabaster
+# and furo.
+html_theme = "pydata_sphinx_theme"
 html_title = "sphinx-deployguide"
+html_context = {"default_mode": "auto"}  # light or dark as the reader's system says
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}

@@ -41,6 +41,7 @@ from .docsdir import DocsNotFound, find_docs_dir
 from .errors import DeployGuideError, GitError, NetworkError
 from .facts import ChartState, iso_utc, resolve_chart
 from .git import GitRepo, redact_url
+from .links import MERGE_PR, SQUASH_PR, github_repo
 from .pinedit import PinEdit, apply_pin_edit, atomic_write_bytes, locate_pin, replace_pin
 
 #: Exit codes (also in ``deployguide bump --help``).
@@ -56,13 +57,6 @@ WAIT_MARGIN = 10 * 60.0
 POLL_ENV = "DEPLOYGUIDE_POLL_INTERVAL"
 #: How many chart commits a message lists before saying "and N more".
 MAX_LISTED = 50
-
-_GITHUB = re.compile(
-    r"^(?:https?://(?:[^@/]+@)?github\.com/|git@github\.com:|ssh://git@github\.com/)"
-    r"(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+?)(?:\.git)?/?$"
-)
-_MERGE_PR = re.compile(r"^Merge pull request #(?P<n>\d+)(?: from (?P<branch>\S+))?")
-_SQUASH_PR = re.compile(r"\(#(?P<n>\d+)\)\s*$")
 
 
 class BumpRefused(DeployGuideError):
@@ -178,12 +172,6 @@ class BumpResult:
 # --------------------------------------------------------------------------- pure helpers
 
 
-def github_repo(source: str) -> tuple[str, str] | None:
-    """(owner, repo) when the chart source is a GitHub URL, else None."""
-    match = _GITHUB.match(source.strip())
-    return (match.group("owner"), match.group("repo")) if match else None
-
-
 def compare_url(source: str, old: str, new: str) -> str | None:
     """The GitHub compare page, built from owner/repo only (never the credentials of ``source``)."""
     gh = github_repo(source)
@@ -202,15 +190,15 @@ def describe_commit(
     ``via`` is the subject of the merge that landed a commit (``Merge pull request #N``).
     """
     ref = (lambda n: f"{gh[0]}/{gh[1]}#{n}") if gh else (lambda n: f"#{n}")
-    merge = _MERGE_PR.match(subject)
+    merge = MERGE_PR.match(subject)
     if merge:
         title = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
         branch = f" from {merge.group('branch')}" if merge.group("branch") else ""
         return f"{ref(merge.group('n'))} {title}".rstrip() + f" (merge{branch})"
-    squash = _SQUASH_PR.search(subject)
+    squash = SQUASH_PR.search(subject)
     if squash:
         return subject[: squash.start()] + f"({ref(squash.group('n'))})" if gh else subject
-    landed = _MERGE_PR.match(via or "")
+    landed = MERGE_PR.match(via or "")
     if landed:
         return f"{subject} ({ref(landed.group('n'))})"
     return subject
@@ -1050,7 +1038,7 @@ def annotate_commits(
         body = via = ""
         if i < MAX_LISTED:
             try:
-                if _MERGE_PR.match(subject):
+                if MERGE_PR.match(subject):
                     body = repo.run("log", "-1", "--no-show-signature", "--format=%b", sha, "--")
                 else:
                     landing = landing_commit(repo, sha, branch)

@@ -31,12 +31,17 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 @dataclass(frozen=True)
 class DelayStats:
-    """Delay statistics in seconds; ``wait`` is the advised wait (p90 up to the minute)."""
+    """Delay statistics in seconds; ``wait`` is the advised wait (p90 up to the minute).
+
+    ``samples`` are the delays the statistics were computed from, oldest version first, so a
+    picture of the distribution draws exactly what the numbers summarise.
+    """
 
     count: int
     median: float
     p90: float
     p95: float
+    samples: tuple[float, ...] = ()
 
     @property
     def wait(self) -> int:
@@ -53,6 +58,7 @@ def delay_stats(delays_seconds: Sequence[float]) -> DelayStats | None:
         median=percentile(usable, 50),
         p90=percentile(usable, 90),
         p95=percentile(usable, 95),
+        samples=tuple(usable),
     )
 
 

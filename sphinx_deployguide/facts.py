@@ -30,6 +30,7 @@ from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration
 from .errors import DeployGuideError, FactError, GitError
 from .git import GitRepo, open_source
 from .keypath import load_data_file, parse_key_path, resolve_key_path
+from .links import SourceLinks, source_links
 from .workflow import JobMatrix, WorkflowError, read_job
 
 STATUSES = ("live", "cached", "stale")
@@ -64,6 +65,8 @@ class Fact:
             return "none"
         if self.kind == "duration":
             return format_duration(float(value))
+        if self.kind == "durations":
+            return ", ".join(format_duration(float(v)) for v in value) if value else "none"
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, (list, tuple)):
@@ -99,6 +102,9 @@ class ChartState:
     #: Facts of this chart that could not be computed, with the reason (never rendered as
     #: a made-up value: :meth:`FactSet.get` raises :class:`FactError` with the reason).
     unavailable: dict[str, str] = field(default_factory=dict)
+    #: Web pages of the chart source (commits, pull requests) when it lives on GitHub:
+    #: the configured URL, or a local checkout's ``origin``.
+    links: SourceLinks | None = None
 
 
 @dataclass
@@ -290,7 +296,9 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
         reason = (
             f"no version of {spec.name} in {index.source} has its chart commit on {spec.branch}"
         )
-        unavailable.update((f"delay.{k}", reason) for k in ("median", "p90", "p95", "wait"))
+        unavailable.update(
+            (f"delay.{k}", reason) for k in ("median", "p90", "p95", "wait", "samples")
+        )
     return ChartState(
         spec=spec,
         repo=repo,
@@ -304,6 +312,7 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
         pending=pending,
         delay=stats,
         unavailable=unavailable,
+        links=source_links(spec.source, repo.remote_url()),
     )
 
 
@@ -337,7 +346,7 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
             Fact(
                 f"{prefix}.pending",
                 [f"{sha} {subject}" for sha, subject in state.pending],
-                "list",
+                "commits",
                 git,
             )
         )
@@ -357,6 +366,14 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
             Fact(f"{prefix}.delay.p90", round(state.delay.p90), "duration", delay),
             Fact(f"{prefix}.delay.p95", round(state.delay.p95), "duration", delay),
             Fact(f"{prefix}.delay.wait", state.delay.wait, "duration", delay),
+            # Per version, oldest first: what the statistics above summarise (and the
+            # delay chart draws).
+            Fact(
+                f"{prefix}.delay.samples",
+                [round(d) for d in state.delay.samples],
+                "durations",
+                delay,
+            ),
         ]
     return facts
 

@@ -345,6 +345,13 @@ class GitRepo:
         out = self.run("show", "-s", "--no-show-signature", "--format=%ct", sha)
         return datetime.fromtimestamp(int(out.strip()), tz=timezone.utc)
 
+    def remote_url(self, name: str = "origin") -> str | None:
+        """The URL of remote ``name`` (a local checkout's origin names its web home)."""
+        proc = self._run(["config", "--get", f"remote.{name}.url"])
+        if proc.returncode != 0:  # 1: no such remote
+            return None
+        return proc.stdout.decode("utf-8", "replace").strip() or None
+
     def is_shallow(self) -> bool:
         """A shallow clone lacks history, so chartpress's counts would be wrong."""
         return self.run("rev-parse", "--is-shallow-repository").strip() == "true"

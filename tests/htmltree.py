@@ -19,7 +19,8 @@ class Element:
         return self.attrs.get("class", "").split()
 
     def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+        """The text a reader sees: ``hidden`` elements (e.g. closed popups) are left out."""
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children if _shown(c))
 
     def iter(self):
         yield self
@@ -40,6 +41,10 @@ class Element:
                 continue
             found.append(el)
         return found
+
+
+def _shown(node: Element | str) -> bool:
+    return isinstance(node, str) or "hidden" not in node.attrs
 
 
 class _Builder(HTMLParser):

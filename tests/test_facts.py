@@ -12,6 +12,7 @@ import pytest
 from sphinx_deployguide.chartversion import compute_chart_version, parse_version
 from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import load_model
+from sphinx_deployguide.delay import format_duration, percentile
 from sphinx_deployguide.errors import FactError
 from sphinx_deployguide.facts import resolve_facts
 from sphinx_deployguide.git import GitRepo
@@ -167,7 +168,25 @@ def test_facts_table_cli(demo_world, capsys: pytest.CaptureFixture[str]) -> None
         "charts.binderhub.delay.p90",
         "charts.binderhub.delay.p95",
         "charts.binderhub.delay.wait",
+        "charts.binderhub.delay.samples",
     }
+
+
+def test_delay_samples_are_the_measured_delays_of_each_version(demo_world) -> None:
+    """What the delay chart draws: created minus landed for each version the demo world
+    published from a commit (the first release is a tag), oldest first."""
+    facts = resolve_facts(load_model(demo_world.model))
+    expected = [
+        round((v.created - v.landed_at).total_seconds())
+        for v in sorted(demo_world.versions, key=lambda v: v.created)
+        if v.version != "0.1.0"
+    ]
+    samples = facts.get("charts.binderhub.delay.samples")
+    assert samples.kind == "durations" and samples.value == expected
+    # the statistics summarise these samples (seconds, rounded apart)
+    median = facts.get("charts.binderhub.delay.median").value
+    assert abs(median - percentile(expected, 50)) <= 1
+    assert samples.display().startswith(format_duration(expected[0]) + ", ")
 
 
 def _serve_demo_index(demo_copy, index_server) -> None:

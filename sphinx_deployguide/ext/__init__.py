@@ -13,10 +13,13 @@ from .browser import setup_browser
 from .checklist import setup_checklist
 from .checklist_builder import setup_checklist_builder
 from .code import setup_code
+from .delay_chart import setup_delay_chart
 from .drift import setup_drift
 from .facts_table import setup_facts_table
 from .failures import setup_failures
+from .lists import setup_lists
 from .matrix import setup_matrix
+from .plaintext import setup_plaintext
 from .reference import setup_reference
 from .state import setup_state
 from .values import setup_values
@@ -38,10 +41,13 @@ def setup(app: Sphinx) -> dict[str, Any]:
 
     setup_state(app)
     setup_values(app)
+    setup_lists(app)
+    setup_plaintext(app)
     setup_matrix(app)
     setup_checklist(app)
     setup_checklist_builder(app)
     setup_code(app)
+    setup_delay_chart(app)
     setup_facts_table(app)
     setup_reference(app)
     setup_drift(app)

@@ -114,8 +114,24 @@ def format_time(iso: str) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def storage_prefix(config: Config) -> str:
-    return config.deployguide_storage_prefix or config.project or "deployguide"
+#: Folder names that say nothing about which site it is: the prefix skips them.
+_GENERIC_DIRS = frozenset({"docs", "doc", "source", "src", "sphinx"})
+
+
+def storage_prefix(config: Config, srcdir: str | Path) -> str:
+    """The first part of the browser storage keys: the setting, else the ``project`` the
+    site names, else the docs folder's name (``mybinder.org-deploy`` for
+    ``mybinder.org-deploy/docs/source``): never Sphinx's placeholder "Project name not set",
+    which every unnamed site would share."""
+    if config.deployguide_storage_prefix:
+        return config.deployguide_storage_prefix
+    if config.project and ("project" in config._raw_config or "project" in config.overrides):
+        return config.project
+    folder = Path(srcdir).resolve()
+    for candidate in (folder, *folder.parents):
+        if candidate.name and candidate.name.lower() not in _GENERIC_DIRS:
+            return candidate.name
+    return folder.name or "deployguide"
 
 
 def stale_banner_html(as_of: str) -> str:
@@ -154,7 +170,7 @@ def add_page_assets(
     facts = current_facts(app)
     facts_hash = facts.hash if facts is not None else ""
     metatags = (
-        f'<meta name="deployguide-storage-prefix" content="{escape(storage_prefix(app.config))}">\n'
+        f'<meta name="deployguide-storage-prefix" content="{escape(storage_prefix(app.config, app.srcdir))}">\n'
         f'<meta name="deployguide-facts-hash" content="{escape(facts_hash)}">\n'
     )
     context["metatags"] = context.get("metatags", "") + metatags

@@ -34,7 +34,7 @@ from .state import (
     get_state,
     note_fact_use,
 )
-from .values import deployguide_value
+from .values import FactNode
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def _source_text(node: nodes.Node) -> str:
     out: list[str] = []
 
     def walk(n: nodes.Node) -> None:
-        if isinstance(n, deployguide_value):
+        if isinstance(n, FactNode):
             return
         if isinstance(n, nodes.Text):
             out.append(str(n))
@@ -388,9 +388,11 @@ def html_visit_step(self: HTML5Translator, node: deployguide_step) -> None:
             node, "li", CLASS="deployguide-step", **{"data-deployguide-step": node["step_id"]}
         )
     )
+    # The <label> is a larger click target; the step's text is the box's accessible name.
     self.body.append(
+        f'<label class="deployguide-step-check" for="{base}-box">'
         f'<input type="checkbox" class="deployguide-step-box" id="{base}-box" '
-        f'aria-labelledby="{base}-label">'
+        f'aria-labelledby="{base}-label"></label>'
         f'<div class="deployguide-step-body" id="{base}-label">\n'
     )
 

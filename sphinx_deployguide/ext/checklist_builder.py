@@ -24,6 +24,7 @@ from sphinx.writers.text import TextTranslator
 
 from ..errors import DeployGuideError
 from .checklist import deployguide_checklist, deployguide_step
+from .plaintext import PLAIN_NODES
 from .state import get_state
 
 if TYPE_CHECKING:
@@ -42,7 +43,11 @@ class UnwrappedTranslator(TextTranslator):
 
 
 class GithubTranslator(UnwrappedTranslator):
-    """Text output with Markdown where it matters in a PR body: fenced code, backticks."""
+    """Text output with Markdown where it matters in a PR body: fenced code, backticks,
+    bold and italics (the text builder's plain emphasis does not apply here)."""
+
+    #: Nodes whose Markdown this class writes itself, whatever text visitors are registered.
+    own_nodes = frozenset(node.__name__ for node in PLAIN_NODES)
 
     def visit_literal_block(self, node: nodes.Element) -> None:
         language = node.get("language", "")
@@ -165,6 +170,8 @@ class ChecklistBuilder(Builder):
         registry = self.env._registry
         handlers = registry.translation_handlers.get("text", {})
         for name, (visit, depart) in handlers.items():
+            if name in getattr(cls, "own_nodes", ()):
+                continue
             setattr(translator, "visit_" + name, MethodType(visit, translator))
             if depart:
                 setattr(translator, "depart_" + name, MethodType(depart, translator))

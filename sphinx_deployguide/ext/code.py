@@ -4,6 +4,11 @@ build time, so the command an operator copies already holds the right version.
 Everything else is ``code-block`` (``:caption:``, ``:linenos:``, ``:emphasize-lines:``,
 ``:name:``, ``:class:``, highlighting). An unknown name is a located warning and the
 placeholder stays visible, never silently emptied.
+
+A block holding a live value gets the class ``deployguide-code-live`` and each of its lines a
+``<span>`` of its own (Pygments' ``linespans``), so the stylesheet can wrap long lines with a
+visible continuation instead of hiding the version behind a sideways scroll. The text is
+unchanged: the copy button still copies the command exactly.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class DeployCode(CodeBlock):
 
     def run(self) -> list[nodes.Node]:
         facts = get_facts(self.env)
+        self._filled = 0
         lines: list[str] = []
         for index, line in enumerate(self.content):
             lineno = self._line_of(index)
@@ -40,8 +46,15 @@ class DeployCode(CodeBlock):
                 )
             )
         self.content = StringList(lines, items=list(self.content.items))
-        self.options["class"] = [*self.options.get("class", []), "deployguide-code"]
-        return super().run()
+        live = ["deployguide-code-live"] if self._filled else []
+        self.options["class"] = [*self.options.get("class", []), "deployguide-code", *live]
+        result = super().run()
+        if self._filled:
+            prefix = nodes.make_id(f"deployguide-code-{self.env.docname}")
+            for block in (b for node in result for b in node.findall(nodes.literal_block)):
+                serial = self.env.new_serialno("deployguide-code")
+                block.setdefault("highlight_args", {})["linespans"] = f"{prefix}-{serial}"
+        return result
 
     def _line_of(self, index: int) -> int:
         """The source line of content line ``index``.
@@ -68,7 +81,7 @@ class DeployCode(CodeBlock):
             )
             return match.group(0)
         try:
-            return facts.get(name).display()
+            value = facts.get(name).display()
         except DeployGuideError as error:
             warn(
                 location,
@@ -76,6 +89,8 @@ class DeployCode(CodeBlock):
                 f"deploy-code placeholder {match.group(0)!r} left unfilled: {error.message}",
             )
             return match.group(0)
+        self._filled += 1
+        return value
 
 
 def setup_code(app: Sphinx) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from docutils import nodes
 
 from ..drift.hardcoded import find_candidates
-from .values import deployguide_value
+from .values import FactNode
 
 #: Rendered by the extension from facts or claims, never typed: the hardcoded scan skips them.
 SKIP_CLASSES = frozenset(
@@ -29,8 +29,8 @@ SKIP_CLASSES = frozenset(
         "deployguide-failures",
     }
 )
-_SKIP_NODES: tuple[type[nodes.Node], ...] = (
-    deployguide_value,
+_SKIP_NODES: tuple[type, ...] = (
+    FactNode,
     nodes.comment,
     nodes.raw,
     nodes.system_message,

@@ -9,7 +9,7 @@ from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
 from .state import get_facts, note_fact_use
-from .values import value_nodes
+from .values import fact_links, value_nodes
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class DeployFacts(SphinxDirective):
             rows.append(
                 [
                     [nodes.literal(name, name)],
-                    value_nodes(fact),
+                    value_nodes(fact, links=fact_links(facts, fact)),
                     [nodes.Text(fact.provenance.describe())],
                 ]
             )

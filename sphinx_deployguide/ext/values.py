@@ -1,12 +1,15 @@
 """Roles that put real values and real references into prose.
 
-* ``{deploy-value}`charts.binderhub.version``` renders a fact, with its provenance on hover
-  and a visible "stale" mark when it came from the cache after a network failure.
+* ``{deploy-value}`charts.binderhub.version``` renders a fact, with its provenance in a
+  popup (``role="tooltip"``, on hover and keyboard focus) and a visible "stale" mark when it
+  came from the cache after a network failure. Long lists fold (:mod:`.lists`).
 * ``{deploy-file}`PATH``` , ``{deploy-config}`FILE#KEY.PATH``` and
   ``{deploy-job}`WORKFLOW#JOB``` / ``{deploy-job}`ENV``` render as literals and are recorded
   as :class:`~sphinx_deployguide.ext.state.Claim` s for the drift checks.
 
-Values go into docutils Text nodes only, so every builder escapes them.
+Values go into docutils Text nodes only, so every builder escapes them. The HTML carries
+``data-deployguide-fact`` (the name) and ``data-deployguide-kind`` (version, sha, duration,
+...): stable hooks for user CSS and tests.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sphinx.util.docutils import SphinxRole
 from ..config import Environment
 from ..errors import DeployGuideError
 from .state import Claim, get_facts, get_state, note_fact_use
+from .tooltip import tooltip_html, tooltip_target_attrs
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
@@ -29,30 +33,64 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.writers.html5 import HTML5Translator
 
-    from ..facts import Fact
+    from ..facts import Fact, FactSet
+    from ..links import SourceLinks
 
 
-class deployguide_value(nodes.Inline, nodes.TextElement):
-    """A rendered fact: attributes ``fact``, ``provenance``, ``stale``; children: the value."""
+class FactNode:
+    """Mixin of the nodes rendered from facts: never typed by a person, so the drift checks'
+    hardcoded scan and the step-id slugs skip them."""
+
+
+class deployguide_value(FactNode, nodes.Inline, nodes.TextElement):
+    """A rendered fact: attributes ``fact``, ``kind``, ``provenance``, ``stale``; children:
+    the value."""
 
 
 STALE_MARK = " (stale)"
 
 
+def fact_attributes(fact: Fact) -> dict[str, object]:
+    """What every node rendered from ``fact`` carries (and smart quotes leave alone: a
+    commit subject or a config value is shown exactly as computed)."""
+    return {
+        "fact": fact.name,
+        "kind": fact.kind,
+        "provenance": fact.provenance.describe(),
+        "stale": fact.provenance.status == "stale",
+        "support_smartquotes": False,
+    }
+
+
+def fact_links(facts: FactSet, fact: Fact) -> SourceLinks | None:
+    """Web pages of the chart source a ``charts.NAME.*`` fact came from, if it has them."""
+    parts = fact.name.split(".")
+    state = facts.charts.get(parts[1]) if len(parts) > 2 and parts[0] == "charts" else None
+    return state.links if state is not None else None
+
+
 def value_nodes(
-    fact: Fact, *, literal: bool = False, classes: list[str] | None = None
+    fact: Fact,
+    *,
+    literal: bool = False,
+    classes: list[str] | None = None,
+    links: SourceLinks | None = None,
 ) -> list[Node]:
-    """The nodes for one fact: the value (escaped) and, when stale, a visible mark."""
-    text = fact.display()
+    """The nodes for one fact: the value (escaped) and, when stale, a visible mark.
+
+    Lists of commits, and other lists longer than a few items, become a folded list block
+    (:func:`.lists.list_node`) that a transform lifts out of its paragraph.
+    """
+    from .lists import is_block_list, list_node
+
     stale = fact.provenance.status == "stale"
-    node = deployguide_value(
-        "",
-        fact=fact.name,
-        provenance=fact.provenance.describe(),
-        stale=stale,
-        classes=list(classes or []),
-    )
-    node += nodes.literal(text, text) if literal else nodes.Text(text)
+    node: Node
+    if is_block_list(fact):
+        node = list_node(fact, links, classes=list(classes or []))
+    else:
+        text = fact.display()
+        node = deployguide_value("", classes=list(classes or []), **fact_attributes(fact))
+        node += nodes.literal(text, text) if literal else nodes.Text(text)
     result: list[Node] = [node]
     if stale:
         result.append(nodes.inline(STALE_MARK, STALE_MARK, classes=["deployguide-stale-mark"]))
@@ -164,7 +202,7 @@ class DeployValue(_Role):
             fact = facts.get(name)
         except DeployGuideError as error:
             return self.problem(DeployGuideWarning.FACT, message_of(error))
-        return value_nodes(fact), []
+        return value_nodes(fact, links=fact_links(facts, fact)), []
 
 
 class DeployFile(_Role):
@@ -235,23 +273,24 @@ class DeployJob(_Role):
         return [nodes.literal(job, job, classes=["deployguide-job"])], []
 
 
+def value_attrs(self: HTML5Translator, node: nodes.Element) -> dict[str, str]:
+    """The HTML attributes of a rendered fact: class, hooks, and its provenance popup
+    (``title`` for pages without JavaScript; the script turns it into the popup)."""
+    return {
+        "CLASS": "deployguide-value" + (" deployguide-stale" if node.get("stale") else ""),
+        "data-deployguide-fact": node["fact"],
+        "data-deployguide-kind": node.get("kind", "text"),
+        "title": node["provenance"],
+        **tooltip_target_attrs(self),
+    }
+
+
 def html_visit_value(self: HTML5Translator, node: deployguide_value) -> None:
-    classes = "deployguide-value" + (" deployguide-stale" if node.get("stale") else "")
-    self.body.append(
-        self.starttag(
-            node,
-            "span",
-            "",
-            CLASS=classes,
-            title=node["provenance"],
-            tabindex="0",
-            **{"data-deployguide-fact": node["fact"]},
-        )
-    )
+    self.body.append(self.starttag(node, "span", "", **value_attrs(self, node)))
 
 
 def html_depart_value(self: HTML5Translator, node: deployguide_value) -> None:
-    self.body.append("</span>")
+    self.body.append("</span>" + tooltip_html(self, node["provenance"]))
 
 
 def _pass(self: object, node: Node) -> None:

@@ -3,7 +3,7 @@
  * Consumes the HTML that sphinx_deployguide.ext renders (see the HTML contract):
  *   div.deployguide-checklist[data-deployguide-checklist][data-deployguide-facts-hash]
  *     li.deployguide-step[data-deployguide-step] > input.deployguide-step-box
- *   span.deployguide-value[title]
+ *   .deployguide-value[aria-describedby] + span.deployguide-tooltip[role=tooltip][hidden]
  * Ticks live in localStorage under "<prefix>:<checklist>:<step>:<facts hash>", so a
  * reload keeps them, editing another step keeps them, and new facts (a new chart
  * version) start a fresh checklist. When storage is unavailable the checklist still
@@ -85,15 +85,6 @@
     };
   }
 
-  var idCounter = 0;
-  function ensureId(el, base) {
-    if (!el.id) {
-      idCounter += 1;
-      el.id = NS + "-" + base + "-" + idCounter;
-    }
-    return el.id;
-  }
-
   function make(tag, className, text) {
     var el = document.createElement(tag);
     if (className) {
@@ -103,24 +94,6 @@
       el.textContent = text;
     }
     return el;
-  }
-
-  /* Give every checkbox a real <label> (a larger click target); its accessible name
-   * is the step's text, through aria-labelledby (the server sets it; else we do). */
-  function ensureLabel(step, box) {
-    if (box.labels && box.labels.length) {
-      return;
-    }
-    var label = make("label", NS + "-step-check");
-    label.setAttribute("for", ensureId(box, "box"));
-    box.parentNode.insertBefore(label, box);
-    label.appendChild(box);
-    if (!box.hasAttribute("aria-labelledby")) {
-      var body = step.querySelector("." + NS + "-step-body");
-      if (body) {
-        box.setAttribute("aria-labelledby", ensureId(body, "step-body"));
-      }
-    }
   }
 
   function setupChecklist(root, store, prefix, pageHash) {
@@ -136,7 +109,6 @@
         continue;
       }
       box.disabled = false;
-      ensureLabel(stepEls[i], box);
       steps.push({ el: stepEls[i], box: box, key: keyStart + stepId + ":" + hash });
     }
     if (!steps.length) {
@@ -237,24 +209,114 @@
     load();
   }
 
-  /* Provenance as a tooltip that also shows on keyboard focus (a native title only
-   * shows on hover), and as the accessible description of the value. */
+  /* The provenance popup. The server renders, after each value, a hidden
+   * role="tooltip" element that the value names with aria-describedby. It opens on hover
+   * and on keyboard focus, below the value or above it when there is no room, shifted to
+   * stay inside the viewport; Escape closes it, and the pointer can move onto it
+   * (WCAG 1.4.13). It is moved to the end of <body> so no theme container clips it. */
+  var EDGE = 8;
+  var GAP = 6;
+  var openTip = null;
+  var openTarget = null;
+  var hideTimer = null;
+
+  function placeTip(target, tip) {
+    var rects = target.getClientRects();
+    var box = rects.length ? rects[0] : target.getBoundingClientRect();
+    var width = document.documentElement.clientWidth;
+    var height = document.documentElement.clientHeight;
+    var w = tip.offsetWidth;
+    var h = tip.offsetHeight;
+    var top = box.bottom + GAP;
+    var side = "bottom";
+    if (top + h > height - EDGE && box.top - GAP - h >= EDGE) {
+      top = box.top - GAP - h;
+      side = "top";
+    }
+    top = Math.max(EDGE, Math.min(top, height - EDGE - h));
+    var left = Math.max(EDGE, Math.min(box.left, width - EDGE - w));
+    tip.style.left = left + "px";
+    tip.style.top = top + "px";
+    tip.setAttribute("data-" + NS + "-placement", side);
+  }
+
+  function hideTip() {
+    clearTimeout(hideTimer);
+    if (openTip) {
+      openTip.hidden = true;
+    }
+    openTip = null;
+    openTarget = null;
+  }
+
+  function showTip(target, tip) {
+    clearTimeout(hideTimer);
+    if (openTip && openTip !== tip) {
+      hideTip();
+    }
+    tip.hidden = false;
+    openTip = tip;
+    openTarget = target;
+    placeTip(target, tip);
+  }
+
+  function hideSoon() {
+    clearTimeout(hideTimer);
+    hideTimer = setTimeout(function () {
+      if (openTarget && openTarget === document.activeElement) {
+        return;
+      }
+      hideTip();
+    }, 120);
+  }
+
   function setupValue(el) {
-    var text = el.getAttribute("title");
-    if (!text) {
+    var tip = document.getElementById(el.getAttribute("aria-describedby") || "");
+    if (!tip || tip.getAttribute("role") !== "tooltip") {
       return;
     }
-    var tip = make("span", NS + "-provenance-text", text);
-    tip.id = ensureId(el, "value") + "-provenance";
-    tip.hidden = true;
-    el.parentNode.insertBefore(tip, el.nextSibling);
-    var described = el.getAttribute("aria-describedby");
-    el.setAttribute("aria-describedby", described ? described + " " + tip.id : tip.id);
-    el.setAttribute("data-" + NS + "-provenance", text);
-    el.removeAttribute("title");
-    if (!el.hasAttribute("tabindex")) {
-      el.setAttribute("tabindex", "0");
+    el.removeAttribute("title"); /* the popup replaces the native tooltip */
+    document.body.appendChild(tip);
+    var block = el.tagName !== "SPAN"; /* a list block opens on focus only */
+    if (!block) {
+      el.addEventListener("mouseenter", function () {
+        showTip(el, tip);
+      });
+      el.addEventListener("mouseleave", hideSoon);
     }
+    el.addEventListener("focus", function (event) {
+      if (event.target === el) {
+        showTip(el, tip);
+      }
+    });
+    el.addEventListener("blur", function () {
+      if (openTip === tip) {
+        hideTip();
+      }
+    });
+    tip.addEventListener("mouseenter", function () {
+      clearTimeout(hideTimer);
+    });
+    tip.addEventListener("mouseleave", hideSoon);
+  }
+
+  function setupTooltips() {
+    var values = document.querySelectorAll("." + NS + "-value[aria-describedby]");
+    for (var i = 0; i < values.length; i++) {
+      setupValue(values[i]);
+    }
+    document.addEventListener("keydown", function (event) {
+      if (openTip && (event.key === "Escape" || event.key === "Esc")) {
+        hideTip();
+      }
+    });
+    function follow() {
+      if (openTip && openTarget) {
+        placeTip(openTarget, openTip);
+      }
+    }
+    window.addEventListener("scroll", follow, true);
+    window.addEventListener("resize", follow);
   }
 
   function init() {
@@ -265,10 +327,7 @@
     for (var i = 0; i < checklists.length; i++) {
       setupChecklist(checklists[i], store, prefix, pageHash);
     }
-    var values = document.querySelectorAll("." + NS + "-value[title]");
-    for (var j = 0; j < values.length; j++) {
-      setupValue(values[j]);
-    }
+    setupTooltips();
   }
 
   if (document.readyState === "loading") {

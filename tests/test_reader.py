@@ -1,0 +1,356 @@
+"""What an operator reads: folded lists with commit links, commands that wrap, the
+provenance popup's HTML, the delay chart, plain text output, server-rendered labels.
+
+Built for real with Sphinx (``tests/roots/test-deployguide-reader``) once per builder, on a
+copy of the demo world whose pin is old (18 chart commits pending) and whose chart source
+has a GitHub ``origin``. The browser side is in ``test_themes.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from sphinx.testing.util import SphinxTestApp
+
+from sphinx_deployguide.config import load_model
+from sphinx_deployguide.delay import format_duration
+from sphinx_deployguide.delaychart import DelayPicture, choose_axis, render_svg, summary
+from sphinx_deployguide.demo import copy_demo, git_env
+from sphinx_deployguide.ext.lists import FOLD_OVER, SHOWN
+from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.links import SourceLinks, github_repo, pr_number, source_links
+
+try:
+    from tests.htmltree import parse_html
+except ModuleNotFoundError:  # pytest without the repo root on sys.path
+    from htmltree import parse_html  # type: ignore[no-redef]
+
+ROOT = Path(__file__).parent / "roots" / "test-deployguide-reader"
+OLD_PIN = "1.0.0-0.dev.git.3.hb2ef662"
+ORIGIN = "https://github.com/example-org/binderhub.git"
+
+
+@pytest.fixture(scope="module")
+def world(demo_world, tmp_path_factory):
+    """The demo world pinned at an old version, its chart source cloned from GitHub."""
+    world = copy_demo(demo_world, tmp_path_factory.mktemp("reader") / "world")
+    chart = world.deploy / "mybinder" / "Chart.yaml"
+    text = chart.read_text(encoding="utf-8")
+    assert world.pinned_version in text
+    chart.write_text(text.replace(world.pinned_version, OLD_PIN), encoding="utf-8")
+    subprocess.run(
+        ["git", "-C", str(world.source), "remote", "add", "origin", ORIGIN],
+        check=True,
+        capture_output=True,
+        env=git_env(),
+    )
+    return world
+
+
+@pytest.fixture(scope="module")
+def facts(world):
+    return resolve_facts(load_model(world.model))
+
+
+@pytest.fixture(scope="module")
+def built(world, tmp_path_factory):
+    """``built(builder)``: the output folder and warnings of one build (made once)."""
+    done: dict[str, tuple[Path, str]] = {}
+
+    def _built(builder: str) -> tuple[Path, str]:
+        if builder not in done:
+            src = tmp_path_factory.mktemp(f"reader-{builder}") / "runbook-site"
+            shutil.copytree(ROOT, src)
+            warnings = StringIO()
+            app = SphinxTestApp(
+                builder,
+                srcdir=src,
+                confoverrides={"deployguide_config": str(world.model)},
+                status=StringIO(),
+                warning=warnings,
+            )
+            try:
+                app.build()
+            finally:
+                app.cleanup()
+            done[builder] = (Path(app.outdir), warnings.getvalue())
+        return done[builder]
+
+    return _built
+
+
+def html(built, name: str = "index"):
+    out, _ = built("html")
+    return parse_html((out / f"{name}.html").read_text(encoding="utf-8"))
+
+
+def commits_of(facts) -> list[tuple[str, str]]:
+    return [tuple(e.split(" ", 1)) for e in facts.get("charts.binderhub.pending").value]
+
+
+# --- links ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/jupyterhub/binderhub.git",
+        "https://github.com/jupyterhub/binderhub",
+        "https://user:ghp_secret@github.com/jupyterhub/binderhub.git",
+        "git@github.com:jupyterhub/binderhub.git",
+        "ssh://git@github.com/jupyterhub/binderhub.git",
+    ],
+)
+def test_github_sources_link_to_commit_and_pull_pages(url):
+    links = source_links(None, url)
+    assert links == SourceLinks("jupyterhub", "binderhub")
+    assert links.commit("441f5ea") == "https://github.com/jupyterhub/binderhub/commit/441f5ea"
+    assert links.pull(395) == "https://github.com/jupyterhub/binderhub/pull/395"
+    assert "secret" not in links.home
+
+
+def test_other_sources_have_no_pages_and_only_shas_are_linked():
+    assert source_links("/srv/binderhub", "https://gitlab.com/a/b.git", None) is None
+    assert github_repo("https://github.com.evil.example/a/b") is None
+    assert SourceLinks("a", "b").commit('441f5ea"><script>') is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "number"),
+    [
+        ("Merge pull request #395 from minrk/chart", 395),
+        ("Add a network policy (#1234)", 1234),
+        ("Fix #12 in the docs", None),
+        ("Add a network policy", None),
+    ],
+)
+def test_pr_number_of_a_subject(subject, number):
+    assert pr_number(subject) == number
+
+
+# --- folded lists ----------------------------------------------------------------------------
+
+
+def test_a_long_pending_list_is_folded_with_every_commit_linked(built, facts):
+    commits = commits_of(facts)
+    assert len(commits) > FOLD_OVER, "the fixture must pin far enough back"
+    lists = html(built).find_all("div", "deployguide-list", data_deployguide_kind="commits")
+    assert len(lists) == 2  # the paragraph and the table cell
+    for block in lists:
+        assert block.attrs["data-deployguide-fact"] == "charts.binderhub.pending"
+        assert block.attrs["data-deployguide-kind"] == "commits"
+        assert block.attrs["data-deployguide-count"] == str(len(commits))
+        shown = block.find_all("ul")[0].find_all("li")
+        (more,) = block.find_all("details", "deployguide-more")
+        hidden = more.find_all("li")
+        assert len(shown) == SHOWN and len(hidden) == len(commits) - SHOWN
+        assert more.find_all("summary")[0].text() == f"and {len(hidden)} more"
+        assert more.attrs["data-deployguide-more"] == str(len(hidden))
+        for li, (sha, subject) in zip([*shown, *hidden], commits, strict=True):
+            (link, *pr) = li.find_all("a")
+            assert link.attrs["href"] == f"https://github.com/example-org/binderhub/commit/{sha}"
+            assert link.text() == sha
+            assert subject in li.text()  # exactly as computed: no smart quotes
+            number = pr_number(subject)
+            if number is None:
+                assert pr == []
+            else:
+                assert pr[0].attrs["href"].endswith(f"/example-org/binderhub/pull/{number}")
+                assert pr[0].text() == f"#{number}"
+
+
+def test_a_list_block_leaves_its_paragraph_and_keeps_the_text_around_it(built):
+    out, _ = built("html")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    # never a block inside a <p> (the HTML parser would tear the paragraph apart)
+    for paragraph in re.findall(r"<p\b.*?</p>", page, flags=re.S):
+        assert "<div" not in paragraph and "<details" not in paragraph
+    before = page.index("Pending:")
+    block = page.index('class="deployguide-value deployguide-list"', before)
+    after = page.index("and that is all.", block)
+    assert before < block < after
+    # nested in emphasis: the block follows the paragraph, the sentence stays whole
+    sentence = html(built).find_all("em")[-1].text()
+    assert sentence.startswith("one by") and sentence.endswith("one")
+
+
+def test_a_list_in_a_title_is_shortened_inline(built, facts):
+    title = html(built, "title").find_all("h1")[0]
+    shas = [sha for sha, _ in commits_of(facts)]
+    assert shas[0] in title.text() and shas[-1] not in title.text()
+    assert f"and {len(shas) - SHOWN} more" in title.text()
+    assert not title.find_all("details")
+
+
+def test_text_output_lists_every_commit(built, facts):
+    out, _ = built("text")
+    text = (out / "index.txt").read_text(encoding="utf-8")
+    for sha, subject in commits_of(facts):
+        assert f"{sha} {subject}" in text
+    assert "more" not in text.split("Pending:")[1].split("that is all")[0]
+
+
+# --- commands that wrap --------------------------------------------------------------------
+
+
+def test_a_code_block_with_live_values_has_one_span_per_line(built, facts):
+    version = facts.get("charts.binderhub.version").value
+    page = html(built)
+    live = page.find_all("div", "deployguide-code-live")
+    assert len(live) == 1
+    (pre,) = live[0].find_all("pre")
+    lines = [span for span in pre.children if not isinstance(span, str) and "id" in span.attrs]
+    assert [line.text() for line in lines] == [
+        "$ helm upgrade --install binderhub binderhub-charts/binderhub --devel --version "
+        f"{version}\n",
+        "$ helm list\n",
+    ]
+    assert len({line.attrs["id"] for line in lines}) == 2
+    # the copy button copies the pre's text: the spans change none of it
+    assert pre.text().rstrip("\n").split("\n")[0].endswith(f"--version {version}")
+    # a code block without a live value is left as it was
+    plain = [d for d in page.find_all("div", "highlight-console") if d not in live]
+    assert len(plain) == 1
+    assert all("id" not in span.attrs for span in plain[0].find_all("span"))
+
+
+# --- values and their popups ---------------------------------------------------------------
+
+
+def test_values_name_their_kind_and_their_popup(built, facts):
+    page = html(built)
+    (body,) = page.find_all("div", "body")  # not the sidebar's copies of titles
+    values = body.find_all("span", "deployguide-value")
+    kinds = {v.attrs["data-deployguide-fact"]: v.attrs["data-deployguide-kind"] for v in values}
+    assert kinds["charts.binderhub.version"] == "version"
+    assert kinds["charts.binderhub.commit"] == "sha"
+    assert kinds["charts.binderhub.delay.wait"] == "duration"
+    ids = []
+    for value in values + body.find_all("div", "deployguide-list"):
+        tip_id = value.attrs["aria-describedby"]
+        (tip,) = page.find_all(id=tip_id)
+        assert tip.attrs["role"] == "tooltip" and "hidden" in tip.attrs
+        fact = facts.get(value.attrs["data-deployguide-fact"])
+        where = f"{fact.provenance.source} @ {fact.provenance.ref} ({fact.provenance.status}, "
+        assert tip.children[0].startswith(where)  # the time is the build's own
+        assert value.attrs["title"] == tip.children[0]  # for pages without JavaScript
+        assert value.attrs["tabindex"] == "0"
+        ids.append(tip_id)
+    assert len(ids) == len(set(ids))
+
+
+def test_checkbox_labels_are_in_the_html(built):
+    (step,) = html(built).find_all("li", "deployguide-step")
+    (label,) = step.find_all("label", "deployguide-step-check")
+    (box,) = label.find_all("input")
+    assert label.attrs["for"] == box.attrs["id"]
+    assert (
+        box.attrs["aria-labelledby"] == step.find_all("div", "deployguide-step-body")[0].attrs["id"]
+    )
+
+
+def test_storage_prefix_falls_back_to_the_docs_folder(built):
+    out, _ = built("html")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert '<meta name="deployguide-storage-prefix" content="runbook-site">' in page
+
+
+# --- plain text ----------------------------------------------------------------------------
+
+
+def test_text_builder_renders_emphasis_as_text(built):
+    out, _ = built("text")
+    text = (out / "index.txt").read_text(encoding="utf-8")
+    assert "It does not name the branch head." in text
+    assert "**not**" not in text and "*branch*" not in text
+
+
+# --- the delay chart -----------------------------------------------------------------------
+
+
+def picture_of(facts) -> DelayPicture:
+    get = facts.get
+    return DelayPicture(
+        "binderhub",
+        tuple(get("charts.binderhub.delay.samples").value),
+        get("charts.binderhub.delay.median").value,
+        get("charts.binderhub.delay.p90").value,
+        get("charts.binderhub.delay.wait").value,
+    )
+
+
+def test_delay_chart_html_is_an_accessible_svg_of_the_facts(built, facts):
+    picture = picture_of(facts)
+    (figure,) = html(built).find_all("figure", "deployguide-delay-chart")
+    assert figure.attrs["data-deployguide-chart"] == "binderhub"
+    assert figure.attrs["data-deployguide-fact"] == "charts.binderhub.delay.samples"
+    (svg,) = figure.find_all("svg")
+    assert svg.attrs["role"] == "img"
+    title, desc = svg.find_all("title")[0], svg.find_all("desc")[0]
+    assert svg.attrs["aria-labelledby"] == f"{title.attrs['id']} {desc.attrs['id']}"
+    for number in (picture.median, picture.p90, picture.wait):
+        assert format_duration(number) in title.text()
+    assert f"{picture.within_wait} of {picture.count} versions" in desc.text()
+    marks = {
+        g.attrs["data-deployguide-mark"]: g.text()
+        for g in svg.find_all("g")
+        if "data-deployguide-mark" in g.attrs
+    }
+    assert marks == {
+        "median": f"median {format_duration(picture.median)}",
+        "p90": f"90% within {format_duration(picture.p90)}",
+        "wait": f"advised wait {format_duration(picture.wait)}",
+    }
+    assert summary(picture) in figure.find_all("figcaption")[0].text()
+
+
+@pytest.mark.parametrize(("builder", "name"), [("text", "index.txt"), ("man", None)])
+def test_delay_chart_is_one_line_elsewhere(built, facts, builder, name):
+    out, _ = built(builder)
+    path = out / name if name else next(out.glob("*.1"))
+    text = path.read_text(encoding="utf-8")
+    line = summary(picture_of(facts))
+    flat = re.sub(r"\s+", " ", text.replace("\\-", "-").replace("\\(aq", "'"))
+    assert line in flat
+    assert "<svg" not in text
+
+
+def test_delay_chart_in_latex(built, facts):
+    out, _ = built("latex")
+    tex = next(out.glob("*.tex")).read_text(encoding="utf-8")
+    flat = re.sub(r"\s+", " ", tex)
+    picture = picture_of(facts)
+    assert f"median {format_duration(picture.median)}" in flat
+    assert "svg" not in tex.lower().split("\\begin{document}")[1]
+
+
+def test_delay_chart_of_an_unknown_chart_warns_and_draws_nothing(built):
+    out, warnings = built("html")
+    assert re.search(r"title\.md:\d+: WARNING: deploy-delay-chart 'nosuchchart'", warnings)
+    assert "[deployguide.fact]" in warnings
+    page = (out / "title.html").read_text(encoding="utf-8")
+    assert "<svg" not in page
+    assert "<p class=\"deployguide-problem\">deploy-delay-chart 'nosuchchart': unknown fact" in page
+
+
+def test_delay_axis_puts_outliers_in_one_bar():
+    minutes = [4, 5, 5, 6, 7, 9, 12, 600]  # one re-published entry, ten hours late
+    picture = DelayPicture("x", tuple(m * 60.0 for m in minutes), 390, 660, 720)
+    axis = choose_axis(picture)
+    assert axis.cap == 24 and axis.step == 1  # twice the advised wait, not ten hours
+    svg = render_svg(picture, "t")
+    assert "&gt;24" in svg and "the slowest took 10.0 h" in svg
+    # every sample is a bar's worth: the bar heights add up to the count
+    heights = [el for el in re.findall(r"<rect [^>]*><title>(\d+)</title>", svg)]
+    assert sum(int(h) for h in heights) == len(minutes)
+
+
+def test_delay_svg_escapes_the_chart_name():
+    picture = DelayPicture('a<b>"', (60.0, 120.0), 90, 114, 120)
+    svg = render_svg(picture, "t")
+    assert "<b>" not in svg and "a&lt;b&gt;&quot;" in svg
