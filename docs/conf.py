@@ -50,4 +50,3 @@ nitpicky = True
 html_theme = "pydata_sphinx_theme"
 html_title = "sphinx-deployguide"
 html_context = {"default_mode": "auto"}  # light or dark as the reader's system says
-html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}

@@ -75,3 +75,24 @@ def world(demo_copy, monkeypatch):
             env=git_env(),
         )
     return demo_copy
+
+
+# --- web_root / chromium (browser tests): see tests/browsing.py; shared by the browser modules
+def _browsing():
+    try:
+        from tests import browsing
+    except ModuleNotFoundError:  # `pytest` without the repo root on sys.path
+        import browsing  # type: ignore[no-redef]
+    return browsing
+
+
+@pytest.fixture(scope="session")
+def web_root(tmp_path_factory):
+    """A static file server on 127.0.0.1 for every site the session builds."""
+    yield from _browsing().web_root(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Debian Chromium for the session (skips, or fails under CI=true, without it)."""
+    yield from _browsing().chromium()

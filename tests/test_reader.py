@@ -21,6 +21,7 @@ from sphinx_deployguide.config import load_model
 from sphinx_deployguide.delay import format_duration
 from sphinx_deployguide.delaychart import DelayPicture, choose_axis, render_svg, summary
 from sphinx_deployguide.demo import copy_demo, git_env
+from sphinx_deployguide.ext.codewrap import wrap_highlighted, wrap_line
 from sphinx_deployguide.ext.lists import FOLD_OVER, SHOWN
 from sphinx_deployguide.facts import resolve_facts
 from sphinx_deployguide.links import SourceLinks, github_repo, pr_number, source_links
@@ -198,25 +199,58 @@ def test_text_output_lists_every_commit(built, facts):
 # --- commands that wrap --------------------------------------------------------------------
 
 
-def test_a_code_block_with_live_values_has_one_span_per_line(built, facts):
+def test_a_code_block_with_live_values_is_wrapped_by_line_and_word(built, facts):
     version = facts.get("charts.binderhub.version").value
     page = html(built)
     live = page.find_all("div", "deployguide-code-live")
     assert len(live) == 1
     (pre,) = live[0].find_all("pre")
-    lines = [span for span in pre.children if not isinstance(span, str) and "id" in span.attrs]
+    lines = pre.find_all("span", "deployguide-line")
     assert [line.text() for line in lines] == [
         "$ helm upgrade --install binderhub binderhub-charts/binderhub --devel --version "
         f"{version}\n",
         "$ helm list\n",
     ]
-    assert len({line.attrs["id"] for line in lines}) == 2
-    # the copy button copies the pre's text: the spans change none of it
-    assert pre.text().rstrip("\n").split("\n")[0].endswith(f"--version {version}")
+    words = [w.text() for w in lines[0].find_all("span", "deployguide-word")]
+    assert words == [
+        "$",
+        "helm",
+        "upgrade",
+        "--install",
+        "binderhub",
+        "binderhub-charts/binderhub",
+        "--devel",
+        "--version",
+        version,
+    ]
+    (value,) = pre.find_all("span", "deployguide-code-value")
+    assert value.text() == version
+    assert value.attrs["data-deployguide-fact"] == "charts.binderhub.version"
+    assert value.attrs["data-deployguide-kind"] == "version"
+    # Pygments' colours are kept: the prompt is still a prompt
+    assert lines[0].find_all("span", "gp")[0].text() == "$"
     # a code block without a live value is left as it was
     plain = [d for d in page.find_all("div", "highlight-console") if d not in live]
-    assert len(plain) == 1
-    assert all("id" not in span.attrs for span in plain[0].find_all("span"))
+    assert len(plain) == 1 and not plain[0].find_all("span", "deployguide-line")
+
+
+def test_wrapping_keeps_the_text_the_colours_and_the_escaping():
+    line = (
+        '<span class="hll"><span class="gp">$ </span><span class="nb">echo</span>'
+        '<span class="w"> </span><span class="s1">&#39;&lt;b&gt; &amp; 1.0-abc&#39;</span>'
+        "</span>"
+    )
+    out = wrap_line(line, [("1.0-abc", "charts.x.version", "version")])
+    assert parse_html(out).text() == parse_html(line).text() == "$ echo '<b> & 1.0-abc'"
+    assert "<b>" not in out and "&lt;b&gt;" in out and "&amp;" in out
+    assert out.count('<span class="deployguide-word">') == 5  # $, echo, '<b>, &, 1.0-abc'
+    assert '<span class="hll"><span class="s1">' in out  # each piece keeps its tags
+    value = parse_html(out).find_all("span", "deployguide-code-value")[0]
+    assert value.text() == "1.0-abc" and value.attrs["data-deployguide-fact"] == "charts.x.version"
+    block = '<div class="highlight"><pre><span></span>' + line + "\n</pre></div>"
+    wrapped = wrap_highlighted(block, [])
+    assert wrapped.count('class="deployguide-line"') == 1
+    assert parse_html(wrapped).text() == parse_html(block).text()
 
 
 # --- values and their popups ---------------------------------------------------------------

@@ -13,6 +13,7 @@ from .browser import setup_browser
 from .checklist import setup_checklist
 from .checklist_builder import setup_checklist_builder
 from .code import setup_code
+from .codewrap import setup_codewrap
 from .delay_chart import setup_delay_chart
 from .drift import setup_drift
 from .facts_table import setup_facts_table
@@ -47,6 +48,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_checklist(app)
     setup_checklist_builder(app)
     setup_code(app)
+    setup_codewrap(app)
     setup_delay_chart(app)
     setup_facts_table(app)
     setup_reference(app)

@@ -5,10 +5,11 @@ Everything else is ``code-block`` (``:caption:``, ``:linenos:``, ``:emphasize-li
 ``:name:``, ``:class:``, highlighting). An unknown name is a located warning and the
 placeholder stays visible, never silently emptied.
 
-A block holding a live value gets the class ``deployguide-code-live`` and each of its lines a
-``<span>`` of its own (Pygments' ``linespans``), so the stylesheet can wrap long lines with a
+A block holding a live value gets the class ``deployguide-code-live`` and, in HTML, its
+lines and words wrapped (:mod:`.codewrap`), so a long command wraps between words with a
 visible continuation instead of hiding the version behind a sideways scroll. The text is
-unchanged: the copy button still copies the command exactly.
+unchanged: the copy button still copies the command exactly. (Not with ``:linenos:``: the
+numbers would no longer line up with wrapped lines, so such a block scrolls as before.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from docutils.statemachine import StringList
 from sphinx.directives.code import CodeBlock
 
 from ..errors import DeployGuideError
+from .codewrap import deployguide_code_lines
 from .state import get_facts, note_fact_use
 from .warnings import DeployGuideWarning, warn
 
@@ -36,7 +38,7 @@ class DeployCode(CodeBlock):
 
     def run(self) -> list[nodes.Node]:
         facts = get_facts(self.env)
-        self._filled = 0
+        self._filled: list[tuple[str, str, str]] = []  # (value, fact, kind) as filled in
         lines: list[str] = []
         for index, line in enumerate(self.content):
             lineno = self._line_of(index)
@@ -46,15 +48,23 @@ class DeployCode(CodeBlock):
                 )
             )
         self.content = StringList(lines, items=list(self.content.items))
-        live = ["deployguide-code-live"] if self._filled else []
-        self.options["class"] = [*self.options.get("class", []), "deployguide-code", *live]
+        live = bool(self._filled) and "linenos" not in self.options
+        extra = ["deployguide-code-live"] if live else []
+        self.options["class"] = [*self.options.get("class", []), "deployguide-code", *extra]
         result = super().run()
-        if self._filled:
-            prefix = nodes.make_id(f"deployguide-code-{self.env.docname}")
-            for block in (b for node in result for b in node.findall(nodes.literal_block)):
-                serial = self.env.new_serialno("deployguide-code")
-                block.setdefault("highlight_args", {})["linespans"] = f"{prefix}-{serial}"
+        if live:
+            result = [self._wrap(node) for node in result]
         return result
+
+    def _wrap(self, node: nodes.Node) -> nodes.Node:
+        """Put each literal block of ``node`` (a block, or a captioned container) in a
+        :class:`deployguide_code_lines`, which rewrites its HTML."""
+        values = sorted(set(self._filled))
+        if isinstance(node, nodes.literal_block):
+            return deployguide_code_lines("", node, values=values)
+        for block in list(node.findall(nodes.literal_block)):
+            block.replace_self(deployguide_code_lines("", block.deepcopy(), values=values))
+        return node
 
     def _line_of(self, index: int) -> int:
         """The source line of content line ``index``.
@@ -81,7 +91,7 @@ class DeployCode(CodeBlock):
             )
             return match.group(0)
         try:
-            value = facts.get(name).display()
+            fact = facts.get(name)
         except DeployGuideError as error:
             warn(
                 location,
@@ -89,7 +99,8 @@ class DeployCode(CodeBlock):
                 f"deploy-code placeholder {match.group(0)!r} left unfilled: {error.message}",
             )
             return match.group(0)
-        self._filled += 1
+        value = fact.display()
+        self._filled.append((value, fact.name, fact.kind))
         return value
 
 
