@@ -258,6 +258,13 @@ def staging(page: Any, site: Site) -> Any:
     return checklist
 
 
+def our_keys(page: Any) -> list[str]:
+    """The localStorage keys of the checklists (the theme keeps its light/dark choice under
+    keys of its own)."""
+    prefix = page.locator('meta[name="deployguide-storage-prefix"]').get_attribute("content")
+    return [k for k in page.evaluate("Object.keys(localStorage)") if k.startswith(f"{prefix}:")]
+
+
 def boxes(checklist: Any) -> Any:
     return checklist.locator("input.deployguide-step-box")
 
@@ -301,16 +308,13 @@ def test_ticks_survive_a_reload_and_reset_clears_them(page, base_site, console):
 def test_storage_keys_hold_prefix_checklist_step_and_facts_hash(page, base_site):
     checklist = staging(page, base_site)
     boxes(checklist).nth(0).check()
-    keys = page.evaluate("Object.keys(localStorage)")
+    keys = our_keys(page)
     prefix = page.locator('meta[name="deployguide-storage-prefix"]').get_attribute("content")
     cid = checklist.get_attribute("data-deployguide-checklist")
     step = checklist.locator("li.deployguide-step").nth(0).get_attribute("data-deployguide-step")
     facts_hash = checklist.get_attribute("data-deployguide-facts-hash")
     assert prefix and cid and step and facts_hash
-    # (the theme keeps its light/dark choice under keys of its own)
-    assert [k for k in keys if k.startswith(f"{prefix}:")] == [
-        f"{prefix}:{cid}:{step}:{facts_hash}"
-    ]
+    assert keys == [f"{prefix}:{cid}:{step}:{facts_hash}"]
 
 
 @browser_test
@@ -423,7 +427,7 @@ def test_ticks_are_remembered_per_federation_member(page, base_site, console):
     checklist.locator(".deployguide-progress").wait_for()
     assert ticked(checklist) == [i == f"deploy-{second}" for i in ids]
     assert progress(checklist) == f"1 of {total} done"
-    keys = page.evaluate("Object.keys(localStorage)")
+    keys = our_keys(page)
     assert len(keys) == 1 and f":prod:deploy-{second}:" in keys[0]
     assert console.errors == []
 
