@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from docutils import nodes
 
+from .values import PASS_THROUGH
+
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.writers.html5 import HTML5Translator
@@ -159,10 +161,5 @@ def html_depart_lines(self: HTML5Translator, node: deployguide_code_lines) -> No
     self.body.append(wrap_highlighted(written, [tuple(v) for v in node["values"]]))
 
 
-def _pass(self: object, node: nodes.Node) -> None:
-    pass
-
-
 def setup_codewrap(app: Sphinx) -> None:
-    other = {name: (_pass, _pass) for name in ("text", "latex", "man", "texinfo")}
-    app.add_node(deployguide_code_lines, html=(html_visit_lines, html_depart_lines), **other)
+    app.add_node(deployguide_code_lines, html=(html_visit_lines, html_depart_lines), **PASS_THROUGH)

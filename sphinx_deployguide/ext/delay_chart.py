@@ -20,7 +20,7 @@ from sphinx.util.docutils import SphinxDirective
 from ..delaychart import DelayPicture, render_svg, summary
 from ..errors import DeployGuideError
 from .state import get_facts, note_fact_use
-from .values import FactNode, message_of
+from .values import PASS_THROUGH, FactNode, message_of
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
@@ -113,11 +113,8 @@ def html_depart_chart(self: HTML5Translator, node: deployguide_delay_chart) -> N
     self.body.append(f'<p class="deployguide-chart-source">{source}</p></figcaption></figure>\n')
 
 
-def _pass(self: object, node: nodes.Node) -> None:
-    pass
-
-
 def setup_delay_chart(app: Sphinx) -> None:
-    other = {name: (_pass, _pass) for name in ("text", "latex", "man", "texinfo")}
-    app.add_node(deployguide_delay_chart, html=(html_visit_chart, html_depart_chart), **other)
+    app.add_node(
+        deployguide_delay_chart, html=(html_visit_chart, html_depart_chart), **PASS_THROUGH
+    )
     app.add_directive("deploy-delay-chart", DeployDelayChart)

@@ -20,7 +20,13 @@ from sphinx.transforms import SphinxTransform
 
 from ..links import pr_number
 from .tooltip import tooltip_html
-from .values import FactNode, deployguide_value, fact_attributes, value_attrs
+from .values import (
+    PASS_THROUGH,
+    FactNode,
+    deployguide_value,
+    fact_attributes,
+    value_attrs,
+)
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -177,12 +183,7 @@ def html_depart_more(self: HTML5Translator, node: deployguide_more) -> None:
     self.body.append("</details>\n")
 
 
-def _pass(self: object, node: nodes.Node) -> None:
-    pass
-
-
 def setup_lists(app: Sphinx) -> None:
-    other = {name: (_pass, _pass) for name in ("text", "latex", "man", "texinfo")}
-    app.add_node(deployguide_list, html=(html_visit_list, html_depart_list), **other)
-    app.add_node(deployguide_more, html=(html_visit_more, html_depart_more), **other)
+    app.add_node(deployguide_list, html=(html_visit_list, html_depart_list), **PASS_THROUGH)
+    app.add_node(deployguide_more, html=(html_visit_more, html_depart_more), **PASS_THROUGH)
     app.add_transform(LiftLists)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from docutils import nodes
 
+from .values import pass_node
+
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
@@ -19,10 +21,6 @@ if TYPE_CHECKING:
 PLAIN_NODES = (nodes.emphasis, nodes.strong)
 
 
-def _pass(self: object, node: nodes.Node) -> None:
-    pass
-
-
 def setup_plaintext(app: Sphinx) -> None:
     for node in PLAIN_NODES:
-        app.add_node(node, override=True, text=(_pass, _pass))
+        app.add_node(node, override=True, text=(pass_node, pass_node))

@@ -293,19 +293,17 @@ def html_depart_value(self: HTML5Translator, node: deployguide_value) -> None:
     self.body.append("</span>" + tooltip_html(self, node["provenance"]))
 
 
-def _pass(self: object, node: Node) -> None:
-    pass
+def pass_node(self: object, node: Node) -> None:
+    """A visitor that writes nothing: the node's children are rendered as they are."""
+
+
+#: The visitors of a node that only HTML renders in its own way (every other writer shows
+#: its children).
+PASS_THROUGH = {name: (pass_node, pass_node) for name in ("text", "latex", "man", "texinfo")}
 
 
 def setup_values(app: Sphinx) -> None:
-    app.add_node(
-        deployguide_value,
-        html=(html_visit_value, html_depart_value),
-        text=(_pass, _pass),
-        latex=(_pass, _pass),
-        man=(_pass, _pass),
-        texinfo=(_pass, _pass),
-    )
+    app.add_node(deployguide_value, html=(html_visit_value, html_depart_value), **PASS_THROUGH)
     app.add_role("deploy-value", DeployValue())
     app.add_role("deploy-file", DeployFile())
     app.add_role("deploy-config", DeployConfig())
