@@ -116,6 +116,8 @@ class FactSet:
     unavailable: dict[str, str] = field(default_factory=dict)
     #: The deploy job of each environment (its matrix and step names), when it could be read.
     jobs: dict[str, JobMatrix] = field(default_factory=dict)
+    #: Web pages of the deploy repo (its files, its workflows) when its ``origin`` is GitHub.
+    deploy_links: SourceLinks | None = None
     _lookups: dict[str, Fact] = field(default_factory=dict, repr=False)
 
     @property
@@ -462,4 +464,5 @@ def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = 
         resolved_at=now,
         unavailable=unavailable,
         jobs=jobs,
+        deploy_links=source_links(GitRepo(model.deploy_repo).remote_url()),
     )

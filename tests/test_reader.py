@@ -23,6 +23,7 @@ from sphinx_deployguide.delaychart import DelayPicture, choose_axis, render_svg,
 from sphinx_deployguide.demo import copy_demo, git_env
 from sphinx_deployguide.ext.codewrap import wrap_highlighted, wrap_line
 from sphinx_deployguide.ext.lists import FOLD_OVER, SHOWN
+from sphinx_deployguide.ext.status import STATE_WORDS
 from sphinx_deployguide.facts import resolve_facts
 from sphinx_deployguide.links import SourceLinks, github_repo, pr_number, source_links
 
@@ -34,6 +35,7 @@ except ModuleNotFoundError:  # pytest without the repo root on sys.path
 ROOT = Path(__file__).parent / "roots" / "test-deployguide-reader"
 OLD_PIN = "1.0.0-0.dev.git.3.hb2ef662"
 ORIGIN = "https://github.com/example-org/binderhub.git"
+DEPLOY_ORIGIN = "git@github.com:example-org/deploy.git"
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +46,13 @@ def world(demo_world, tmp_path_factory):
     text = chart.read_text(encoding="utf-8")
     assert world.pinned_version in text
     chart.write_text(text.replace(world.pinned_version, OLD_PIN), encoding="utf-8")
-    subprocess.run(
-        ["git", "-C", str(world.source), "remote", "add", "origin", ORIGIN],
-        check=True,
-        capture_output=True,
-        env=git_env(),
-    )
+    for repo, origin in ((world.source, ORIGIN), (world.deploy, DEPLOY_ORIGIN)):
+        subprocess.run(
+            ["git", "-C", str(repo), "remote", "add", "origin", origin],
+            check=True,
+            capture_output=True,
+            env=git_env(),
+        )
     return world
 
 
@@ -388,3 +391,55 @@ def test_delay_svg_escapes_the_chart_name():
     picture = DelayPicture('a<b>"', (60.0, 120.0), 90, 114, 120)
     svg = render_svg(picture, "t")
     assert "<b>" not in svg and "a&lt;b&gt;&quot;" in svg
+
+
+# --- where a change is ---------------------------------------------------------------------
+
+
+def test_deploy_status_shows_each_stage_with_its_value_state_and_links(built, facts, world):
+    (status,) = html(built).find_all("ol", "deployguide-status")
+    assert status.attrs["data-deployguide-status"] == "binderhub"
+    stages = status.find_all("li", "deployguide-stage")
+    names = [li.attrs["data-deployguide-stage"] for li in stages]
+    assert names == ["merged", "published", "pinned", "staging", "prod"]
+    by = dict(zip(names, stages, strict=True))
+    for li in stages:  # the state in words, not colour alone
+        (word,) = li.find_all("span", "deployguide-stage-state")
+        assert word.text() == STATE_WORDS[li.attrs["data-deployguide-state"]]
+        assert f"deployguide-state-{li.attrs['data-deployguide-state']}" in li.classes
+    commit = facts.get("charts.binderhub.commit").value
+    merged = by["merged"]
+    assert (
+        merged.find_all("span", data_deployguide_fact="charts.binderhub.commit")[0].text() == commit
+    )
+    assert (
+        merged.find_all("a")[-1].attrs["href"].endswith(f"/example-org/binderhub/commit/{commit}")
+    )
+    pinned = by["pinned"]
+    behind = len(facts.get("charts.binderhub.pending").value)
+    assert pinned.attrs["data-deployguide-state"] == "behind"
+    assert f"{behind} chart commits behind" in pinned.text()
+    assert (
+        pinned.find_all("span", data_deployguide_fact="charts.binderhub.pinned")[0].text()
+        == OLD_PIN
+    )
+    assert pinned.find_all("a")[-1].attrs["href"] == (
+        "https://github.com/example-org/deploy/blob/HEAD/mybinder/Chart.yaml"
+    )
+    model = load_model(world.model)
+    for env in ("staging", "prod"):
+        li = by[env]
+        assert model.environments[env].url in li.text() and model.environments[env].job in li.text()
+        workflow = Path(model.environments[env].workflow).name
+        assert li.find_all("a")[-1].attrs["href"] == (
+            f"https://github.com/example-org/deploy/actions/workflows/{workflow}"
+        )
+
+
+def test_deploy_status_is_one_line_per_stage_in_text(built, facts):
+    out, _ = built("text")
+    text = (out / "index.txt").read_text(encoding="utf-8")
+    commit = facts.get("charts.binderhub.commit").value
+    assert re.search(rf"^Merged landed: {commit} \(the chart commit\)", text, re.M)
+    assert re.search(rf"^Pinned behind: {re.escape(OLD_PIN)}, \d+ chart commits behind", text, re.M)
+    assert re.search(r"^Staging deploys the pin: https://", text, re.M)

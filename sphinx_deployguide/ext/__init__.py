@@ -23,6 +23,7 @@ from .matrix import setup_matrix
 from .plaintext import setup_plaintext
 from .reference import setup_reference
 from .state import setup_state
+from .status import setup_status
 from .values import setup_values
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_code(app)
     setup_codewrap(app)
     setup_delay_chart(app)
+    setup_status(app)
     setup_facts_table(app)
     setup_reference(app)
     setup_drift(app)
