@@ -39,14 +39,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import requests
 import yaml
 
-from . import __version__
+from . import __version__, safeyaml
 from .errors import ChartIndexError, NetworkError
+from .redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def parse_index(
     a broken index must never look like an empty one. ``loader`` is for benchmarks.
     """
     try:
-        doc = yaml.load(data, Loader=loader or IndexLoader)  # noqa: S506 - a safe loader
+        doc = safeyaml.load(data, loader or IndexLoader)
     except yaml.YAMLError as exc:
         problem, line = _yaml_problem(exc)
         raise ChartIndexError(
@@ -499,17 +500,6 @@ def _load_file(path: Path, *, cache_dir: Path, max_bytes: int) -> IndexSnapshot:
     fresh = _Cached(f"sha256:{sha}", None, None, sha, now, entries)
     _write_cache(cpath, source, fresh)
     return _snapshot(source, fresh, "live")
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password, for messages and the cache."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _auth_headers(url: str) -> dict[str, str]:

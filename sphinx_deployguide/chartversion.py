@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from . import safeyaml
 from .errors import GitError
 from .git import GitRepo, is_plain_path
 
@@ -98,7 +99,7 @@ _Yaml12Loader.add_implicit_resolver(
 def load_chartpress_yaml(text: str, where: str) -> Any:
     """Parse YAML text safely (YAML 1.2 booleans); ChartpressError naming ``where``."""
     try:
-        return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a safe loader subclass
+        return safeyaml.load(text, _Yaml12Loader)  # a safe loader subclass, bounded
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -128,6 +129,18 @@ def _str_list(value: Any, where: str, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ChartpressError("expected a list of path strings", file=where, key=key)
     return list(value)
+
+
+def _optional_str(table: dict, name: str, where: str, key: str) -> str | None:
+    """``table[name]`` when it is a path string, None when absent; else a located error."""
+    value = table.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise ChartpressError(
+        f"expected a path string, got {type(value).__name__} {value!r}",
+        file=where,
+        key=f"{key}.{name}",
+    )
 
 
 def _to_repo_path(chartpress_dir: str, path: str, where: str, key: str) -> str:
@@ -172,7 +185,7 @@ def chart_paths(
     chart = _find_chart(chartpress_config, chart_name, where)
     ckey = f"charts[name={chart_name}]"
     rel: list[tuple[str, str]] = [(config_name, "(the config file itself)")]
-    chart_path = chart.get("chartPath") or chart_name
+    chart_path = _optional_str(chart, "chartPath", where, ckey) or chart_name
     rel.append((chart_path, f"{ckey}.chartPath"))
     rel += [(p, f"{ckey}.paths") for p in _str_list(chart.get("paths"), where, f"{ckey}.paths")]
     images = chart.get("images")
@@ -183,8 +196,12 @@ def chart_paths(
             ikey = f"{ckey}.images.{name}"
             if not isinstance(options, dict):
                 raise ChartpressError("expected a mapping of image options", file=where, key=ikey)
-            context = options.get("contextPath") or posixpath.join("images", str(name))
-            dockerfile = options.get("dockerfilePath") or posixpath.join(context, "Dockerfile")
+            context = _optional_str(options, "contextPath", where, ikey) or posixpath.join(
+                "images", str(name)
+            )
+            dockerfile = _optional_str(options, "dockerfilePath", where, ikey) or posixpath.join(
+                context, "Dockerfile"
+            )
             rel.append((config_name, ikey))
             # chartpress: `options.get("rebuildOnContextPathChanges", True)`, plain truthiness
             if options.get("rebuildOnContextPathChanges", True):

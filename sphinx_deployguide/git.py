@@ -25,8 +25,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import GitError
+from .redact import redact_url
 
-__all__ = ["GitRepo", "open_source", "is_plain_path", "is_remote_url", "mirror_slug", "redact_url"]
+__all__ = ["GitRepo", "open_source", "is_plain_path", "is_remote_url", "mirror_slug"]
 
 #: Variables that would point ``git -C PATH`` at another repository (they are set inside
 #: git hooks, e.g. when a pre-commit hook builds the docs).
@@ -57,7 +58,6 @@ STAMP_NAME = "deployguide-fetched"
 _URL_RE = re.compile(r"^(?:https?|git|ssh|file)://", re.IGNORECASE)
 _SCP_RE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9._-]+:(?!//)")
 _FULL_SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_CREDENTIALS_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
 
 _SHALLOW_HINT = (
     "it is a shallow clone, but chart versions need the full history "
@@ -80,21 +80,17 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def redact_url(text: str) -> str:
-    """Hide ``user:token@`` in URLs so error messages never show credentials."""
-    return _CREDENTIALS_RE.sub(r"\1***@", text)
-
-
 def is_remote_url(source: str) -> bool:
     """True for https://, http://, git://, ssh://, file:// URLs and scp-like ``git@host:path``."""
     return bool(_URL_RE.match(source) or _SCP_RE.match(source))
 
 
 def mirror_slug(url: str) -> str:
-    """A readable, collision-free directory name for a mirror of ``url``."""
-    readable = _CREDENTIALS_RE.sub(r"\1", url)
-    readable = re.sub(r"(?i)^[a-z][a-z0-9+.-]*://", "", readable)
-    readable = re.sub(r"^[^@/]+@", "", readable)
+    """A readable, collision-free directory name for a mirror of ``url``, derived from the
+    redacted URL: no credential ever names a folder (and a new token keeps the mirror)."""
+    url = redact_url(url)
+    readable = re.sub(r"(?i)^[a-z][a-z0-9+.-]*://", "", url)
+    readable = re.sub(r"^[^/]*@", "", readable)
     readable = re.sub(r"[^A-Za-z0-9._-]+", "-", readable).strip("-.")[:80] or "repo"
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
     return f"{readable}-{digest}"

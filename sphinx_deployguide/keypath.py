@@ -19,6 +19,9 @@ from typing import Any
 
 import yaml
 
+from . import safeyaml
+from .files import read_text
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -155,19 +158,24 @@ def resolve_key_path(data: Any, segments: tuple[Segment, ...]) -> Any:
 
 
 def load_data_file(path: Path) -> Any:
-    """Load a ``.yaml``/``.yml``/``.json``/``.toml`` file with safe loaders.
+    """Load a ``.yaml``/``.yml``/``.json``/``.toml`` file with safe, bounded loaders.
 
-    Errors are ``ValueError`` with the file and, where the parser knows it, the line.
+    Errors are ``ValueError`` with the file and, where the parser knows it, the line: a
+    missing or unreadable file, bytes that are not UTF-8 (with their offset), invalid
+    syntax, and YAML that aliases would blow up (:mod:`.safeyaml`).
     """
     suffix = path.suffix.lower()
-    text = path.read_text(encoding="utf-8")
+    if suffix not in (".yaml", ".yml", ".json", ".toml"):
+        raise ValueError(
+            f"{path}: unsupported file type {suffix!r} (expected .yaml, .yml, .json or .toml)"
+        )
+    text = read_text(path)
     try:
-        if suffix in (".yaml", ".yml"):
-            return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
         if suffix == ".json":
             return json.loads(text)
         if suffix == ".toml":
             return tomllib.loads(text)
+        return safeyaml.load(text, _YamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -176,6 +184,5 @@ def load_data_file(path: Path) -> Any:
         raise ValueError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML: {exc}") from None
-    raise ValueError(
-        f"{path}: unsupported file type {suffix!r} (expected .yaml, .yml, .json or .toml)"
-    )
+    except RecursionError:
+        raise ValueError(f"{path}: values are nested too deeply to read") from None

@@ -103,6 +103,8 @@ def _compose(text: str, file: str) -> Node:
         raise PinEditError(f"cannot parse YAML: {problem}", file=file, line=line) from exc
     except yaml.YAMLError as exc:
         raise PinEditError(f"cannot parse YAML: {exc}", file=file) from exc
+    except RecursionError:
+        raise PinEditError("cannot parse YAML: values are nested too deeply", file=file) from None
     finally:
         loader.dispose()
     if node is None:

@@ -102,10 +102,9 @@ def test_user_entries_come_first(tmp_path):
 @pytest.mark.parametrize(
     ("change", "key", "message"),
     [
-        ({"patterns": ["chart (unclosed"]}, "patterns[0]", "not a valid regular expression"),
-        ({"patterns": [r"(a+)+b"]}, "patterns[0]", "nested quantifier"),
-        ({"patterns": [r"(x|xy)*z"]}, "patterns[0]", "alternation inside a repeated group"),
-        ({"patterns": [r"(a)b\1"]}, "patterns[0]", "backreference"),
+        ({"patterns": ["chart (unclosed"]}, "patterns[0]", "RE2 cannot compile it: missing )"),
+        ({"patterns": [r"(a)b\1"]}, "patterns[0]", "backreferences are not supported"),
+        ({"patterns": [r"(?=x)y"]}, "patterns[0]", "lookarounds are not supported"),
         ({"patterns": [r"x*"]}, "patterns[0]", "matches the empty string"),
         ({"patterns": []}, "patterns", "non-empty list"),
         ({"verdict": "maybe"}, "verdict", "unknown verdict 'maybe'"),

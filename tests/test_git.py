@@ -26,8 +26,8 @@ from sphinx_deployguide.git import (
     is_remote_url,
     mirror_slug,
     open_source,
-    redact_url,
 )
+from sphinx_deployguide.redact import redact_url
 
 CHARTPRESS = "helm-chart/chartpress.yaml"
 

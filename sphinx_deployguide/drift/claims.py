@@ -15,19 +15,15 @@ from pathlib import Path
 
 import yaml
 
+from .. import safeyaml
+from ..files import FileProblem, inside, read_text
 from ..keypath import load_data_file, parse_key_path, resolve_key_path
+from ..userregex import UserRegex, UserRegexError
 from ..workflow import JobMatrix, normalize
 from .finding import Finding
 
 SUBTYPE = "claim"
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", "_build", ".nox", ".tox"}
-
-
-def _inside(deploy_repo: Path, relative: str) -> Path | None:
-    """The path of ``relative`` inside the deploy repo, ``None`` if it escapes it."""
-    root = deploy_repo.resolve()
-    path = (root / relative).resolve()
-    return path if path.is_relative_to(root) else None
 
 
 def repo_files(deploy_repo: Path, limit: int = 5000) -> list[str]:
@@ -80,7 +76,7 @@ def check_file_claim(
     deploy_repo: Path, relative: str, *, file: str | None, line: int | None
 ) -> Finding | None:
     """``deploy-file``: the path exists in the deploy repo."""
-    path = _inside(deploy_repo, relative)
+    path = inside(deploy_repo, relative)
     if path is None:
         return _outside(relative, file=file, line=line)
     if path.exists():
@@ -103,7 +99,7 @@ def check_config_claim(
             'write it as "config/prod.yaml#binderhub.enabled"',
         )
     rel, key = rel.strip(), key.strip()
-    path = _inside(deploy_repo, rel)
+    path = inside(deploy_repo, rel)
     if path is None:
         return _outside(rel, file=file, line=line)
     if not path.is_file():
@@ -150,13 +146,15 @@ def check_job_claim(
 
     ``model_key`` (``environments.staging.job in deployguide.toml:14``) is set when the job
     came from the model: then a missing job is fixed there, not by naming another job."""
-    path = _inside(deploy_repo, workflow)
+    path = inside(deploy_repo, workflow)
     if path is None:
         return _outside(workflow, file=file, line=line)
     if not path.is_file():
         return _missing_file(deploy_repo, workflow, file=file, line=line, what="workflow file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safeyaml.load(read_text(path, display=workflow), yaml.SafeLoader)
+    except FileProblem as exc:
+        return _unreadable(exc, file=file, line=line)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""
@@ -295,12 +293,15 @@ def check_text_claim(
             "a deploy-claim needs exactly one of :contains: or :matches:",
             "give the literal text with :contains: or a regular expression with :matches:",
         )
-    path = _inside(deploy_repo, relative)
+    path = inside(deploy_repo, relative)
     if path is None:
         return _outside(relative, file=file, line=line)
     if not path.is_file():
         return _missing_file(deploy_repo, relative, file=file, line=line, what="claimed file")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = read_text(path, display=relative)
+    except FileProblem as exc:
+        return _unreadable(exc, file=file, line=line)
     if contains is not None:
         if contains in text:
             return None
@@ -310,15 +311,15 @@ def check_text_claim(
     else:
         assert matches is not None
         try:
-            pattern = re.compile(matches, re.MULTILINE)
-        except re.error as exc:
+            pattern = UserRegex(matches, multiline=True)
+        except UserRegexError as exc:
             return Finding(
                 SUBTYPE,
                 "error",
                 file,
                 line,
                 f"invalid :matches: regular expression {matches!r}: {exc}",
-                "fix the regular expression",
+                "fix the regular expression (RE2 syntax: no backreferences or lookarounds)",
             )
         if pattern.search(text):
             return None
@@ -336,6 +337,18 @@ def check_text_claim(
         line,
         f"{relative} no longer {wanted}: the statement it backs is out of date{now}",
         f"update the statement and its claim to what {relative} does now, or restore {relative}",
+    )
+
+
+def _unreadable(problem: FileProblem, *, file: str | None, line: int | None) -> Finding:
+    """A claimed file that exists but cannot be read (a folder, permissions, not UTF-8)."""
+    return Finding(
+        SUBTYPE,
+        "error",
+        file,
+        line,
+        str(problem),
+        f"fix or restore {problem.file}, or point the claim at a readable file",
     )
 
 

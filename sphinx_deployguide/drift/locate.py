@@ -19,7 +19,7 @@ def yaml_key_line(text: str, segments: tuple[Segment, ...]) -> int | None:
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return None
     for seg in segments:
         if node is None:

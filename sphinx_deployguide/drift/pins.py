@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..chartversion import compute_chart_version, landing_commit, parse_version
 from ..errors import DeployGuideError
-from ..git import redact_url
+from ..redact import redact_url
 from .finding import Finding
 from .locate import key_line
 

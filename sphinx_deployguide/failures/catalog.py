@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DeployGuideError
+from ..userregex import UserRegex, UserRegexError
 from . import regexsafety
 
 try:
@@ -64,7 +65,7 @@ class FailureEntry:
     check: str | None = None
     ignore_case: bool = False
     origin: str = ""  # the file the entry came from (shipped catalog or the model)
-    regexes: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
+    regexes: tuple[re.Pattern[str] | UserRegex, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def anchor(self) -> str:
@@ -127,9 +128,19 @@ def _text(raw: Mapping[str, Any], key: str, fail) -> str:  # type: ignore[no-unt
 
 
 def validate_entry(
-    raw: Mapping[str, Any], index: int, *, origin: str = "", lines: Sequence[int] = ()
+    raw: Mapping[str, Any],
+    index: int,
+    *,
+    origin: str = "",
+    lines: Sequence[int] = (),
+    user: bool = True,
 ) -> FailureEntry:
-    """Check one raw ``[[failures]]`` table and compile its patterns."""
+    """Check one raw ``[[failures]]`` table and compile its patterns.
+
+    A ``user`` entry (the model's) is compiled with RE2 (linear time, see
+    :mod:`~sphinx_deployguide.userregex`); the shipped catalog (``user=False``) with Python's
+    ``re``, refused when :func:`.regexsafety.unsafe_reason` finds it could backtrack.
+    """
 
     def fail(key: str | None, message: str) -> CatalogError:
         return _error(raw, index, origin, lines, key, message)
@@ -173,21 +184,15 @@ def validate_entry(
         patterns = [patterns]
     if not isinstance(patterns, list) or not patterns:
         raise fail("patterns", "expected a non-empty list of regular expressions")
-    regexes = []
-    flags = re.IGNORECASE if ignore_case else 0
+    regexes: list[re.Pattern[str] | UserRegex] = []
     for number, pattern in enumerate(patterns):
         key = f"patterns[{number}]"
         if not isinstance(pattern, str) or not pattern:
             raise fail(key, f"expected a non-empty string, got {pattern!r}")
         try:
-            regex = re.compile(pattern, flags)
-        except re.error as exc:
+            regex = _compile(pattern, ignore_case=ignore_case, user=user)
+        except (re.error, UserRegexError) as exc:
             raise fail(key, f"not a valid regular expression: {exc} in {pattern!r}") from None
-        problem = regexsafety.unsafe_reason(pattern, flags)
-        if problem:
-            raise fail(
-                key, f"{problem} in {pattern!r} (it could take exponential time on a long line)"
-            )
         if regex.search(""):
             raise fail(key, f"{pattern!r} matches the empty string, so it would match every line")
         regexes.append(regex)
@@ -206,12 +211,29 @@ def validate_entry(
     )
 
 
+def _compile(pattern: str, *, ignore_case: bool, user: bool) -> re.Pattern[str] | UserRegex:
+    if user:
+        return UserRegex(pattern, ignore_case=ignore_case)
+    flags = re.IGNORECASE if ignore_case else 0
+    regex = re.compile(pattern, flags)
+    problem = regexsafety.unsafe_reason(pattern, flags)
+    if problem:
+        raise re.error(f"{problem} (it could take exponential time on a long line)")
+    return regex
+
+
 def validate_entries(
-    raws: Iterable[Mapping[str, Any]], *, origin: str = "", text: str | None = None
+    raws: Iterable[Mapping[str, Any]],
+    *,
+    origin: str = "",
+    text: str | None = None,
+    user: bool = True,
 ) -> list[FailureEntry]:
     """Validate a list of raw entries from one file (``text`` locates them by line)."""
     lines = _entry_lines(text) if text is not None else []
-    return [validate_entry(raw, i, origin=origin, lines=lines) for i, raw in enumerate(raws)]
+    return [
+        validate_entry(raw, i, origin=origin, lines=lines, user=user) for i, raw in enumerate(raws)
+    ]
 
 
 def read_catalog_file(path: Path) -> list[FailureEntry]:
@@ -227,7 +249,7 @@ def read_catalog_file(path: Path) -> list[FailureEntry]:
     raws = data.get("failures")
     if not isinstance(raws, list):
         raise CatalogError("expected [[failures]] tables", file=path, key="failures")
-    return validate_entries(raws, origin=str(path), text=text)
+    return validate_entries(raws, origin=str(path), text=text, user=False)
 
 
 def _model_text(origin: str | Path | None) -> str | None:
@@ -235,7 +257,7 @@ def _model_text(origin: str | Path | None) -> str | None:
         return None
     try:
         return Path(origin).read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None  # only used to find line numbers; the model itself was already read
 
 

@@ -14,7 +14,9 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from ..userregex import UserRegex
 from .catalog import Catalog, FailureEntry
 from .logtext import LogLine
 from .regexsafety import required_literal_sets, unbounded_repeats
@@ -65,7 +67,7 @@ class _Test:
 
     entry: FailureEntry
     index: int  # into the entry's patterns
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | UserRegex
     literal_sets: list[tuple[tuple[str, ...], bool]]  # a match has one literal of each set
     whole_text: re.Pattern[str] | None  # MULTILINE copy for one scan of the joined text
 
@@ -74,6 +76,11 @@ def _prepare(catalog: Catalog) -> list[_Test]:
     tests = []
     for entry in catalog.entries:
         for index, regex in enumerate(entry.regexes):
+            if isinstance(regex, UserRegex):
+                # RE2 (linear) line by line; Python's parser cannot read RE2 syntax safely
+                # (e.g. [[:alpha:]]), so there is no literal pre-filter.
+                tests.append(_Test(entry, index, regex, [], None))
+                continue
             flags = regex.flags & ~re.UNICODE
             literal_sets = required_literal_sets(regex.pattern, flags)[:3]
             # Scanning the joined text once is much faster than a search per line, and
@@ -120,7 +127,7 @@ class _Text:
         return bisect_right(self.starts if starts is None else starts, offset) - 1
 
 
-def _search_lines(test: _Test, lines: Sequence[LogLine], indexes) -> dict[int, re.Match[str]]:  # type: ignore[no-untyped-def]
+def _search_lines(test: _Test, lines: Sequence[LogLine], indexes) -> dict[int, Any]:  # type: ignore[no-untyped-def]
     found = {}
     for i in indexes:
         text = lines[i].text
@@ -155,7 +162,7 @@ def _literal_lines(
     return found
 
 
-def _scan(test: _Test, text: _Text, limit: int) -> dict[int, re.Match[str]]:
+def _scan(test: _Test, text: _Text, limit: int) -> dict[int, Any]:
     """Line index -> first match of ``test`` on that line."""
     for literals, folded in test.literal_sets:
         candidates = _literal_lines(literals, folded, text, limit)
@@ -163,7 +170,7 @@ def _scan(test: _Test, text: _Text, limit: int) -> dict[int, re.Match[str]]:
             return _search_lines(test, text.lines, sorted(candidates))
     if test.whole_text is None:
         return _search_lines(test, text.lines, range(len(text.lines)))
-    found: dict[int, re.Match[str]] = {}
+    found: dict[int, Any] = {}
     recheck: set[int] = set()
     for hit in test.whole_text.finditer(text.text):
         first = text.line_at(hit.start())
@@ -189,7 +196,7 @@ def match_lines(
     """
     text = _Text(lines)
     limit = max(64, len(lines) // 16) if candidate_limit is None else candidate_limit
-    per_entry: dict[str, dict[int, tuple[int, re.Match[str]]]] = {}
+    per_entry: dict[str, dict[int, tuple[int, Any]]] = {}
     for test in _prepare(catalog):
         hits = per_entry.setdefault(test.entry.id, {})
         for i, found in _scan(test, text, limit).items():

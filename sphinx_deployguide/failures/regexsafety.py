@@ -1,14 +1,14 @@
-"""Static checks on catalog regexes, from Python's own regex parser.
+"""Static checks on the shipped catalog's regexes, from Python's own regex parser.
 
-Python's ``re`` backtracks, so a pattern like ``(a+)+b`` or ``(x|xy)*z`` takes exponential
-time on a long line that almost matches; a CI log is exactly such input. Catalog patterns
-are refused when a quantified part contains another quantifier, an alternation or a
-backreference. Single-level repeats (``.*``) stay allowed; their cost per line is bounded
-because the matcher caps line length (:data:`~.matcher.MAX_LINE`), and the shipped patterns
-go further and bound every repeat (:func:`unbounded_repeats`, enforced by the tests).
+Patterns that users write run on RE2 (:mod:`sphinx_deployguide.userregex`), which cannot
+backtrack. Only the shipped catalog uses Python's ``re``, which does: a pattern like
+``(a+)+b`` or ``(x|xy)*z`` takes exponential time on a long line that almost matches. So a
+shipped pattern is refused when a quantified part contains another quantifier, an
+alternation or a backreference (:func:`unsafe_reason`), and every repeat in it is bounded
+(:func:`unbounded_repeats`, enforced by the tests).
 
 The same parse also gives the literal text every match must contain, which the matcher uses
-as a fast substring pre-filter.
+as a fast substring pre-filter (:func:`required_literal_sets`).
 """
 
 from __future__ import annotations
@@ -178,9 +178,3 @@ def required_literals(pattern: str, flags: int = 0) -> Candidate:
     """
     sets = required_literal_sets(pattern, flags)
     return sets[0] if sets else ((), False)
-
-
-def required_literal(pattern: str, flags: int = 0) -> str:
-    """The longest single literal every match contains ("" when there is none)."""
-    literals, _folded = required_literals(pattern, flags)
-    return literals[0] if len(literals) == 1 else ""

@@ -1,0 +1,51 @@
+"""One redaction of secrets in URLs, used by every output, message and cache name.
+
+A chart source or index URL may carry credentials in two places: the userinfo
+(``https://user:token@host/``; a password may even hold a raw ``@``) and the query string
+(``?access_token=...``, ``&sig=...``, signed cloud-storage URLs). :func:`redact_url` hides
+both wherever a URL appears in a text (an error message, git's stderr, a provenance), so no
+output, page or cache file name can show them.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["SECRET_PARAMS", "redact_url"]
+
+#: Query parameters whose value is a credential, matched case-insensitively on the whole name
+#: or as its last ``_``/``-``/``.`` part (``x-amz-signature``, ``client_secret``, ...).
+SECRET_PARAMS = (
+    "token",
+    "access_token",
+    "auth",
+    "key",
+    "apikey",
+    "api_key",
+    "sig",
+    "signature",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "credential",
+    "credentials",
+    "code",
+)
+
+# scheme://USERINFO@ : the userinfo runs to the *last* "@" before the path, query or fragment
+# (greedy), so a password with a raw "@" is hidden whole.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*(?:@[^/?#\s@]*)*@")
+_PARAM_NAME = "|".join(re.escape(name) for name in SECRET_PARAMS)
+_QUERY = re.compile(
+    rf"(?i)([?&;](?:[\w.~%-]*[_.-])?(?:{_PARAM_NAME})=)[^&#;\s'\"<>]*",
+)
+
+
+def redact_url(text: str) -> str:
+    """``text`` with URL credentials replaced by ``***`` (userinfo and secret query values).
+
+    Works on a bare URL or on any text holding URLs (messages, git's stderr).
+    """
+    text = _USERINFO.sub(r"\1***@", text)
+    return _QUERY.sub(r"\1***", text)
