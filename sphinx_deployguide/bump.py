@@ -15,9 +15,7 @@ through :mod:`.git`, :mod:`.chartindex` and :mod:`.pinedit`.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -679,14 +677,11 @@ def check_branch_name(deploy: GitRepo, branch: str) -> None:
 
 
 def commit_pin(deploy: GitRepo, relative: str, message: str) -> str:
-    """Commit only the pin file (other staged changes stay staged); returns the full SHA."""
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as fh:
-        fh.write(message)
-        msg_file = fh.name
-    try:
-        deploy.run("commit", "--cleanup=whitespace", f"--file={msg_file}", "--", relative)
-    finally:
-        os.unlink(msg_file)
+    """Commit only the pin file (other staged changes stay staged); returns the full SHA.
+
+    The message goes through stdin: no temporary file is left behind if the bump is killed.
+    """
+    deploy.run("commit", "--cleanup=whitespace", "--file=-", "--", relative, input=message.encode())
     return deploy.run("rev-parse", "HEAD")
 
 

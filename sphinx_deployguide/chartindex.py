@@ -25,6 +25,7 @@ never appears in a message.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import functools
 import hashlib
@@ -39,13 +40,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
 import requests
 import yaml
 
 from . import __version__, safeyaml
+from .deadline import Deadline, DeadlineExceeded, call_within, track_sockets
 from .errors import ChartIndexError, NetworkError
 from .redact import redact_url
 
@@ -59,6 +61,9 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504}) | frozenset(range(520
 #: not hang for an hour because a CDN said so).
 MAX_RETRY_AFTER = 30.0
 _CHUNK = 64 * 1024
+#: Redirects followed (by hand: loops are caught, credentials stay with their origin).
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 
 try:  # libyaml is ~4x faster on the real index (REFERENCE.md)
     _BaseLoader: type = yaml.CSafeLoader
@@ -103,6 +108,7 @@ class IndexSnapshot:
     status: str  # "live" | "cached" | "stale"
     entries: dict[str, tuple[IndexEntry, ...]]  # chart name -> entries, in index order
     error: str | None = None  # why it is stale
+    redirected_to: str | None = None  # where the URL redirected to (credentials redacted)
 
     @functools.cached_property
     def _by_version(self) -> dict[tuple[str, str], IndexEntry]:
@@ -330,6 +336,15 @@ class _Cached:
     sha256: str
     fetched_at: datetime
     entries: dict[str, tuple[IndexEntry, ...]]
+    redirected_to: str | None = None
+
+
+def _aware(text: str) -> datetime:
+    """A cached timestamp; a naive one (a hand-edited or foreign cache) is unreadable."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp without a time zone: {text!r}")
+    return moment
 
 
 def _read_cache(path: Path, source: str) -> tuple[_Cached | None, str | None]:
@@ -345,7 +360,7 @@ def _read_cache(path: Path, source: str) -> tuple[_Cached | None, str | None]:
         if doc.get("format") != CACHE_FORMAT or doc.get("source") != source:
             return None, f"the cache {path} is for another format or source"
         entries = {
-            chart: tuple(IndexEntry(v, datetime.fromisoformat(c), d) for v, c, d in items)
+            chart: tuple(IndexEntry(v, _aware(c), d) for v, c, d in items)
             for chart, items in doc["entries"].items()
         }
         return (
@@ -354,8 +369,9 @@ def _read_cache(path: Path, source: str) -> tuple[_Cached | None, str | None]:
                 etag=doc.get("etag"),
                 last_modified=doc.get("last_modified"),
                 sha256=doc["sha256"],
-                fetched_at=datetime.fromisoformat(doc["fetched_at"]),
+                fetched_at=_aware(doc["fetched_at"]),
                 entries=entries,
+                redirected_to=doc.get("redirected_to"),
             ),
             None,
         )
@@ -374,6 +390,7 @@ def _write_cache(path: Path, source: str, cached: _Cached) -> None:
         "last_modified": cached.last_modified,
         "sha256": cached.sha256,
         "fetched_at": cached.fetched_at.isoformat(),
+        "redirected_to": cached.redirected_to,
         "entries": {
             chart: [[e.version, e.created.isoformat(), e.digest] for e in items]
             for chart, items in cached.entries.items()
@@ -412,6 +429,7 @@ def _snapshot(
         status=status,
         entries=cached.entries,
         error=error,
+        redirected_to=cached.redirected_to,
     )
 
 
@@ -432,11 +450,14 @@ def load_index(
     backoff: float = 0.5,
     max_bytes: int = 64 * 2**20,
     max_retry_after: float = MAX_RETRY_AFTER,
+    deadline: float | None = None,
 ) -> IndexSnapshot:
     """The chart index at ``source`` (http(s) URL, or a path relative to ``base_dir``).
 
     ``retries`` is the number of retries after the first attempt; ``timeout`` is
-    (connect, read) in seconds. See the module docstring for the freshness rules.
+    (connect, read) in seconds; ``deadline`` bounds the whole fetch (connect, reads,
+    redirects, retries and their backoff) in seconds. See the module docstring for the
+    freshness rules.
     """
     if offline not in ("stale", "error"):
         raise ValueError(f"offline must be 'stale' or 'error', not {offline!r}")
@@ -454,6 +475,7 @@ def load_index(
             backoff=backoff,
             max_bytes=max_bytes,
             max_retry_after=max_retry_after,
+            deadline=Deadline(deadline),
         )
     if scheme == "file":
         path = Path(url2pathname(urlsplit(source).path))
@@ -520,6 +542,7 @@ class _Transient(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.attempts = 1  # how many requests were made in all (set by the retry loop)
 
 
 @dataclass(frozen=True)
@@ -528,6 +551,12 @@ class _Response:
     body: bytes
     etag: str | None
     last_modified: str | None
+    redirected_to: str | None = None  # the final URL (redacted) when it was not the asked one
+
+
+@dataclass(frozen=True)
+class _Redirect:
+    location: str
 
 
 def _load_url(
@@ -543,6 +572,7 @@ def _load_url(
     backoff: float,
     max_bytes: int,
     max_retry_after: float,
+    deadline: Deadline,
 ) -> IndexSnapshot:
     source = redact_url(url)
     cpath = cache_path(cache_dir, source)
@@ -566,6 +596,7 @@ def _load_url(
 
     own_session = session is None
     sess = session or requests.Session()
+    track_sockets(sess)
     try:
         response = _fetch_with_retries(
             sess,
@@ -577,9 +608,10 @@ def _load_url(
             backoff=backoff,
             max_bytes=max_bytes,
             max_retry_after=max_retry_after,
+            deadline=deadline,
         )
     except _Transient as exc:
-        attempts = retries + 1
+        attempts = exc.attempts
         reason = f"{exc.reason} (after {attempts} attempt{'s' if attempts != 1 else ''})"
         if cached is not None and offline == "stale":
             log.info("chart index %s unreachable (%s): serving the cache", source, reason)
@@ -605,6 +637,7 @@ def _load_url(
             cached.sha256,
             now,
             cached.entries,
+            response.redirected_to,
         )
         _write_cache(cpath, source, confirmed)
         return _snapshot(source, confirmed, "live")
@@ -615,7 +648,9 @@ def _load_url(
     else:
         entries = parse_index(response.body, source)
     validator = response.etag or response.last_modified or f"sha256:{sha}"
-    fresh = _Cached(validator, response.etag, response.last_modified, sha, now, entries)
+    fresh = _Cached(
+        validator, response.etag, response.last_modified, sha, now, entries, response.redirected_to
+    )
     _write_cache(cpath, source, fresh)
     return _snapshot(source, fresh, "live")
 
@@ -650,18 +685,88 @@ def _fetch_with_retries(
     backoff: float,
     max_bytes: int,
     max_retry_after: float,
+    deadline: Deadline,
 ) -> _Response:
     attempt = 0
     while True:
         try:
-            return _fetch_once(sess, url, source, headers, timeout=timeout, max_bytes=max_bytes)
+            return _fetch_following(
+                sess, url, source, headers, timeout=timeout, max_bytes=max_bytes, deadline=deadline
+            )
         except _Transient as exc:
+            exc.attempts = attempt + 1
             if attempt >= retries:
                 raise
             delay = retry_delay(attempt, backoff, exc.retry_after, max_retry_after=max_retry_after)
+            if delay >= deadline.remaining():
+                exc.reason += (
+                    f"; no time left to retry within network.timeout ({deadline.seconds:g} s)"
+                )
+                raise
             log.info("chart index %s: %s; retrying in %.2f s", source, exc.reason, delay)
             time.sleep(delay)
             attempt += 1
+
+
+def _same_origin(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme.lower(), pa.hostname, pa.port) == (pb.scheme.lower(), pb.hostname, pb.port)
+
+
+def _fetch_following(
+    sess: requests.Session,
+    url: str,
+    source: str,
+    headers: dict[str, str],
+    *,
+    timeout: tuple[float, float],
+    max_bytes: int,
+    deadline: Deadline,
+) -> _Response:
+    """One GET with redirects followed by hand, all within ``deadline``.
+
+    A loop (a URL seen twice) or more than :data:`MAX_REDIRECTS` hops is a ChartIndexError
+    (a retry would loop again). A hop to another origin (scheme, host, port) goes without
+    the ``Authorization`` header; the final URL is reported in the response.
+    """
+    visited = [url]
+    current = url
+    while True:
+        hop = headers if _same_origin(url, current) else _without_auth(headers)
+        limits = (deadline.cap(timeout[0]), deadline.cap(timeout[1]))
+        try:
+            answer = call_within(
+                deadline,
+                functools.partial(
+                    _fetch_once, sess, current, source, hop, timeout=limits, max_bytes=max_bytes
+                ),
+            )
+        except DeadlineExceeded:
+            raise _Transient(
+                f"no complete answer within network.timeout ({deadline.seconds:g} s)"
+            ) from None
+        if isinstance(answer, _Response):
+            if current == url:
+                return answer
+            return dataclasses.replace(answer, redirected_to=redact_url(current))
+        target = urljoin(current, answer.location)
+        if target in visited:
+            chain = " -> ".join(redact_url(u) for u in [*visited, target])
+            raise ChartIndexError(f"redirect loop: {chain}", file=source)
+        if len(visited) > MAX_REDIRECTS:
+            raise ChartIndexError(
+                f"more than {MAX_REDIRECTS} redirects (last to {redact_url(target)})", file=source
+            )
+        if urlsplit(target).scheme.lower() not in ("http", "https"):
+            raise ChartIndexError(
+                f"redirected to a URL that is not http(s): {redact_url(target)}", file=source
+            )
+        visited.append(target)
+        current = target
+
+
+def _without_auth(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() != "authorization"}
 
 
 def _fetch_once(
@@ -672,10 +777,10 @@ def _fetch_once(
     *,
     timeout: tuple[float, float],
     max_bytes: int,
-) -> _Response:
+) -> _Response | _Redirect:
     """One GET; raises _Transient for what a retry may fix, ChartIndexError for the rest."""
     try:
-        resp = sess.get(url, headers=headers, timeout=timeout, stream=True)
+        resp = sess.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
     except requests.exceptions.RequestException as exc:
         raise _classify(exc, timeout, source) from None
     try:
@@ -686,6 +791,8 @@ def _fetch_once(
             )
         if resp.status_code == 304:
             return _Response(304, b"", resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
+        if resp.status_code in REDIRECT_STATUSES and resp.headers.get("Location"):
+            return _Redirect(resp.headers["Location"])
         if resp.status_code != 200:
             hint = ""
             if resp.status_code in (401, 403):

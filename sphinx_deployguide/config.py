@@ -8,6 +8,7 @@ naming the file, the line where it can be found, the key and what was expected.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
+from .files import FileProblem, inside, read_text
 from .keypath import Segment, parse_key_path
 
 try:
@@ -23,6 +25,10 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 OFFLINE_POLICIES = ("stale", "error")
+#: Files a pin may live in: ``bump`` edits them byte-preserving (JSON is YAML to it).
+PIN_SUFFIXES = (".yaml", ".yml", ".json")
+#: The longest ``network.timeout`` accepted (seconds).
+MAX_TIMEOUT = 3600
 SCHEMES = ("chartpress", "sha")
 DEFAULT_TTL = 600
 
@@ -44,7 +50,12 @@ MODEL_KEYS: dict[str, tuple[str, str]] = {
         f"Seconds before a mirror or index is fetched again. Default {DEFAULT_TTL}.",
     ),
     "network.retries": ("integer", "Retries (with backoff) of a failed index request. Default 3."),
-    "network.timeout": ("number", "Seconds to wait for the index server to answer. Default 30."),
+    "network.timeout": (
+        "number",
+        "Deadline in seconds for a whole fetch of the chart index: connecting, every read, "
+        "redirects and the retries with their backoff together. A server that answers slowly "
+        "(even one byte at a time) is cut off then, and the offline policy decides. Default 30.",
+    ),
     "charts.NAME.source": (
         "string",
         "The chart source: a git URL or a local path (work tree or bare).",
@@ -58,8 +69,9 @@ MODEL_KEYS: dict[str, tuple[str, str]] = {
     "charts.NAME.pin": (
         "string",
         "Where the deploy repo pins the chart: FILE#KEY.PATH, "
-        'e.g. "mybinder/Chart.yaml#dependencies[name=binderhub].version". Leave it out in '
-        "a chart-only model (the chart source's own docs): no pin facts, no pin check.",
+        'e.g. "mybinder/Chart.yaml#dependencies[name=binderhub].version": a YAML or JSON '
+        "file inside the deploy repo (`bump` edits it in place). Leave it out in a chart-only "
+        "model (the chart source's own docs): no pin facts, no pin check.",
     ),
     "charts.NAME.scheme": (
         "string",
@@ -69,7 +81,8 @@ MODEL_KEYS: dict[str, tuple[str, str]] = {
     "environments.ENV.url": ("string", "The public URL of the environment."),
     "environments.ENV.values": (
         "list of paths",
-        "Helm values files of the environment, in the deploy repo.",
+        "Helm values files of the environment, in the deploy repo (a missing one is a "
+        "warning, not an error: the rest of the runbook still builds).",
     ),
     "environments.ENV.workflow": (
         "path",
@@ -147,6 +160,8 @@ class Model:
     retries: int = 3
     timeout: float = 30.0
     failures: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: Files the model names that are missing: warnings, not errors (the rest still works).
+    problems: tuple[ModelError, ...] = field(default_factory=tuple)
 
     def environment_order(self) -> list[str]:
         """Environments in deploy order: each after the one it names in ``after``."""
@@ -275,6 +290,26 @@ class _Reader:
             raise self.error(key, f"{what} {relative!r} does not exist (looked for {path})")
         return path
 
+    def repo_file(
+        self, repo: Path, relative: str, key: str, what: str, problems: list[ModelError]
+    ) -> Path:
+        """A file of the deploy repo: one that leaves it (``..``, a symlink out) or is a
+        folder is an error; a missing one is a problem (a warning) added to ``problems``."""
+        path = inside(repo, relative)
+        if path is None:
+            raise self.error(
+                key,
+                f"{what} {relative!r} is outside the deploy repo {repo} (a path that climbs out "
+                "of it, or a symlink to elsewhere): only files of the deploy repo are read",
+            )
+        if path.is_dir():
+            raise self.error(key, f"{what} {relative!r} is a folder, expected a file")
+        if not path.is_file():
+            problems.append(
+                self.error(key, f"{what} {relative!r} does not exist (looked for {path})")
+            )
+        return path
+
 
 def _type_name(value: Any) -> str:
     return {
@@ -287,24 +322,56 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+def _check_strings(r: _Reader, data: dict[str, Any] | list[Any], prefix: str = "") -> None:
+    """No key or value of the model may hold a NUL or another control character (a path
+    or a URL with one can only be a mistake, and would fail later, far from here)."""
+    items = enumerate(data) if isinstance(data, list) else data.items()
+    for name, value in items:
+        if isinstance(data, list):
+            key = f"{prefix}[{name}]"
+        else:
+            key = f"{prefix}.{name}" if prefix else str(name)
+        for text in (name, value):
+            found = _CONTROL.search(text) if isinstance(text, str) else None
+            if found:
+                raise ModelError(
+                    f"contains the control character {found.group(0)!r}; expected printable text",
+                    file=r.path,
+                    line=r.line_of(re.sub(r"\[\d+\]", "", key)),
+                    key=key,
+                )
+        if isinstance(value, (dict, list)):
+            _check_strings(r, value, key)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def load_model(path: Path | str) -> Model:
-    """Read and validate ``deployguide.toml``; every problem is one :class:`ModelError`."""
+    """Read and validate ``deployguide.toml``; every problem is one :class:`ModelError`.
+
+    Files the model names in the deploy repo must stay inside it; a missing values,
+    workflow or pin file is not an error but one of :attr:`Model.problems`.
+    """
     path = Path(path).resolve()
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelError(
-            "the model file does not exist; create a deployguide.toml (see the README) or pass --config",
-            file=path,
-        ) from None
-    except OSError as exc:
-        raise ModelError(f"cannot read the model file: {exc.strerror}", file=path) from None
+        text = read_text(path)
+    except FileProblem as exc:
+        message = f"cannot read the model file: {exc.message}"
+        if exc.message == "the file does not exist":
+            message = (
+                "the model file does not exist; create a deployguide.toml (see the README) "
+                "or pass --config"
+            )
+        raise ModelError(message, file=path, line=exc.line) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ModelError(f"not valid TOML: {exc}", file=path) from None
 
     r = _Reader(path, text)
+    _check_strings(r, data)
+    problems: list[ModelError] = []
     base = path.parent
     r.check_keys(
         data,
@@ -335,8 +402,16 @@ def load_model(path: Path | str) -> Model:
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
         raise r.error("network.retries", f"expected an integer from 0 to 10, got {retries!r}")
     timeout = network.get("timeout", 30.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise r.error("network.timeout", f"expected a positive number of seconds, got {timeout!r}")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or not 0 < timeout <= MAX_TIMEOUT
+    ):
+        raise r.error(
+            "network.timeout",
+            f"expected a number of seconds above 0 and at most {MAX_TIMEOUT}, got {timeout!r}",
+        )
 
     charts_data = r.table(data.get("charts", {}), "charts")
     if not charts_data:
@@ -360,7 +435,13 @@ def load_model(path: Path | str) -> Model:
                 pin = parse_pin(pin_text)
             except ValueError as exc:
                 raise r.error(f"{prefix}.pin", str(exc)) from None
-            r.existing(deploy_repo, pin.file, f"{prefix}.pin", "the pin file")
+            if Path(pin.file).suffix.lower() not in PIN_SUFFIXES:
+                raise r.error(
+                    f"{prefix}.pin",
+                    f"the pin file {pin.file!r} must be YAML or JSON ({', '.join(PIN_SUFFIXES)}): "
+                    "`deployguide bump` edits the version in place, which it cannot do in TOML",
+                )
+            r.repo_file(deploy_repo, pin.file, f"{prefix}.pin", "the pin file", problems)
         charts[name] = ChartSpec(
             name=name,
             source=source,
@@ -383,10 +464,10 @@ def load_model(path: Path | str) -> Model:
         if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
             raise r.error(f"{prefix}.values", f"expected a list of file paths, got {values!r}")
         for value_file in values:
-            r.existing(deploy_repo, value_file, f"{prefix}.values", "the values file")
+            r.repo_file(deploy_repo, value_file, f"{prefix}.values", "the values file", problems)
         workflow = r.string(table, prefix, "workflow")
         if workflow:
-            r.existing(deploy_repo, workflow, f"{prefix}.workflow", "the workflow file")
+            r.repo_file(deploy_repo, workflow, f"{prefix}.workflow", "the workflow file", problems)
         environments[name] = Environment(
             name=name,
             url=r.string(table, prefix, "url"),
@@ -422,6 +503,9 @@ def load_model(path: Path | str) -> Model:
     failures = data.get("failures", [])
     if not isinstance(failures, list) or not all(isinstance(f, dict) for f in failures):
         raise r.error("failures", "expected an array of tables ([[failures]])")
+    from .failures.catalog import validate_entries  # (the catalog imports the facts)
+
+    validate_entries(failures, origin=str(path), text=text)  # patterns compile (RE2) now
 
     return Model(
         path=path,
@@ -435,4 +519,5 @@ def load_model(path: Path | str) -> Model:
         retries=retries,
         timeout=float(timeout),
         failures=tuple(failures),
+        problems=tuple(problems),
     )

@@ -25,9 +25,10 @@ from .chartversion import (
     landing_commits,
     parse_version,
 )
-from .config import ChartSpec, Model
+from .config import ChartSpec, Model, toml_key_line
 from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration
 from .errors import DeployGuideError, FactError, GitError
+from .files import inside
 from .git import GitRepo, open_source
 from .keypath import load_data_file, parse_key_path, resolve_key_path
 from .links import SourceLinks, source_links
@@ -45,10 +46,13 @@ class Provenance:
     ref: str | None
     time: str
     status: str = "live"
+    #: Where the source redirected to (an index served from another URL), if it did.
+    redirected_to: str | None = None
 
     def describe(self) -> str:
         ref = f" @ {self.ref}" if self.ref else ""
-        return f"{self.source}{ref} ({self.status}, {self.time})"
+        via = f" -> {self.redirected_to}" if self.redirected_to else ""
+        return f"{self.source}{via}{ref} ({self.status}, {self.time})"
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class Fact:
             "ref": self.provenance.ref,
             "time": self.provenance.time,
             "status": self.provenance.status,
+            "redirected_to": self.provenance.redirected_to,
         }
 
 
@@ -99,6 +104,9 @@ class ChartState:
     pin_commit: str | None
     pending: list[tuple[str, str]]
     delay: DelayStats | None
+    #: Why the pin file could not be read (missing, unreadable, ...): a warning, and the
+    #: pin's facts are unavailable; None when it was read.
+    pin_problem: DeployGuideError | None = None
     #: Facts of this chart that could not be computed, with the reason (never rendered as
     #: a made-up value: :meth:`FactSet.get` raises :class:`FactError` with the reason).
     unavailable: dict[str, str] = field(default_factory=dict)
@@ -118,6 +126,8 @@ class FactSet:
     jobs: dict[str, JobMatrix] = field(default_factory=dict)
     #: Web pages of the deploy repo (its files, its workflows) when its ``origin`` is GitHub.
     deploy_links: SourceLinks | None = None
+    #: Files named by the model that are missing or unreadable: warnings, located.
+    problems: tuple[DeployGuideError, ...] = ()
     _lookups: dict[str, Fact] = field(default_factory=dict, repr=False)
 
     @property
@@ -172,9 +182,9 @@ def _now() -> str:
 
 
 def deploy_file(model: Model, relative: str) -> Path:
-    """A path inside the deploy repo; refuses paths that escape it."""
-    path = (model.deploy_repo / relative).resolve()
-    if not path.is_relative_to(model.deploy_repo):
+    """A path inside the deploy repo; refuses paths that escape it (symlinks included)."""
+    path = inside(model.deploy_repo, relative)
+    if path is None:
         raise FactError(
             f"{relative!r} is outside the deploy repo {model.deploy_repo}", key=relative
         )
@@ -242,21 +252,35 @@ def measure_publish_delays(
     ]
 
 
+def model_key_error(model: Model, key: str, error: DeployGuideError) -> DeployGuideError:
+    """``error`` located at ``key`` of the model file (file, line, key), same class."""
+    if error.file and error.key:
+        return error
+    try:
+        lines = model.path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    return type(error)(error.message, file=model.path, line=toml_key_line(lines, key), key=key)
+
+
 def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str) -> ChartState:
-    repo = open_source(
-        spec.source,
-        base_dir=model.base_dir,
-        cache_dir=model.cache_dir,
-        ttl=model.cache_ttl,
-        refresh=refresh,
-        on_fetch_error=offline,
-    )
+    try:
+        repo = open_source(
+            spec.source,
+            base_dir=model.base_dir,
+            cache_dir=model.cache_dir,
+            ttl=model.cache_ttl,
+            refresh=refresh,
+            on_fetch_error=offline,
+        )
+    except GitError as exc:
+        raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
     head = repo.resolve(f"refs/heads/{spec.branch}") or repo.resolve(spec.branch)
     if head is None:
-        raise GitError(
-            f"branch {spec.branch!r} does not exist in {repo.source}",
-            file=model.path,
-            key=f"charts.{spec.name}.branch",
+        raise model_key_error(
+            model,
+            f"charts.{spec.name}.branch",
+            GitError(f"branch {spec.branch!r} does not exist in {repo.source}"),
         )
     current = compute_chart_version(repo, head, spec.chartpress, spec.name, spec.scheme)
     index = load_index(
@@ -268,8 +292,13 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
         refresh=refresh,
         retries=model.retries,
         timeout=(min(5.0, model.timeout), model.timeout),
+        deadline=model.timeout,
     )
-    pinned = read_pin(model, spec) if spec.pin is not None else None
+    pin_problem: DeployGuideError | None = None
+    try:
+        pinned = read_pin(model, spec) if spec.pin is not None else None
+    except DeployGuideError as exc:  # a warning: the rest of the facts stand
+        pinned, pin_problem = None, exc
     pin_commit = None
     pending: list[tuple[str, str]] = []
     unavailable: dict[str, str] = {}
@@ -277,6 +306,8 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
     if spec.pin is None:  # a chart-only model: nothing is pinned anywhere
         reason = f"the model pins no version of {spec.name} (charts.{spec.name}.pin is not set)"
         unavailable["pinned"] = unavailable["pending"] = reason
+    elif pin_problem is not None:
+        unavailable["pinned"] = unavailable["pending"] = str(pin_problem)
     elif not pinned:
         unavailable["pinned"] = unavailable["pending"] = f"nothing is pinned at {spec.pin}"
     elif parsed is None or not parsed.sha:
@@ -313,6 +344,7 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
         pin_commit=pin_commit,
         pending=pending,
         delay=stats,
+        pin_problem=pin_problem,
         unavailable=unavailable,
         links=source_links(spec.source, repo.remote_url()),
     )
@@ -333,6 +365,7 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
         state.index.validator,
         iso_utc(state.index.fetched_at),
         state.index.status,
+        state.index.redirected_to,
     )
     facts = [
         Fact(f"{prefix}.version", state.current.version, "version", git),
@@ -457,6 +490,14 @@ def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = 
     members, no_members = member_facts(model, jobs, job_errors, now)
     facts.update((f.name, f) for f in members)
     unavailable.update(no_members)
+    problems = list(model.problems)  # a missing pin file is one of them already
+    problems += [
+        state.pin_problem
+        for state in charts.values()
+        if state.pin_problem
+        and state.spec.pin is not None
+        and deploy_file(model, state.spec.pin.file).is_file()
+    ]
     return FactSet(
         model=model,
         facts=facts,
@@ -465,4 +506,5 @@ def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = 
         unavailable=unavailable,
         jobs=jobs,
         deploy_links=source_links(GitRepo(model.deploy_repo).remote_url()),
+        problems=tuple(problems),
     )

@@ -133,13 +133,8 @@ class GitRepo:
         chartpress would use there too, so only that one is kept.
         """
         if self._abbrev_config is None:
-            local = subprocess.run(
-                ["git", "-C", str(self.path), "config", "--local", "--get", "core.abbrev"],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                env=git_env(),
-                check=False,
-            )
+            args = ["git", "-C", str(self.path), "config", "--local", "--get", "core.abbrev"]
+            local = _spawn(args, None, None)
             value = local.stdout.decode().strip() if local.returncode == 0 else ""
             self._abbrev_config = ("-c", f"core.abbrev={value or 'auto'}")
         return self._abbrev_config
@@ -155,20 +150,7 @@ class GitRepo:
         input: bytes | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
         cmd = self._command(args)
-        try:
-            return subprocess.run(
-                cmd,
-                stdin=subprocess.DEVNULL if input is None else None,
-                input=input,
-                capture_output=True,
-                env=git_env(),
-                timeout=timeout,
-                check=False,
-            )
-        except FileNotFoundError as exc:
-            raise GitError(f"cannot run git ({exc}); is git installed and on PATH?") from None
-        except subprocess.TimeoutExpired:
-            raise GitError(f"git command timed out after {timeout} s: {_show_cmd(cmd)}") from None
+        return _spawn(cmd, timeout, input)
 
     def _fail(
         self, args: tuple[str, ...] | list[str], proc: subprocess.CompletedProcess[bytes]
@@ -180,16 +162,19 @@ class GitRepo:
             f"{redact_url(stderr) or '(git printed no error message)'}"
         )
 
-    def run_bytes(self, *args: str, timeout: float | None = None) -> bytes:
+    def run_bytes(
+        self, *args: str, timeout: float | None = None, input: bytes | None = None
+    ) -> bytes:
         """``git -C path ARGS``; raw stdout. GitError with command and stderr on failure."""
-        proc = self._run(args, timeout=timeout)
+        proc = self._run(args, timeout=timeout, input=input)
         if proc.returncode != 0:
             raise self._fail(args, proc)
         return proc.stdout
 
-    def run(self, *args: str, timeout: float | None = None) -> str:
+    def run(self, *args: str, timeout: float | None = None, input: bytes | None = None) -> str:
         """``git -C path ARGS``; stdout as text without the trailing newline."""
-        return self.run_bytes(*args, timeout=timeout).decode("utf-8", "replace").rstrip("\n")
+        out = self.run_bytes(*args, timeout=timeout, input=input)
+        return out.decode("utf-8", "replace").rstrip("\n")
 
     # -- queries ---------------------------------------------------------------------
 
@@ -410,6 +395,28 @@ def is_plain_path(path: str) -> bool:
         and "\n" not in path
         and not path.endswith("\r")
     )
+
+
+def _spawn(
+    cmd: list[str], timeout: float | None, input: bytes | None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run one git command (an argument list, never a shell) with the fixed environment."""
+    try:
+        return subprocess.run(
+            cmd,
+            stdin=subprocess.DEVNULL if input is None else None,
+            input=input,
+            capture_output=True,
+            env=git_env(),
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError(
+            "git is required but was not found on PATH: install git (or fix PATH) and retry"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git command timed out after {timeout} s: {_show_cmd(cmd)}") from None
 
 
 def _show_cmd(cmd: list[str]) -> str:

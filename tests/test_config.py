@@ -127,9 +127,16 @@ CASES = [
     ),
     (
         'pin = "mybinder/Chart.yaml#dependencies[name=binderhub].version"',
-        'pin = "mybinder/Missing.yaml#version"',
+        'pin = "../index.yaml#entries"',
         "charts.binderhub.pin",
-        "the pin file 'mybinder/Missing.yaml' does not exist",
+        "the pin file '../index.yaml' is outside the deploy repo",
+        13,
+    ),
+    (
+        'pin = "mybinder/Chart.yaml#dependencies[name=binderhub].version"',
+        'pin = "mybinder/Chart.toml#version"',
+        "charts.binderhub.pin",
+        "must be YAML or JSON",
         13,
     ),
     (
@@ -141,9 +148,9 @@ CASES = [
     ),
     (
         'values = ["config/prod.yaml"]',
-        'values = ["config/nope.yaml"]',
+        'values = ["../../etc/passwd"]',
         "environments.prod.values",
-        "the values file 'config/nope.yaml' does not exist",
+        "the values file '../../etc/passwd' is outside the deploy repo",
         24,
     ),
     (
@@ -190,6 +197,22 @@ CASES = [
         None,
     ),
 ]
+
+
+def test_missing_named_files_are_problems_not_errors(world: Path) -> None:
+    """A missing values, workflow or pin file is a located warning: the rest still works."""
+    model_path = world / "deployguide.toml"
+    (world / "deploy/config/prod.yaml").unlink()
+    (world / "deploy/.github/workflows/cd.yml").unlink()
+    model = load_model(model_path)
+    found = {(p.key, p.line, p.message.split(" does not exist")[0]) for p in model.problems}
+    assert ("environments.prod.values", 24, "the values file 'config/prod.yaml'") in found
+    assert (
+        "environments.prod.workflow",
+        25,
+        "the workflow file '.github/workflows/cd.yml'",
+    ) in found
+    assert all(p.file == str(model_path) for p in model.problems)
 
 
 @pytest.mark.parametrize(("old", "new", "key", "words", "line"), CASES)

@@ -49,7 +49,7 @@ def key_line(path: Path, segments: tuple[Segment, ...]) -> int | None:
     """Line of a key path in a YAML file; for JSON/TOML, the first line naming the last key."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
         line = yaml_key_line(text, segments)  # JSON is YAML, positions included
