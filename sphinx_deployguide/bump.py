@@ -502,6 +502,7 @@ def _loaded(spec: ChartSpec, model: Model, refresh: bool) -> IndexSnapshot:
         offline="stale",
         refresh=refresh,
         retries=1,
+        deadline=model.timeout,
     )
 
 

@@ -2,12 +2,15 @@
 
 Every mistake a user can make (a bad model, a missing file, an unreachable index)
 raises a subclass of :class:`DeployGuideError`. The CLI prints ``str(error)`` and
-exits with ``error.exit_code``; it never shows a traceback for these.
+exits with ``error.exit_code``; it never shows a traceback for these. ``str(error)`` has
+URL credentials redacted, whatever text went into the message.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from .redact import redact_url
 
 
 class DeployGuideError(Exception):
@@ -34,7 +37,7 @@ class DeployGuideError(Exception):
         if self.file:
             where = self.file + (f":{self.line}" if self.line else "") + ": "
         key = f"{self.key}: " if self.key else ""
-        return f"{where}{key}{self.message}"
+        return redact_url(f"{where}{key}{self.message}")
 
 
 class ModelError(DeployGuideError):

@@ -32,9 +32,10 @@ def sphinx_build(docs: Path, out: Path, capsys, *extra: str) -> tuple[int, str]:
 
 def lint(docs: Path, capsys, *extra: str) -> tuple[int, str, list[dict]]:
     capsys.readouterr()
-    status = cli_main(["lint", *extra, str(docs)])
+    build = docs.parent / "lint-build"
+    status = cli_main(["lint", "--builddir", str(build), *extra, str(docs)])
     out = capsys.readouterr().out
-    output = docs / "_build" / "deployguide-lint" / "output.json"
+    output = build / "output.json"
     findings = (
         [json.loads(line) for line in output.read_text().splitlines()] if output.exists() else []
     )

@@ -56,7 +56,10 @@ def test_exit_0_on_the_clean_runbook(demo_copy, capsys, monkeypatch):
     assert status == 0, out + err
     assert "[pin] info:" in out and "mybinder/Chart.yaml:" in out
     assert "0 errors, 0 warnings, 1 info" in err
-    rows = (demo_copy.deploy / "docs/_build/deployguide-lint/output.json").read_text().splitlines()
+    assert not (demo_copy.deploy / "docs/_build").exists()  # nothing written into the docs
+    build = demo_copy.deploy.parent / "lint-build"
+    assert run_lint(["lint", "--builddir", str(build), "docs"], capsys)[0] == 0
+    rows = (build / "output.json").read_text().splitlines()
     assert [json.loads(r)["severity"] for r in rows] == ["info"]
     assert set(json.loads(rows[0])) == {"file", "line", "subtype", "severity", "message", "fix"}
 
@@ -64,16 +67,14 @@ def test_exit_0_on_the_clean_runbook(demo_copy, capsys, monkeypatch):
 def test_exit_1_on_errors_and_json_format(demo_copy, capsys, monkeypatch):
     monkeypatch.chdir(demo_copy.deploy)
     install_docs(demo_copy, "drift")
-    status, out, _ = run_lint(["lint", "--format", "json", "docs"], capsys)
+    build = demo_copy.deploy.parent / "lint-build"
+    status, out, _ = run_lint(
+        ["lint", "--format", "json", "--builddir", str(build), "docs"], capsys
+    )
     assert status == 1
     findings = json.loads(out)
     assert {f["subtype"] for f in findings} >= {"claim", "hardcoded", "coverage", "pin", "fact"}
-    on_disk = [
-        json.loads(r)
-        for r in (demo_copy.deploy / "docs/_build/deployguide-lint/output.json")
-        .read_text()
-        .splitlines()
-    ]
+    on_disk = [json.loads(r) for r in (build / "output.json").read_text().splitlines()]
     assert on_disk == findings
 
 
@@ -252,7 +253,8 @@ def test_documented_workflow_gates_the_drifted_world(demo_copy, capsys, monkeypa
     pin(demo_copy, merge_sha_version(demo_copy))
     argv = lint_command_of_workflow()
     assert argv[0] == "deployguide"
-    status, out, _ = run_lint(argv[1:], capsys)
+    build = tmp_path / "lint-build"
+    status, out, _ = run_lint([*argv[1:-1], "--builddir", str(build), argv[-1]], capsys)
     assert status == 1
     right = demo_copy.current_version
     incident = [
@@ -265,10 +267,7 @@ def test_documented_workflow_gates_the_drifted_world(demo_copy, capsys, monkeypa
         and f"pin {right}" in incident[0]
         and "title=deployguide pin::" in incident[0]
     )
-    findings = [
-        json.loads(r)
-        for r in (docs / "_build/deployguide-lint/output.json").read_text().splitlines()
-    ]
+    findings = [json.loads(r) for r in (build / "output.json").read_text().splitlines()]
     errors = [f for f in findings if f["severity"] == "error"]
     warnings = [f for f in findings if f["severity"] == "warning"]
     assert (

@@ -3,18 +3,32 @@
 Each subcommand lives in its own module of this package with ``register(subparsers)``
 (whose parser sets ``func=run``) and ``run(args) -> int``. User mistakes raise
 :class:`~sphinx_deployguide.errors.DeployGuideError`; :func:`main` prints them as one line
-and exits with their code, never with a traceback.
+and exits with their code, never with a traceback. So does anything unexpected (one line
+saying where, exit 2, or the command's ``EXIT_COULD_NOT_RUN``), a closed pipe (``| head``:
+quietly, exit 141) and SIGTERM (cleanups run, exit 143).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import DeployGuideError
+from ..escape import terminal_text
+from ..stdio import internal_error
+
+#: Exit codes for a closed output pipe and for SIGTERM (what a shell reports for them).
+EXIT_BROKEN_PIPE, EXIT_TERMINATED = 141, 143
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that cleanups (``finally``) run."""
+
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (
@@ -55,6 +69,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _say(message: str) -> None:
+    try:
+        print(message, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: later writes (and the flush at exit) go nowhere, quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,13 +96,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return status
     except DeployGuideError as exc:
-        print(f"deployguide: error: {exc}", file=sys.stderr)
+        _say(f"deployguide: error: {terminal_text(exc)}")
         return exc.exit_code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
-        print("deployguide: interrupted", file=sys.stderr)
+        _say("deployguide: interrupted")
         return 130
+    except Terminated:
+        _say("deployguide: terminated")
+        return EXIT_TERMINATED
+    except Exception as exc:  # noqa: BLE001 - never a traceback, even for a bug
+        _say(f"deployguide: {internal_error(exc, f'running `deployguide {args.command}`')}")
+        module = sys.modules.get(getattr(args.func, "__module__", ""), None)
+        return int(getattr(module, "EXIT_COULD_NOT_RUN", 2))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

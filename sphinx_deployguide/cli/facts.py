@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
+from ..escape import terminal_text
 from ..facts import resolve_facts
 from .common import load_model_from_args
 
@@ -33,11 +35,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     facts = resolve_facts(load_model_from_args(args), refresh=args.refresh)
+    for problem in facts.problems:  # missing files named by the model: the rest stands
+        print(f"deployguide: warning: {terminal_text(problem)}", file=sys.stderr)
     names = facts.names(args.prefix)
     if args.json:
         print(json.dumps({"facts": {n: facts.facts[n].as_json() for n in names}}, indent=2))
         return 0
-    rows = [(n, facts.facts[n].display(), facts.facts[n].provenance.describe()) for n in names]
+    rows = [
+        (n, terminal_text(f.display(), multiline=False), terminal_text(f.provenance.describe()))
+        for n in names
+        for f in (facts.facts[n],)
+    ]
     widths = [
         max([len(h), *(len(r[i]) for r in rows)])
         for i, h in enumerate(("fact", "value", "provenance"))

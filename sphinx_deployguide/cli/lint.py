@@ -2,8 +2,11 @@
 
 Builds the docs with the ``deployguide-lint`` checker builder (the same checks as
 ``sphinx-build -W``), prints one ``path:line: [subtype] severity: message; fix: ...`` line
-per finding and writes ``output.json`` into the build directory: JSON Lines, like
+per finding and, with ``--builddir DIR``, writes ``output.json`` there: JSON Lines, like
 linkcheck's (one object per line and finding: file, line, subtype, severity, message, fix).
+Nothing is written into the docs folder: without ``--builddir`` the build runs in a
+temporary folder that is removed afterwards. Sphinx's messages (and anything an extension
+of the docs prints) go to stderr; stdout holds only the findings.
 
 Exit codes: 0 no finding at error level (with ``--strict``: no error or warning);
 1 findings at error level (with ``--strict``: or at warning level); 2 could not run
@@ -22,6 +25,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -29,6 +33,8 @@ from typing import TextIO
 from ..docsdir import find_docs_dir
 from ..drift import Finding
 from ..errors import DeployGuideError
+from ..escape import terminal_text
+from ..stdio import internal_error, stdout_to_stderr
 from .common import model_path_if_any
 
 #: GitHub shows at most 10 annotations of each kind per step.
@@ -63,8 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--builddir",
         metavar="DIR",
-        help="where output.json goes: JSON Lines, one finding object per line "
-        "(default: DOCS_DIR/_build/deployguide-lint)",
+        help="keep the build here, with output.json (JSON Lines, one finding object per "
+        "line) and output.txt (default: a temporary folder, removed afterwards)",
     )
     parser.add_argument(
         "--strict", action="store_true", help="warnings fail too (like sphinx-build -W)"
@@ -83,16 +89,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         docs = find_docs_dir(model_path_if_any(args), explicit=args.docs, hint="pass DOCS_DIR")
-        builddir = Path(args.builddir) if args.builddir else docs / "_build" / BUILDER
-        findings = lint(
-            docs,
-            builddir,
-            config=getattr(args, "config", None),
-            jobs=args.jobs,
-            refresh=args.refresh,
-        )
+        with tempfile.TemporaryDirectory(prefix="deployguide-lint-") as tmp:
+            findings = lint(
+                docs,
+                Path(args.builddir) if args.builddir else Path(tmp),
+                config=getattr(args, "config", None),
+                jobs=args.jobs,
+                refresh=args.refresh,
+            )
     except DeployGuideError as exc:
-        print(f"deployguide lint: could not run: {exc}", file=sys.stderr)
+        print(f"deployguide lint: could not run: {terminal_text(exc)}", file=sys.stderr)
         return 2
     if args.format == "github":
         write_github(findings, sys.stdout)
@@ -106,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         from ..ext.lint_builder import format_line
 
         for finding in findings:
-            print(format_line(finding))
+            print(terminal_text(format_line(finding), multiline=False))
         print(count_line(findings), file=sys.stderr)
     return exit_code(findings, strict=args.strict)
 
@@ -144,7 +150,7 @@ def lint(
         overrides["deployguide_refresh"] = True
     warnings = io.StringIO()
     try:
-        with patch_docutils(docs), docutils_namespace():
+        with stdout_to_stderr(), patch_docutils(docs), docutils_namespace():
             app = Sphinx(
                 srcdir=docs,
                 confdir=docs,
@@ -167,6 +173,8 @@ def lint(
         if BUILDER in str(exc):
             hint = f' (is "sphinx_deployguide" in the extensions of {docs / "conf.py"}?)'
         raise LintError(f"{exc}{hint}") from None
+    except Exception as exc:  # noqa: BLE001 - a crash of the docs' own code (conf.py, ...)
+        raise LintError(internal_error(exc, f"building the docs in {docs}")) from None
     _echo_other_warnings(warnings.getvalue(), sys.stderr)
     return findings
 
@@ -175,7 +183,7 @@ def _echo_other_warnings(text: str, out: TextIO) -> None:
     """Sphinx's own warnings (not drift findings) go to stderr so they are not lost."""
     other = [line for line in text.splitlines() if line.strip() and "[deployguide." not in line]
     for line in other:
-        print(f"sphinx: {line}", file=out)
+        print(f"sphinx: {terminal_text(line, multiline=False)}", file=out)
 
 
 # --- GitHub workflow commands ------------------------------------------------------------------

@@ -9,6 +9,7 @@ output folder and returns the rendered text.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +24,8 @@ from sphinx.util.docutils import docutils_namespace, patch_docutils
 from sphinx.writers.text import TextTranslator
 
 from ..errors import DeployGuideError
+from ..escape import markdown_code, markdown_fence, markdown_text, terminal_text
+from ..stdio import internal_error, stdout_to_stderr
 from .checklist import deployguide_checklist, deployguide_step
 from .plaintext import PLAIN_NODES
 from .state import get_state
@@ -43,18 +46,33 @@ class UnwrappedTranslator(TextTranslator):
 
 
 class GithubTranslator(UnwrappedTranslator):
-    """Text output with Markdown where it matters in a PR body: fenced code, backticks,
-    bold and italics (the text builder's plain emphasis does not apply here)."""
+    """Markdown for a PR body: fenced code, backticks, bold and italics (the text builder's
+    plain emphasis does not apply here), links; never wrapped (a wrapped line would break a
+    URL inside a link), and every value from outside (facts, config values) escaped so that
+    it renders as the text it is (:func:`~sphinx_deployguide.escape.markdown_text`).
+    """
 
     #: Nodes whose Markdown this class writes itself, whatever text visitors are registered.
     own_nodes = frozenset(node.__name__ for node in PLAIN_NODES)
+    _values = 0  # depth inside deployguide_value nodes: their text is escaped
+
+    def visit_Text(self, node: nodes.Text) -> None:
+        self.add_text(markdown_text(node.astext()) if self._values else node.astext())
+
+    def visit_deployguide_value(self, node: nodes.Element) -> None:
+        self._values += 1
+
+    def depart_deployguide_value(self, node: nodes.Element) -> None:
+        self._values -= 1
 
     def visit_literal_block(self, node: nodes.Element) -> None:
         language = node.get("language", "")
-        if language in ("default", "none", "text"):
+        if language in ("default", "none", "text") or not re.fullmatch(r"[\w+.-]*", language):
             language = ""
+        text = terminal_text(node.astext())
+        fence = markdown_fence(text)
         self.new_state(0)
-        self.add_text(f"```{language}\n{node.astext()}\n```")
+        self.add_text(f"{fence}{language}\n{text}\n{fence}")
         self.end_state(wrap=False)
         raise nodes.SkipNode
 
@@ -73,7 +91,8 @@ class GithubTranslator(UnwrappedTranslator):
 
     def depart_reference(self, node: nodes.Element) -> None:
         if self._external(node):
-            self.add_text(f"]({node['refuri']})")
+            uri = re.sub(r"[\s()<>]", lambda m: f"%{ord(m.group(0)):02X}", node["refuri"])
+            self.add_text(f"]({uri})")
 
     @staticmethod
     def _external(node: nodes.Element) -> bool:
@@ -82,10 +101,8 @@ class GithubTranslator(UnwrappedTranslator):
         return uri.startswith(("http://", "https://")) and node.astext() != uri
 
     def visit_literal(self, node: nodes.Element) -> None:
-        self.add_text("`")
-
-    def depart_literal(self, node: nodes.Element) -> None:
-        self.add_text("`")
+        self.add_text(markdown_code(node.astext()))
+        raise nodes.SkipNode
 
 
 class ChecklistBuilder(Builder):
@@ -170,7 +187,8 @@ class ChecklistBuilder(Builder):
         registry = self.env._registry
         handlers = registry.translation_handlers.get("text", {})
         for name, (visit, depart) in handlers.items():
-            if name in getattr(cls, "own_nodes", ()):
+            # the translator renders this node itself
+            if name in getattr(cls, "own_nodes", ()) or "visit_" + name in vars(cls):
                 continue
             setattr(translator, "visit_" + name, MethodType(visit, translator))
             if depart:
@@ -255,6 +273,7 @@ def render_checklist(
 
     with (
         tempfile.TemporaryDirectory(prefix="deployguide-checklist-") as tmp,
+        stdout_to_stderr(),  # only the checklist goes to stdout, whatever the docs print
         patch_docutils(docs_dir),
         docutils_namespace(),
     ):
@@ -276,6 +295,12 @@ def render_checklist(
             if isinstance(cause, DeployGuideError):
                 raise cause from None
             raise DeployGuideError(f"building the docs in {docs_dir} failed: {error}") from None
+        except DeployGuideError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the docs' own code (conf.py, an extension)
+            raise DeployGuideError(
+                internal_error(error, f"building the docs in {docs_dir}")
+            ) from None
         rendered = app.builder.rendered  # type: ignore[attr-defined]
     assert rendered is not None
     return rendered
