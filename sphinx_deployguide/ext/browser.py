@@ -18,6 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import guard
 from .state import get_facts, get_state
 
 if TYPE_CHECKING:
@@ -59,9 +60,9 @@ def setup_browser(app: Sphinx) -> None:
     )
     app.setup_extension("sphinx_copybutton")
     # Before sphinx-copybutton copies its settings into the template context (priority 500).
-    app.connect("config-inited", copybutton_defaults, priority=400)
-    app.connect("builder-inited", add_static_path)
-    app.connect("html-page-context", add_page_assets)
+    guard.connect(app, "config-inited", copybutton_defaults, priority=400)
+    guard.connect(app, "builder-inited", add_static_path)
+    guard.connect(app, "html-page-context", add_page_assets)
 
 
 def copybutton_defaults(app: Sphinx, config: Config) -> None:

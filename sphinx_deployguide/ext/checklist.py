@@ -26,6 +26,7 @@ from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import get_node_line
 
+from . import guard
 from .matrix import expand_per_member
 from .state import (
     ChecklistRecord,
@@ -461,7 +462,7 @@ def setup_checklist(app: Sphinx) -> None:
         text=(text_visit_step, text_depart_step),
         latex=(latex_visit_step, latex_depart_step),
     )
-    app.add_directive("deploy-checklist", DeployChecklist)
-    app.connect("doctree-resolved", link_next_checklist)
-    app.connect("doctree-resolved", degrade_for_other_builders)
-    app.connect("env-check-consistency", check_duplicate_ids)
+    app.add_directive("deploy-checklist", guard.directive(DeployChecklist))
+    guard.connect(app, "doctree-resolved", link_next_checklist)
+    guard.connect(app, "doctree-resolved", degrade_for_other_builders)
+    guard.connect(app, "env-check-consistency", check_duplicate_ids)

@@ -22,6 +22,7 @@ from docutils.statemachine import StringList
 from sphinx.directives.code import CodeBlock
 
 from ..errors import DeployGuideError
+from . import guard
 from .codewrap import deployguide_code_lines
 from .state import get_facts, note_fact_use
 from .warnings import DeployGuideWarning, warn
@@ -105,4 +106,4 @@ class DeployCode(CodeBlock):
 
 
 def setup_code(app: Sphinx) -> None:
-    app.add_directive("deploy-code", DeployCode)
+    app.add_directive("deploy-code", guard.directive(DeployCode))

@@ -52,6 +52,7 @@ from ..drift.hardcoded import (
 )
 from ..drift.pins import check_pin, pin_location
 from ..workflow import JobMatrix, WorkflowError, read_job
+from . import guard
 from .code import DeployCode
 from .drift_scan import Spot, scan_doctree
 from .lint_builder import display_path
@@ -378,13 +379,13 @@ def setup_drift(app: Sphinx) -> None:
     # Docname globs of pages that quote past versions on purpose (incident reports): the
     # hardcoded check skips them, e.g. ["incident-reports/*"].
     app.add_config_value("deployguide_historical", [], "", types=(list, tuple))
-    app.add_directive("deploy-claim", DeployClaim)
-    app.add_directive("deploy-code", DeployCodeTemplate, override=True)
-    app.add_role(HISTORICAL_ROLE, DeployHistorical())
-    app.connect("doctree-read", _doctree_read)
-    app.connect("env-purge-doc", _purge)
-    app.connect("env-merge-info", _merge)
-    app.connect("env-updated", _env_updated)
+    app.add_directive("deploy-claim", guard.directive(DeployClaim))
+    app.add_directive("deploy-code", guard.directive(DeployCodeTemplate), override=True)
+    app.add_role(HISTORICAL_ROLE, guard.role(DeployHistorical()))
+    guard.connect(app, "doctree-read", _doctree_read)
+    guard.connect(app, "env-purge-doc", _purge)
+    guard.connect(app, "env-merge-info", _merge)
+    guard.connect(app, "env-updated", _env_updated)
     from .lint_builder import setup_lint_builder
 
     setup_lint_builder(app)

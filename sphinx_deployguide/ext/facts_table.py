@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
+from . import guard
 from .state import get_facts, note_fact_use
 from .values import fact_links, value_nodes
 from .warnings import DeployGuideWarning, warn
@@ -83,4 +84,4 @@ class DeployFacts(SphinxDirective):
 
 
 def setup_facts_table(app: Sphinx) -> None:
-    app.add_directive("deploy-facts", DeployFacts)
+    app.add_directive("deploy-facts", guard.directive(DeployFacts))

@@ -21,6 +21,7 @@ from sphinx.util.docutils import SphinxDirective
 from ..errors import DeployGuideError
 from ..failures.catalog import STAGES, Catalog, FailureEntry, load_catalog
 from ..failures.signature import readable_signature
+from . import guard
 from .state import get_facts, model_path
 from .warnings import DeployGuideWarning, warn
 
@@ -168,4 +169,4 @@ class DeployFailures(SphinxDirective):
 def setup_failures(app: Sphinx) -> None:
     # The verdict badges are sphinx-design nodes: make sure their visitors are registered.
     app.setup_extension("sphinx_design")
-    app.add_directive("deploy-failures", DeployFailures)
+    app.add_directive("deploy-failures", guard.directive(DeployFailures))

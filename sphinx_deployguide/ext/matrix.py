@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 
 from ..config import Environment
+from . import guard
 from .state import get_facts
 from .values import _Role
 from .warnings import DeployGuideWarning, warn
@@ -176,6 +177,6 @@ def report_stray_members(app: Sphinx, doctree: nodes.document) -> None:
 
 def setup_matrix(app: Sphinx) -> None:
     app.add_node(deployguide_member)
-    app.add_role("deploy-member", DeployMember())
-    app.add_role("deploy-step", DeployStep())
-    app.connect("doctree-read", report_stray_members)
+    app.add_role("deploy-member", guard.role(DeployMember()))
+    app.add_role("deploy-step", guard.role(DeployStep()))
+    guard.connect(app, "doctree-read", report_stray_members)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
+from . import guard
 from .facts_table import build_table
 from .warnings import warning_table
 
@@ -42,5 +43,5 @@ class DeployWarningsReference(SphinxDirective):
 
 
 def setup_reference(app: Sphinx) -> None:
-    app.add_directive("deploy-model-reference", DeployModelReference)
-    app.add_directive("deploy-warnings-reference", DeployWarningsReference)
+    app.add_directive("deploy-model-reference", guard.directive(DeployModelReference))
+    app.add_directive("deploy-warnings-reference", guard.directive(DeployWarningsReference))

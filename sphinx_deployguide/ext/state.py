@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sphinx.errors import ConfigError
 
 from ..errors import DeployGuideError
+from . import guard
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
@@ -202,6 +203,10 @@ def resolve_build_facts(app: Sphinx) -> None:
     _FACTS[env] = facts
     _MODEL_PATHS[env] = path
     app.deployguide_facts = facts  # type: ignore[attr-defined]  # for other extensions
+    for problem in facts.problems:  # a missing or unreadable file: a warning, the site builds
+        where = f"{problem.file}:{problem.line or ''}" if problem.file else f"{path}:"
+        key = f"{problem.key}: " if problem.key else ""
+        warn(where, DeployGuideWarning.FILE, f"{key}{problem.message}")
     if facts.stale:
         stale = sorted(n for n, f in facts.facts.items() if f.provenance.status == "stale")
         warn(
@@ -247,8 +252,8 @@ def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildE
 
 
 def setup_state(app: Sphinx) -> None:
-    app.connect("builder-inited", resolve_build_facts)
-    app.connect("env-get-outdated", _outdated)
-    app.connect("env-get-updated", _updated)
-    app.connect("env-purge-doc", _purge)
-    app.connect("env-merge-info", _merge)
+    guard.connect(app, "builder-inited", resolve_build_facts)
+    guard.connect(app, "env-get-outdated", _outdated, default=list)
+    guard.connect(app, "env-get-updated", _updated, default=list)
+    guard.connect(app, "env-purge-doc", _purge)
+    guard.connect(app, "env-merge-info", _merge)

@@ -24,6 +24,7 @@ from sphinx.util.docutils import SphinxRole
 
 from ..config import Environment
 from ..errors import DeployGuideError
+from . import guard
 from .state import Claim, get_facts, get_state, note_fact_use
 from .tooltip import tooltip_html, tooltip_target_attrs
 from .warnings import DeployGuideWarning, warn
@@ -304,7 +305,7 @@ PASS_THROUGH = {name: (pass_node, pass_node) for name in ("text", "latex", "man"
 
 def setup_values(app: Sphinx) -> None:
     app.add_node(deployguide_value, html=(html_visit_value, html_depart_value), **PASS_THROUGH)
-    app.add_role("deploy-value", DeployValue())
-    app.add_role("deploy-file", DeployFile())
-    app.add_role("deploy-config", DeployConfig())
-    app.add_role("deploy-job", DeployJob())
+    app.add_role("deploy-value", guard.role(DeployValue()))
+    app.add_role("deploy-file", guard.role(DeployFile()))
+    app.add_role("deploy-config", guard.role(DeployConfig()))
+    app.add_role("deploy-job", guard.role(DeployJob()))

@@ -61,6 +61,16 @@ class DeployGuideWarning(str, Enum):
         "deployguide_config is missing, or the model cannot be loaded or resolved.",
     )
     CODE = "code", "A deploy-code block has an unknown {{ placeholder }}."
+    FILE = (
+        "file",
+        "A file the model names (a values, workflow or pin file) is missing or cannot be "
+        "read; the rest of the site still builds.",
+    )
+    INTERNAL = (
+        "internal",
+        "An unexpected error inside the extension (a bug): reported where it happened, and "
+        "the rest of the site still builds.",
+    )
 
 
 Location = Union[nodes.Node, str, "tuple[str, int | None]"]
