@@ -42,6 +42,7 @@ from .facts import ChartState, iso_utc, resolve_chart
 from .git import GitRepo
 from .links import MERGE_PR, SQUASH_PR, github_repo
 from .pinedit import PinEdit, apply_pin_edit, atomic_write_bytes, locate_pin, replace_pin
+from .pinsafety import check_writable, real_pin, undo_interrupted_edit
 from .redact import redact_url
 
 #: Exit codes (also in ``deployguide bump --help``).
@@ -764,9 +765,13 @@ def bump(
     deploy = GitRepo(model.deploy_repo) if req.commit else None
     branch = req.branch or f"bump/{req.chart}-{target.short}"
     from_branch = False
+    git_pin = real_pin(deploy, pin_path) if deploy is not None else spec.pin.file
     if deploy is not None:
         check_branch_name(deploy, branch)
-        dirty = pin_is_dirty(deploy, spec.pin.file)
+        dirty = pin_is_dirty(deploy, git_pin)
+        if dirty and undo_interrupted_edit(deploy, branch, git_pin, pin_path, spec.pin, target):
+            say(f"resuming an interrupted bump of {display} on {branch}")
+            dirty = pin_is_dirty(deploy, git_pin)
         if dirty:
             raise _fail(
                 BumpRefused,
@@ -778,7 +783,7 @@ def bump(
         from_branch = branch_exists(deploy, branch) and current_branch(deploy) != branch
     if from_branch:
         assert deploy is not None
-        blob = deploy.show(f"refs/heads/{branch}", _repo_relative(deploy, pin_path))
+        blob = deploy.show(f"refs/heads/{branch}", git_pin)
         if blob is None:
             raise DeployGuideError(f"branch {branch} has no {display}", file=display)
         before_text = blob
@@ -850,6 +855,8 @@ def bump(
         segments=spec.pin.segments,
     )
     del planned_after
+    if not req.dry_run:
+        check_writable(pin_path, file=display, key=spec.pin.key)
 
     landed: tuple[str, datetime] | None = None
     try:
@@ -951,7 +958,7 @@ def bump(
     else:
         if deploy is not None:
             # the wait may have been long: check again before touching anything
-            dirty = pin_is_dirty(deploy, spec.pin.file)
+            dirty = pin_is_dirty(deploy, git_pin)
             if dirty:
                 raise _fail(
                     BumpRefused,
@@ -969,7 +976,7 @@ def bump(
             apply_pin_edit(pin_path, edit)
             result.status = "bumped"
             if deploy is not None:
-                result.commit = commit_pin(deploy, spec.pin.file, message)
+                result.commit = commit_pin(deploy, git_pin, message)
                 result.status = "committed"
         except BaseException:
             # leave things as they were: the pin file's old bytes, the old branch
@@ -1019,11 +1026,6 @@ def _switch_to(deploy: GitRepo, branch: str) -> Callable[[], None]:
             deploy.run("branch", "--quiet", "-D", branch)
 
     return undo
-
-
-def _repo_relative(deploy: GitRepo, path: Path) -> str:
-    top = Path(deploy.run("rev-parse", "--show-toplevel")).resolve()
-    return path.relative_to(top).as_posix()
 
 
 def annotate_commits(

@@ -156,6 +156,7 @@ class GitRepo:
         self, args: tuple[str, ...] | list[str], proc: subprocess.CompletedProcess[bytes]
     ) -> GitError:
         stderr = proc.stderr.decode("utf-8", "replace").strip()
+        stderr = stderr or proc.stdout.decode("utf-8", "replace").strip()  # e.g. `commit`
         cmd = self._command(args)
         return GitError(
             f"git command failed (exit {proc.returncode}): {_show_cmd(cmd)}\n"
