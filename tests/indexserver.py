@@ -41,9 +41,11 @@ Faults
     ``status`` answer with this status (and ``body``, ``headers``) instead of the index;
     ``delay`` sleep first (pair with a small client read timeout); ``truncate=N`` send the
     index (never a 304) with its full Content-Length but only its first N bytes, then close;
-    ``reset`` close the connection without answering. Fields combine (delay + status,
+    ``reset`` close the connection without answering; ``trickle=S`` send the body one byte
+    every S seconds (a server that never times out a read). Fields combine (delay + status,
     delay + truncate).
     Persistent, for every request: ``delay`` (seconds), ``truncate`` (bytes or None),
+    ``redirect`` (a Location: every request to the index path gets a 302 there),
     ``stream_size`` (serve a generated body of that many bytes in 64 KiB chunks instead of the
     index, never a 304, without Content-Length unless ``stream_declare_length``: an oversized
     body that is never held in memory).
@@ -133,6 +135,7 @@ class Fault:
     delay: float = 0.0
     truncate: int | None = None
     reset: bool = False
+    trickle: float = 0.0
 
 
 @dataclass
@@ -187,6 +190,7 @@ class IndexServer:
         self.require_auth: str | None = None
         self.delay = 0.0
         self.truncate: int | None = None
+        self.redirect: str | None = None
         self.stream_size: int | None = None
         self.stream_declare_length = False
         self.on_request: Callable[[IndexServer, RecordedRequest], None] | None = None
@@ -401,6 +405,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path != srv.path:
             self._send(record, 404, b"not found\n", {}, head=head)
             return
+        if srv.redirect is not None:
+            self._send(record, 302, b"", {"Location": srv.redirect}, head=head)
+            return
         validators = {}
         if content.etag:
             validators["ETag"] = content.etag
@@ -415,7 +422,10 @@ class _Handler(BaseHTTPRequestHandler):
         if truncate is None and srv.conditional and self._not_modified(content):
             self._send(record, 304, b"", validators, head=True)
             return
-        self._send(record, 200, content.body, validators, head=head, truncate=truncate)
+        trickle = fault.trickle if fault is not None else 0.0
+        self._send(
+            record, 200, content.body, validators, head=head, truncate=truncate, trickle=trickle
+        )
 
     def _not_modified(self, content: _Content) -> bool:
         inm = self.headers.get("If-None-Match")
@@ -435,6 +445,7 @@ class _Handler(BaseHTTPRequestHandler):
         *,
         head: bool,
         truncate: int | None = None,
+        trickle: float = 0.0,
     ) -> None:
         self.send_response(status)
         record.status = status
@@ -452,7 +463,14 @@ class _Handler(BaseHTTPRequestHandler):
             record.completed = True
             return
         payload = body if truncate is None else body[: max(0, truncate)]
-        self.wfile.write(payload)
+        if trickle:
+            for i in range(len(payload)):
+                if self.owner._stopping.wait(trickle):
+                    return
+                self.wfile.write(payload[i : i + 1])
+                self.wfile.flush()
+                record.bytes_sent = i + 1
+        self.wfile.write(b"" if trickle else payload)
         self.wfile.flush()
         record.bytes_sent = len(payload)
         record.completed = truncate is None

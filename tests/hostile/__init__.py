@@ -1,0 +1,1 @@
+"""The hostile suite (see conftest.py)."""

@@ -1,0 +1,166 @@
+"""Bounded work, always: alias bombs, slow servers, catastrophic patterns, redirect loops."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import (
+    BOMB,
+    DOCS,
+    QUICK,
+    SPHINX,
+    commit_file,
+    deployguide,
+    expect,
+    model_line,
+    set_model,
+)
+
+try:
+    from tests.indexserver import Fault, IndexServer
+except ModuleNotFoundError:  # pytest without the repo root on sys.path
+    from indexserver import Fault, IndexServer  # type: ignore[no-redef]
+
+BOMB_LINE = 8  # the anchor that multiplies most: &h, written on line 8
+
+
+def test_alias_bomb_in_the_pin_file(hworld):
+    chart = Path(hworld.deploy) / "mybinder" / "Chart.yaml"
+    chart.write_text(BOMB + chart.read_text())
+    result = deployguide("facts", cwd=hworld.deploy)
+    expect(result, 0, f"{chart}:{BOMB_LINE}", "a YAML alias bomb is refused", "warning")
+    assert "charts.binderhub.pinned" not in result.out  # not rendered: it was not read
+
+
+def test_alias_bomb_in_a_values_file(hworld):
+    (Path(hworld.deploy) / "config" / "staging.yaml").write_text(BOMB)
+    page = Path(hworld.deploy) / DOCS / "values.md"
+    page.write_text("# Values\n\nThe flag is {deploy-config}`config/staging.yaml#i[0][0]`.\n")
+    result = deployguide("lint", "--format", "json", cwd=hworld.deploy, timeout=SPHINX * 2)
+    expect(result, 1, f"config/staging.yaml:{BOMB_LINE}", "alias bomb", within=SPHINX)
+    [finding] = [f for f in json.loads(result.out) if f["file"].endswith("values.md")]
+    assert finding["line"] == 3 and "a YAML alias bomb is refused" in finding["message"]
+
+
+def test_alias_bomb_in_chartpress_yaml_read_from_git(hworld):
+    commit_file(Path(hworld.source), "helm-chart/chartpress.yaml", BOMB, "Bomb the config")
+    result = deployguide("facts", cwd=hworld.deploy)
+    expect(result, 2, "helm-chart/chartpress.yaml", f"line {BOMB_LINE}", "alias bomb")
+
+
+def test_alias_bomb_in_the_index(hworld):
+    Path(hworld.index).write_text(BOMB)
+    result = deployguide("facts", cwd=hworld.deploy)
+    expect(result, 2, f"{hworld.index}:{BOMB_LINE}: the chart index is not valid YAML", "alias")
+
+
+def test_a_server_sending_one_byte_a_second_meets_the_timeout_deadline(hworld):
+    with IndexServer(Path(hworld.index).read_bytes()) as server:
+        server.fail(*[Fault(trickle=1.0) for _ in range(4)])
+        set_model(hworld, 'index = "../helm-chart/index.yaml"', f'index = "{server.url}"')
+        set_model(
+            hworld,
+            'dir = ".deployguide-cache"',
+            'dir = ".deployguide-cache"\n\n[network]\ntimeout = 2',
+        )
+        result = deployguide("facts", cwd=hworld.deploy)
+    expect(result, 2, server.url, "no complete answer within network.timeout (2 s)", within=QUICK)
+    assert result.seconds < 8  # 2 s deadline; a per-read timeout would wait for every byte
+
+
+def test_retries_never_outlast_the_deadline(hworld):
+    with IndexServer(Path(hworld.index).read_bytes()) as server:
+        server.fail(*[Fault(status=503, headers={"Retry-After": "25"}) for _ in range(5)])
+        set_model(hworld, 'index = "../helm-chart/index.yaml"', f'index = "{server.url}"')
+        set_model(
+            hworld,
+            'dir = ".deployguide-cache"',
+            'dir = ".deployguide-cache"\n\n[network]\ntimeout = 3',
+        )
+        result = deployguide("facts", cwd=hworld.deploy)
+        requests = server.request_count
+    expect(result, 2, "HTTP 503", "no time left to retry within network.timeout (3 s)")
+    assert requests == 1 and result.seconds < 8
+
+
+def test_a_polynomial_failure_pattern_of_the_model_runs_in_linear_time(hworld, tmp_path):
+    model = Path(hworld.model)
+    model.write_text(
+        model.read_text() + '\n[[failures]]\nid = "slow"\ntitle = "t"\npatterns = ["x.*y.*z.*w"]\n'
+        'stage = "tests"\nverdict = "legitimate"\nexplanation = "e"\nremedy = "r"\n'
+    )
+    log = tmp_path / "ci.log"
+    log.write_text(("x" * 1400 + "y" * 1400 + "z" * 1400 + "\n") * 20)
+    result = deployguide("diagnose", str(log), cwd=hworld.deploy)
+    expect(result, 2, "UNKNOWN: no catalog entry matched this log")
+
+
+def test_a_failure_pattern_re2_cannot_compile_is_refused_when_the_model_loads(hworld):
+    model = Path(hworld.model)
+    model.write_text(
+        model.read_text() + '\n[[failures]]\nid = "backref"\ntitle = "t"\npatterns = ["(a)\\\\1"]\n'
+        'stage = "tests"\nverdict = "legitimate"\nexplanation = "e"\nremedy = "r"\n'
+    )
+    line = model_line(hworld, "[[failures]]")
+    for command in (("facts",), ("diagnose", "-")):
+        result = deployguide(*command, cwd=hworld.deploy, stdin="boom\n")
+        expect(
+            result,
+            4 if command[0] == "diagnose" else 2,
+            f"deployguide.toml:{line}: failures[0].patterns[0]",
+            "RE2 cannot compile it",
+            "backreferences are not supported",
+        )
+
+
+def _claim_page(world, pattern: str) -> None:
+    (Path(world.deploy) / "long.txt").write_text("a" * 200_000 + "b\n")
+    (Path(world.deploy) / DOCS / "claim.md").write_text(
+        "# Claim\n\n```{deploy-claim}\n:file: long.txt\n:matches: "
+        + pattern
+        + "\n\nThe file is all a.\n```\n"
+    )
+
+
+def test_a_catastrophic_claim_pattern_cannot_hang_the_build(hworld):
+    _claim_page(hworld, "^(a|a)+$")
+    result = deployguide("lint", "--format", "json", cwd=hworld.deploy, timeout=SPHINX * 2)
+    expect(result, 1, "long.txt no longer matches /^(a|a)+$/", within=SPHINX)
+    [finding] = [f for f in json.loads(result.out) if "long.txt" in f["message"]]
+    assert finding["file"].endswith("claim.md") and finding["line"] == 3
+
+
+def test_a_claim_pattern_re2_cannot_compile_is_a_located_error(hworld):
+    _claim_page(hworld, "(?<=a)b")
+    result = deployguide("lint", "--format", "json", cwd=hworld.deploy, timeout=SPHINX * 2)
+    expect(result, 1, "RE2 cannot compile it", "lookarounds are not supported", within=SPHINX)
+    [finding] = [f for f in json.loads(result.out) if "RE2" in f["message"]]
+    assert finding["file"].endswith("claim.md") and finding["line"] == 3
+
+
+def test_a_redirect_loop_stops_at_once(hworld):
+    with IndexServer(Path(hworld.index).read_bytes()) as server:
+        server.redirect = "/index.yaml?again"
+        set_model(hworld, 'index = "../helm-chart/index.yaml"', f'index = "{server.url}"')
+        result = deployguide("facts", cwd=hworld.deploy)
+        requests = server.request_count
+    expect(result, 2, "redirect loop:", f"{server.url} -> {server.url}?again -> {server.url}?again")
+    assert requests == 2  # no retry: a loop does not heal
+
+
+def test_a_cross_host_redirect_goes_without_the_token_and_the_provenance_says_where(hworld):
+    body = Path(hworld.index).read_bytes()
+    with IndexServer(body) as elsewhere, IndexServer(body) as origin:
+        origin.redirect = elsewhere.url
+        set_model(hworld, 'index = "../helm-chart/index.yaml"', f'index = "{origin.url}"')
+        result = deployguide(
+            "facts", "--json", cwd=hworld.deploy, env={"DEPLOYGUIDE_INDEX_TOKEN": "t0ken-v4lue"}
+        )
+        sent = origin.last_request.headers.get("authorization")
+        received = elsewhere.last_request.headers.get("authorization")
+    expect(result, 0)
+    assert sent == "Bearer t0ken-v4lue" and received is None
+    fact = json.loads(result.out)["facts"]["charts.binderhub.published"]
+    assert fact["source"] == origin.url and fact["redirected_to"] == elsewhere.url
+    assert "t0ken-v4lue" not in result.text

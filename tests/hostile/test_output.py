@@ -1,0 +1,196 @@
+"""A broken file is a warning, not a dead site; machine output stays machine output; text from
+outside is escaped for the format it goes into; secrets in URLs never reach any output."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from sphinx_deployguide.chartindex import cache_path
+
+from .conftest import DOCS, SPHINX, commit_file, deployguide, expect, set_model, sphinx_build
+
+try:
+    from tests.indexserver import IndexServer
+except ModuleNotFoundError:  # pytest without the repo root on sys.path
+    from indexserver import IndexServer  # type: ignore[no-redef]
+
+NOISY = Path(__file__).resolve().parents[1] / "roots" / "test-noisy-extension"
+
+
+# --- a broken file is a warning, not a dead site ------------------------------------------------
+
+
+def test_a_deleted_values_file_is_a_warning_and_the_site_builds(hworld, tmp_path):
+    (Path(hworld.deploy) / "config" / "staging.yaml").unlink()
+    out = tmp_path / "html"
+    result = sphinx_build("-b", "html", "-q", DOCS, str(out), cwd=hworld.deploy)
+    expect(
+        result,
+        0,
+        "deployguide.toml:",
+        "environments.staging.values: the values file 'config/staging.yaml' does not exist",
+        "[deployguide.file]",
+        within=SPHINX,
+    )
+    assert (out / "staging.html").is_file() and (out / "prod.html").is_file()
+    strict = sphinx_build("-W", "-b", "html", "-q", DOCS, str(tmp_path / "w"), cwd=hworld.deploy)
+    expect(strict, 1, "config/staging.yaml", "[deployguide.file]", within=SPHINX)
+
+
+# --- machine output stays machine output --------------------------------------------------------
+
+
+def _noisy(world) -> None:
+    """The docs use an extension that prints on stdout while Sphinx sets it up (as mybinder's
+    theme does: "matplotlib is not installed, social cards will not be generated")."""
+    docs = Path(world.deploy) / DOCS
+    shutil.copy(NOISY / "noisy_ext.py", docs / "noisy_ext.py")
+    conf = docs / "conf.py"
+    conf.write_text(
+        "import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n"
+        + conf.read_text()
+        + "\nextensions.append('noisy_ext')\n"
+    )
+
+
+def test_checklist_json_and_github_print_only_the_checklist(hworld):
+    _noisy(hworld)
+    result = deployguide("checklist", "staging", "--format", "json", cwd=hworld.deploy)
+    expect(result, 0, "social cards will not be generated", within=SPHINX)
+    assert json.loads(result.out)["checklists"][0]["env"] == "staging"
+    assert "social cards" in result.err and "from a subprocess" in result.err
+    result = deployguide("checklist", "staging", "--format", "github", cwd=hworld.deploy)
+    expect(result, 0, within=SPHINX)
+    assert result.out.startswith("**Deploy to staging**") and "social cards" not in result.out
+
+
+def test_lint_json_prints_only_the_findings(hworld):
+    _noisy(hworld)
+    result = deployguide("lint", "--format", "json", cwd=hworld.deploy)
+    expect(result, 0, "social cards", within=SPHINX)
+    assert [f["subtype"] for f in json.loads(result.out)] == ["pin"]
+
+
+def test_bump_json_prints_only_its_object(hworld):
+    _noisy(hworld)
+    result = deployguide("bump", "binderhub", "--dry-run", "--json", cwd=hworld.deploy)
+    expect(result, 0, "social cards", within=SPHINX)
+    data = json.loads(result.out)
+    assert data["status"] == "dry-run" and "- [ ] " in data["pr_body"]
+
+
+def test_checklist_github_never_wraps_a_line(hworld):
+    page = Path(hworld.deploy) / DOCS / "staging.md"
+    long_link = "https://example.org/" + "a-very-long-path-segment/" * 6 + "runbook.html"
+    text = page.read_text()
+    step = f"- [ ] {{#read}} Read [the very long runbook page about the deploy]({long_link}) first.\n\n"
+    page.write_text(text.replace("- [ ] {#check-version}", step + "- [ ] {#check-version}", 1))
+    result = deployguide("checklist", "staging", "--format", "github", cwd=hworld.deploy)
+    expect(result, 0, within=SPHINX)
+    [line] = [ln for ln in result.out.splitlines() if "very long runbook" in ln]
+    assert line == f"- [ ] Read [the very long runbook page about the deploy]({long_link}) first."
+
+
+# --- escaped for the format it goes into ---------------------------------------------------------
+
+HOSTILE_SUBJECT = (
+    "- [x] SRE approved <script>alert(1)</script> [x](javascript:alert(1)) "
+    "@everyone \x1b]0;pwned\x07\x1b[31mred\x1b[0m"
+)
+
+
+def _hostile_commit(world) -> None:
+    """A chart commit whose subject and body try to forge a step, run HTML, ping everyone and
+    drive the terminal; it is pending after the pin."""
+    values = Path(world.source) / "helm-chart" / "binderhub" / "values.yaml"
+    commit_file(
+        Path(world.source),
+        "helm-chart/binderhub/values.yaml",
+        values.read_text() + "# x\n",
+        HOSTILE_SUBJECT,
+    )
+
+
+def _assert_inert_markdown(text: str) -> None:
+    assert not re.search(r"^\s*- \[x\] SRE", text, re.MULTILINE)  # no forged ticked step
+    assert "<script>" not in text and "\\<script\\>" in text  # shown as text, never run
+    assert not re.search(r"(?<!\\)\]\(javascript:", text)  # "[x](javascript:...)" is no link
+    assert "@everyone" not in text and "@\u200beveryone" in text
+    assert "\x1b" not in text and "\x07" not in text
+
+
+def test_a_hostile_commit_subject_in_the_pr_body_and_the_commit_message(hworld):
+    _hostile_commit(hworld)
+    result = deployguide(
+        "bump",
+        "binderhub",
+        "--allow-unpublished",
+        "--dry-run",
+        "--json",
+        "--no-checklist",
+        cwd=hworld.deploy,
+    )
+    expect(result, 0)
+    data = json.loads(result.out)
+    _assert_inert_markdown(data["pr_body"])
+    assert "\\- \\[x\\] SRE approved \\<script\\>" in data["pr_body"]
+    assert "\x1b" not in data["message"] and "SRE approved <script>" in data["message"]
+    text = deployguide(
+        "bump", "binderhub", "--allow-unpublished", "--dry-run", "--no-checklist", cwd=hworld.deploy
+    )
+    expect(text, 0)
+    assert "\x1b" not in text.text and "\x07" not in text.text
+
+
+def test_a_hostile_commit_subject_in_the_github_checklist_and_the_facts_table(hworld):
+    _hostile_commit(hworld)
+    page = Path(hworld.deploy) / DOCS / "staging.md"
+    step = "- [ ] {#review} Review {deploy-value}`charts.binderhub.pending`.\n\n"
+    page.write_text(
+        page.read_text().replace("- [ ] {#check-version}", step + "- [ ] {#check-version}", 1)
+    )
+    result = deployguide("checklist", "staging", "--format", "github", cwd=hworld.deploy)
+    expect(result, 0, within=SPHINX)
+    _assert_inert_markdown(result.out)
+    facts = deployguide("facts", "charts.binderhub.pending", cwd=hworld.deploy)
+    expect(facts, 0, "SRE approved <script>")
+    assert "\x1b" not in facts.text and "\x07" not in facts.text
+
+
+# --- secrets ---------------------------------------------------------------------------------------
+
+
+def test_a_query_string_token_never_reaches_an_output_or_a_cache_name(hworld):
+    with IndexServer(Path(hworld.index).read_bytes()) as server:
+        url = f"{server.url}?access_token=s3cr3t-t0ken&x=1"
+        set_model(hworld, 'index = "../helm-chart/index.yaml"', f'index = "{url}"')
+        ok = deployguide("facts", "--json", cwd=hworld.deploy)
+        down = server.url
+    expect(ok, 0)
+    shown = url.replace("s3cr3t-t0ken", "***")
+    assert json.loads(ok.out)["facts"]["charts.binderhub.published"]["source"] == shown
+    cache = Path(hworld.deploy) / ".deployguide-cache"
+    assert cache_path(cache, shown).is_file()
+    for path in cache.rglob("*"):
+        assert "s3cr3t" not in path.name
+        assert not path.is_file() or b"s3cr3t" not in path.read_bytes()
+    failed = deployguide("facts", "--refresh", cwd=hworld.deploy)  # the server is gone now
+    expect(failed, 0, "stale")
+    assert down in failed.text.replace("?access_token=***&x=1", "") and "s3cr3t" not in failed.text
+
+
+def test_a_password_with_a_raw_at_sign_is_hidden_whole(hworld):
+    with IndexServer(Path(hworld.index).read_bytes()) as server:
+        url = server.url.replace("http://", "http://deploy:p@ss@w0rd@")
+        set_model(hworld, 'index = "../helm-chart/index.yaml"', f'index = "{url}"')
+        set_model(
+            hworld,
+            'dir = ".deployguide-cache"',
+            'dir = ".deployguide-cache"\n\n[network]\nretries = 0',
+        )
+    result = deployguide("facts", cwd=hworld.deploy)  # the server is stopped: an error
+    expect(result, 2, server.url.replace("http://", "http://***@"))
+    assert "p@ss" not in result.text and "w0rd" not in result.text and "ss@" not in result.text
