@@ -167,6 +167,11 @@ def test_a_query_string_token_never_reaches_an_output_or_a_cache_name(hworld):
     with IndexServer(Path(hworld.index).read_bytes()) as server:
         url = f"{server.url}?access_token=s3cr3t-t0ken&x=1"
         set_model(hworld, 'index = "../helm-chart/index.yaml"', f'index = "{url}"')
+        set_model(
+            hworld,
+            'dir = ".deployguide-cache"',
+            'dir = ".deployguide-cache"\n\n[network]\nretries = 0',
+        )
         ok = deployguide("facts", "--json", cwd=hworld.deploy)
         down = server.url
     expect(ok, 0)
