@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["markdown_code", "markdown_fence", "markdown_text", "terminal_text"]
+__all__ = ["ESCAPE_SEQUENCES", "markdown_code", "markdown_fence", "markdown_text", "terminal_text"]
 
 # CommonMark lets a backslash escape any ASCII punctuation. These start markup anywhere in a
 # line: links and images, HTML and <autolinks>, entities, emphasis, code, table cells,
@@ -30,15 +30,15 @@ _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 _NEWLINES = re.compile(r"[\r\n\u2028\u2029\x85]+")
 
 # ESC [ ... final (CSI), ESC ] ... BEL or ESC \ (OSC: titles, hyperlinks), ESC P/X/^/_ ... ST
-# (DCS, SOS, PM, APC), other two-byte ESC sequences; and their 8-bit C1 forms.
-_ESCAPES = re.compile(
+# (DCS, SOS, PM, APC), other two-byte ESC sequences; and their 8-bit C1 forms. Every repeat
+# is bounded, so a hostile text full of unterminated sequences costs linear time.
+ESCAPE_SEQUENCES = re.compile(
     r"""
-    \x1b\[[0-?]*[ -/]*[@-~]?
-    | \x9b[0-?]*[ -/]*[@-~]?
-    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)
-    | \x1b[ -/]*[0-~]?
+    (?:\x1b\[|\x9b)[0-?]{0,32}[ -/]{0,8}[@-~]?
+    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]{0,2048}(?:\x07|\x1b\\|\x9c)?
+    | \x1b[ -/]{0,8}[0-~]?
     """,
-    re.VERBOSE | re.DOTALL,
+    re.VERBOSE,
 )
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROLS_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -76,5 +76,5 @@ def markdown_fence(text: str) -> str:
 def terminal_text(text: object, *, multiline: bool = True) -> str:
     """``text`` without escape sequences or control characters (tabs kept; newlines kept
     when ``multiline``), safe to print on a terminal or to put in a commit message."""
-    cleaned = _ESCAPES.sub("", str(text))
+    cleaned = ESCAPE_SEQUENCES.sub("", str(text))
     return (_CONTROLS if multiline else _CONTROLS_ONE_LINE).sub("", cleaned)

@@ -204,10 +204,10 @@ def test_no_notice_when_nothing_overflows():
 
 
 def test_step_summary_table_escapes_cells():
-    findings = [Finding("claim", "error", "a.md", 3, "a | b <script>", "x\ny")]
+    findings = [Finding("claim", "error", "a.md", 3, "a | b <script> @team", "x\n- [x] y")]
     text = summary_markdown(findings)
     assert "| severity | check | location | message | fix |" in text
-    assert "| error | claim | a.md:3 | a \\| b &lt;script&gt; | x<br>y |" in text
+    assert "| error | claim | a.md:3 | a \\| b \\<script\\> @\u200bteam | x - \\[x\\] y |" in text
     assert "No drift" in summary_markdown([])
 
 

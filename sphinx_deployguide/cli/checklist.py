@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..docsdir import find_docs_dir
+from ..escape import terminal_text
 from .common import model_path_if_any
 
 FORMATS = ("text", "github", "json")
@@ -50,7 +51,6 @@ def run(args: argparse.Namespace) -> int:
 
     docs = find_docs_dir(model_path_if_any(args), explicit=args.docs)
     config = Path(args.config) if getattr(args, "config", None) else None
-    sys.stdout.write(
-        render_checklist(docs, args.env, args.format, config, checklist_id=args.checklist_id)
-    )
+    text = render_checklist(docs, args.env, args.format, config, checklist_id=args.checklist_id)
+    sys.stdout.write(text if args.format == "json" else terminal_text(text))
     return 0

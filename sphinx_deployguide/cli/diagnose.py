@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DeployGuideError, ModelError
+from ..escape import terminal_text
 from ..failures import (
     MAX_LOG_BYTES,
     Diagnosis,
@@ -168,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     except DeployGuideError as exc:
         # Any failure to run (bad log, model, catalog or option) is exit 4, never 2, which
         # means "undetermined" for this command.
-        print(f"deployguide diagnose: error: {exc}", file=sys.stderr)
+        print(f"deployguide diagnose: error: {terminal_text(exc)}", file=sys.stderr)
         return EXIT_COULD_NOT_RUN
 
 
@@ -206,7 +207,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(as_json(diagnosis, log, name, base, model_note, job), indent=2))
     else:
-        print(render_text(diagnosis, log, name, base, model_note, job))
+        print(terminal_text(render_text(diagnosis, log, name, base, model_note, job)))
     return diagnosis.exit_code
 
 

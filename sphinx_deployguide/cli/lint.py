@@ -33,7 +33,7 @@ from typing import TextIO
 from ..docsdir import find_docs_dir
 from ..drift import Finding
 from ..errors import DeployGuideError
-from ..escape import terminal_text
+from ..escape import markdown_text, terminal_text
 from ..stdio import internal_error, stdout_to_stderr
 from .common import model_path_if_any
 
@@ -235,17 +235,8 @@ def write_github(findings: Sequence[Finding], out: TextIO) -> None:
 
 
 def _cell(text: str | None) -> str:
-    text = text or ""
-    for a, b in (
-        ("&", "&amp;"),
-        ("<", "&lt;"),
-        (">", "&gt;"),
-        ("|", "\\|"),
-        ("\r", ""),
-        ("\n", "<br>"),
-    ):
-        text = text.replace(a, b)
-    return text
+    """A table cell: inert Markdown on one line (the text may quote config values)."""
+    return markdown_text(text or "")
 
 
 def summary_markdown(findings: Sequence[Finding]) -> str:

@@ -102,7 +102,7 @@ class SourceLines:
             try:
                 with open(source, encoding="utf-8") as handle:
                     self._cache[source] = handle.read().splitlines()
-            except OSError:
+            except (OSError, UnicodeDecodeError):
                 self._cache[source] = []
         return self._cache[source]
 

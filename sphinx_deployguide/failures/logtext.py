@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, NamedTuple
 
+from ..escape import ESCAPE_SEQUENCES
+
 #: ``diagnose`` reads at most the last this many bytes of a log.
 MAX_LOG_BYTES = 20 * 2**20
 #: Longer lines are cut to this many characters before matching, which bounds the time any
@@ -21,10 +23,6 @@ MAX_LOG_BYTES = 20 * 2**20
 MAX_LINE = 4096
 _CHUNK = 2**20
 
-# CSI sequences (colours, cursor moves) and OSC sequences (titles, links).
-_ANSI_RE = re.compile(
-    r"\x1b\[[0-?]{0,32}[ -/]{0,8}[@-~]|\x1b\][^\x07\x1b]{0,2048}(?:\x07|\x1b\\)|\x1b[@-Z\\-_]"
-)
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?")
 _MARKER_RE = re.compile(
     r"##\[(group|endgroup|error|warning|notice|debug|command|section)\]"
@@ -116,7 +114,7 @@ def clean_line(raw: str, number: int) -> LogLine:
     if len(text) > 4 * MAX_LINE:
         text, cut = text[: 4 * MAX_LINE], True  # bound the cleaning work too
     if "\x1b" in text:
-        text = _ANSI_RE.sub("", text)
+        text = ESCAPE_SEQUENCES.sub("", text)
     if text.startswith("\ufeff"):
         text = text.lstrip("\ufeff")
     stamp = None
