@@ -41,7 +41,8 @@ COMMANDS = (
 )
 
 EPILOG = """exit codes: 0 success; 1 findings or refusal (see each command);
-2 bad input (model, arguments); 3 chart not published yet (bump); 4 could not run (diagnose)"""
+2 bad input (model, arguments); 3 chart not published yet (bump); 4 could not run (diagnose);
+141 the output pipe was closed; 143 terminated (SIGTERM)"""
 
 
 def build_parser() -> argparse.ArgumentParser:
