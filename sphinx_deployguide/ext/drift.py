@@ -244,7 +244,8 @@ def run_checks(
 
     moment = now or datetime.now(timezone.utc)
     for name, state in sorted(facts.charts.items()):
-        if state.spec.pin is None:  # a chart-only model pins nothing
+        # a chart-only model pins nothing; an unreadable pin has its deployguide.file warning
+        if state.spec.pin is None or state.pin_problem is not None:
             continue
         file, line = pin_location(repo, state)
         wait = facts.facts.get(f"charts.{name}.delay.wait")
