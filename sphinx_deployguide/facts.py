@@ -28,7 +28,7 @@ from .chartversion import (
 from .config import ChartSpec, Model, toml_key_line
 from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration
 from .errors import DeployGuideError, FactError, GitError
-from .files import inside
+from .files import FileProblem, inside
 from .git import GitRepo, open_source
 from .keypath import load_data_file, parse_key_path, resolve_key_path
 from .links import SourceLinks, source_links
@@ -216,6 +216,8 @@ def read_pin(model: Model, spec: ChartSpec) -> str | None:
     path = deploy_file(model, spec.pin.file)
     try:
         value = resolve_key_path(load_data_file(path), spec.pin.segments)
+    except FileProblem as exc:
+        raise DeployGuideError(exc.message, file=path, line=exc.line, key=spec.pin.key) from None
     except (ValueError, LookupError) as exc:
         raise DeployGuideError(f"cannot read the pin: {exc}", file=path, key=spec.pin.key) from None
     if value is None:

@@ -199,3 +199,11 @@ def test_a_password_with_a_raw_at_sign_is_hidden_whole(hworld):
     result = deployguide("facts", cwd=hworld.deploy)  # the server is stopped: an error
     expect(result, 2, server.url.replace("http://", "http://***@"))
     assert "p@ss" not in result.text and "w0rd" not in result.text and "ss@" not in result.text
+
+
+def test_an_unreadable_pin_file_is_a_warning_and_the_other_facts_stand(hworld):
+    chart = Path(hworld.deploy) / "mybinder" / "Chart.yaml"
+    chart.write_bytes(chart.read_bytes().replace(b"name: mybinder", b"name: myb\xefnder"))
+    result = deployguide("facts", cwd=hworld.deploy)
+    expect(result, 0, f"warning: {chart}:2: dependencies[name=binderhub].version: not UTF-8 text")
+    assert hworld.current_version in result.out and "charts.binderhub.pinned" not in result.out
