@@ -165,14 +165,6 @@ def parse_created(value: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> tuple[str, int | None]:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        text = ": ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        return text, (mark.line + 1 if mark is not None else None)
-    return str(exc).splitlines()[0] if str(exc) else "invalid YAML", None
-
-
 def parse_index(
     data: bytes, source: str, *, loader: type | None = None
 ) -> dict[str, tuple[IndexEntry, ...]]:
@@ -184,7 +176,7 @@ def parse_index(
     try:
         doc = safeyaml.load(data, loader or IndexLoader)
     except yaml.YAMLError as exc:
-        problem, line = _yaml_problem(exc)
+        problem, line = safeyaml.problem_of(exc)
         raise ChartIndexError(
             f"the chart index is not valid YAML: {problem}", file=source, line=line
         ) from None
@@ -699,9 +691,10 @@ def _fetch_with_retries(
                 raise
             delay = retry_delay(attempt, backoff, exc.retry_after, max_retry_after=max_retry_after)
             if delay >= deadline.remaining():
-                exc.reason += (
-                    f"; no time left to retry within network.timeout ({deadline.seconds:g} s)"
-                )
+                if not deadline.expired:
+                    exc.reason += (
+                        f"; no time left to retry within network.timeout ({deadline.seconds:g} s)"
+                    )
                 raise
             log.info("chart index %s: %s; retrying in %.2f s", source, exc.reason, delay)
             time.sleep(delay)

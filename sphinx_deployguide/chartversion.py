@@ -101,9 +101,8 @@ def load_chartpress_yaml(text: str, where: str) -> Any:
     try:
         return safeyaml.load(text, _Yaml12Loader)  # a safe loader subclass, bounded
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ChartpressError(f"invalid YAML: {exc}", file=where, line=line) from None
+        problem, line = safeyaml.problem_of(exc)
+        raise ChartpressError(f"invalid YAML: {problem}", file=where, line=line) from None
 
 
 def _find_chart(config: Any, chart_name: str, where: str) -> dict:

@@ -37,8 +37,10 @@ SECRET_PARAMS = (
 # (greedy), so a password with a raw "@" is hidden whole.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*(?:@[^/?#\s@]*)*@")
 _PARAM_NAME = "|".join(re.escape(name) for name in SECRET_PARAMS)
+# The value runs to the next parameter, fragment, blank or quote; a ":" followed by a blank
+# ends it too (the URL is the start of a "URL: message" line).
 _QUERY = re.compile(
-    rf"(?i)([?&;](?:[\w.~%-]*[_.-])?(?:{_PARAM_NAME})=)[^&#;\s'\"<>]*",
+    rf"(?i)([?&;](?:[\w.~%-]*[_.-])?(?:{_PARAM_NAME})=)(?:[^&#;:\s'\"<>]|:(?!\s|$))*",
 )
 
 

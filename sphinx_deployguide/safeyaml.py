@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-__all__ = ["ALIAS_BUDGET", "MAX_DEPTH", "YamlLimitError", "load"]
+__all__ = ["ALIAS_BUDGET", "MAX_DEPTH", "YamlLimitError", "load", "problem_of"]
 
 #: How many values aliases may add to a document beyond what is written in it.
 ALIAS_BUDGET = 100_000
@@ -103,3 +103,12 @@ def load(stream: str | bytes, loader: type) -> Any:
         raise YamlLimitError(problem="values are nested too deeply to read") from None
     finally:
         instance.dispose()
+
+
+def problem_of(exc: yaml.YAMLError) -> tuple[str, int | None]:
+    """(what is wrong, 1-based line or None) of a YAML error, for one-line messages."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        text = ": ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        return text, (mark.line + 1 if mark is not None else None)
+    return str(exc).splitlines()[0] if str(exc) else "invalid YAML", None

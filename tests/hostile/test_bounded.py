@@ -46,7 +46,7 @@ def test_alias_bomb_in_a_values_file(hworld):
 def test_alias_bomb_in_chartpress_yaml_read_from_git(hworld):
     commit_file(Path(hworld.source), "helm-chart/chartpress.yaml", BOMB, "Bomb the config")
     result = deployguide("facts", cwd=hworld.deploy)
-    expect(result, 2, "helm-chart/chartpress.yaml", f"line {BOMB_LINE}", "alias bomb")
+    expect(result, 2, f"helm-chart/chartpress.yaml:{BOMB_LINE}: invalid YAML", "alias bomb")
 
 
 def test_alias_bomb_in_the_index(hworld):
