@@ -15,7 +15,6 @@ through :mod:`.git`, :mod:`.chartindex` and :mod:`.pinedit`.
 from __future__ import annotations
 
 import ipaddress
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field

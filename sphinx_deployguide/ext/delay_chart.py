@@ -19,6 +19,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from ..delaychart import DelayPicture, render_svg, summary
 from ..errors import DeployGuideError
+from . import guard
 from .state import get_facts, note_fact_use
 from .values import PASS_THROUGH, FactNode, message_of
 from .warnings import DeployGuideWarning, warn
@@ -117,4 +118,4 @@ def setup_delay_chart(app: Sphinx) -> None:
     app.add_node(
         deployguide_delay_chart, html=(html_visit_chart, html_depart_chart), **PASS_THROUGH
     )
-    app.add_directive("deploy-delay-chart", DeployDelayChart)
+    app.add_directive("deploy-delay-chart", guard.directive(DeployDelayChart))

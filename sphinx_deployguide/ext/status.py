@@ -22,6 +22,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from ..config import is_remote
 from ..errors import DeployGuideError
+from . import guard
 from .state import get_facts, note_fact_use
 from .values import PASS_THROUGH, FactNode, fact_links, message_of, value_nodes
 from .warnings import DeployGuideWarning, warn
@@ -206,4 +207,4 @@ def html_depart_stage(self: HTML5Translator, node: deployguide_stage) -> None:
 def setup_status(app: Sphinx) -> None:
     app.add_node(deployguide_status, html=(html_visit_status, html_depart_status), **PASS_THROUGH)
     app.add_node(deployguide_stage, html=(html_visit_stage, html_depart_stage), **PASS_THROUGH)
-    app.add_directive("deploy-status", DeployStatus)
+    app.add_directive("deploy-status", guard.directive(DeployStatus))
