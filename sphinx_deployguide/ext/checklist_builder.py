@@ -29,6 +29,7 @@ from ..stdio import internal_error, stdout_to_stderr
 from .checklist import deployguide_checklist, deployguide_step
 from .plaintext import PLAIN_NODES
 from .state import get_state
+from .values import FactNode
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -54,16 +55,20 @@ class GithubTranslator(UnwrappedTranslator):
 
     #: Nodes whose Markdown this class writes itself, whatever text visitors are registered.
     own_nodes = frozenset(node.__name__ for node in PLAIN_NODES)
-    _values = 0  # depth inside deployguide_value nodes: their text is escaped
+    _values = 0  # depth inside fact nodes (values, lists): their text is escaped
 
     def visit_Text(self, node: nodes.Text) -> None:
         self.add_text(markdown_text(node.astext()) if self._values else node.astext())
 
-    def visit_deployguide_value(self, node: nodes.Element) -> None:
-        self._values += 1
+    def dispatch_visit(self, node: nodes.Node) -> None:
+        if isinstance(node, FactNode):
+            self._values += 1
+        super().dispatch_visit(node)
 
-    def depart_deployguide_value(self, node: nodes.Element) -> None:
-        self._values -= 1
+    def dispatch_departure(self, node: nodes.Node) -> None:
+        super().dispatch_departure(node)
+        if isinstance(node, FactNode):
+            self._values -= 1
 
     def visit_literal_block(self, node: nodes.Element) -> None:
         language = node.get("language", "")
@@ -187,8 +192,7 @@ class ChecklistBuilder(Builder):
         registry = self.env._registry
         handlers = registry.translation_handlers.get("text", {})
         for name, (visit, depart) in handlers.items():
-            # the translator renders this node itself
-            if name in getattr(cls, "own_nodes", ()) or "visit_" + name in vars(cls):
+            if name in getattr(cls, "own_nodes", ()):  # the translator renders it itself
                 continue
             setattr(translator, "visit_" + name, MethodType(visit, translator))
             if depart:
