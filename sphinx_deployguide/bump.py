@@ -283,15 +283,6 @@ def default_timeout(p95: float | None) -> float:
     return max(MIN_WAIT, (p95 or 0.0) + WAIT_MARGIN)
 
 
-def human(seconds: float) -> str:
-    """A duration for people: sub-second precision for fast test polls, days when long."""
-    if seconds < 10:
-        return f"{seconds:.1f} s".replace(".0 s", " s")
-    if seconds >= 72 * 3600:
-        return f"{seconds / 86400:.0f} days"
-    return format_duration(seconds)
-
-
 def _listed(commits: list[tuple[str, str]], render: Callable[[str, str], str]) -> list[str]:
     lines = [render(sha, subject) for sha, subject in commits[:MAX_LISTED]]
     if len(commits) > MAX_LISTED:
@@ -573,13 +564,13 @@ class Progress:
             expected = f" (usually published after {format_duration(r.median)}"
             expected += f", p95 {format_duration(r.p95)})" if r.p95 is not None else ")"
         since = (
-            f"landed {human(max(r.since_landing, 0))} ago{expected}; "
+            f"landed {format_duration(max(r.since_landing, 0))} ago{expected}; "
             if r.since_landing is not None
             else ""
         )
         line = (
-            f"waiting for {r.version}: {since}waited {human(r.elapsed)}, "
-            f"poll {r.polls} ({r.status}), next in {human(r.next_in)}"
+            f"waiting for {r.version}: {since}waited {format_duration(r.elapsed)}, "
+            f"poll {r.polls} ({r.status}), next in {format_duration(r.next_in)}"
         )
         if self.tty:
             self.stream.write("\r\x1b[K" + line)
@@ -608,7 +599,7 @@ def not_published_message(
     lines = []
     head = f"{chart} {target.version} is not in the chart index {snapshot.source}"
     if waited is not None:
-        head += f" after waiting {human(waited)}"
+        head += f" after waiting {format_duration(waited)}"
     lines.append(head + f" (as of {iso_utc(snapshot.fetched_at)}, {snapshot.status}).")
     if snapshot.status == "stale":
         lines.append(
@@ -624,7 +615,7 @@ def not_published_message(
         )
         lines.append(
             f"Its chart commit {target.short} landed on {spec.branch} at {iso_utc(when)}"
-            f"{via}, {human(max(ago, 0))} ago."
+            f"{via}, {format_duration(max(ago, 0))} ago."
         )
         if median is not None and p95 is not None:
             lines.append(
@@ -878,7 +869,7 @@ def bump(
             say(note)
         say(
             f"{target.version} is not in the index yet; waiting up to "
-            f"{human(timeout)} (polling every {human(interval)} or more)"
+            f"{format_duration(timeout)} (polling every {format_duration(interval)} or more)"
         )
         published, snap, waited = wait_for_publication(
             spec,
@@ -905,7 +896,7 @@ def bump(
             )
         say(
             f"{target.version} was published at {iso_utc(published.created)} "
-            f"(found after {human(waited)})"
+            f"(found after {format_duration(waited)})"
         )
     if published is None:
         if not req.allow_unpublished:

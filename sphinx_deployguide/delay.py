@@ -63,10 +63,28 @@ def delay_stats(delays_seconds: Sequence[float]) -> DelayStats | None:
 
 
 def format_duration(seconds: float) -> str:
-    """Minutes for humans: ``7 min``; under a minute in seconds; long ones in hours."""
-    if seconds < 60:
-        return f"{seconds:.0f} s"
+    """The one way every output writes a duration: ``45 s``, ``4.5 min``, ``2 h 10 min``,
+    ``225 days``.
+
+    Precision shrinks as durations grow: tenths under ten seconds (fast test polls) and
+    under ten minutes (a pin merged 4.5 minutes early), whole minutes up to two days
+    (publish delays, waits), whole days beyond (a chart commit that never got published).
+    """
+    seconds = max(0.0, float(seconds))
+    if seconds < 59.5:
+        return f"{_tenths(seconds) if seconds < 10 else round(seconds)} s"
     minutes = seconds / 60
-    if minutes < 120:
+    if minutes < 9.95:
+        return f"{_tenths(minutes)} min"
+    if minutes < 59.5:
         return f"{round(minutes)} min"
-    return f"{minutes / 60:.1f} h"
+    if seconds < 48 * 3600:
+        hours, rest = divmod(round(minutes), 60)
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    days = int(seconds // 86400)
+    return f"{days} days"
+
+
+def _tenths(value: float) -> str:
+    """``4.5``, ``5`` (not ``5.0``)."""
+    return f"{value:.1f}".removesuffix(".0")

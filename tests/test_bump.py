@@ -845,7 +845,7 @@ def test_progress_rewrites_one_line_on_a_terminal() -> None:
     progress.done("published")
     text = tty.getvalue()
     assert text.count("\r\x1b[K") == 3 and text.count("\n") == 1
-    assert "landed 3 min ago (usually published after 7 min, p95 30 min)" in text
+    assert "landed 3.3 min ago (usually published after 6.7 min, p95 30 min)" in text
     plain = io.StringIO()
     Progress(plain, tty=False)(report)
     assert "\r" not in plain.getvalue() and plain.getvalue().endswith("\n")

@@ -29,7 +29,22 @@ def test_wait_is_p90_rounded_up_to_the_minute() -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(42, "42 s"), (408, "7 min"), (60, "1 min"), (7200, "2.0 h")]
+    ("seconds", "text"),
+    [
+        (0.5, "0.5 s"),
+        (42, "42 s"),
+        (45, "45 s"),
+        (60, "1 min"),
+        (270, "4.5 min"),
+        (300, "5 min"),
+        (408, "6.8 min"),
+        (1380, "23 min"),
+        (7200, "2 h"),
+        (7800, "2 h 10 min"),
+        (47 * 3600, "47 h"),
+        (225 * 86400 + 3000, "225 days"),
+        (323549 * 60, "224 days"),  # the age once printed as "323549 min"
+    ],
 )
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text

@@ -94,11 +94,8 @@ class CheckContext:
 
 
 def minutes(delta: timedelta) -> str:
-    """Durations as people say them; under ten minutes to the half minute ("4.5 min")."""
-    seconds = abs(delta.total_seconds())
-    if 60 <= seconds < 600:
-        return f"{seconds / 60:.1f}".removesuffix(".0") + " min"
-    return format_duration(seconds)
+    """The length of ``delta`` (sign dropped), as every output writes durations."""
+    return format_duration(abs(delta.total_seconds()))
 
 
 def iso(moment: datetime) -> str:
