@@ -1,9 +1,13 @@
 """Fetch, parse and cache a Helm chart repository index (``index.yaml``).
 
 The real jupyterhub index is 1.7 MB and takes ~0.4 s to parse even with libyaml, while the
-facts need only three fields per entry (version, created, digest). So the parsed subset is
-cached as compact JSON under ``cache_dir/index/<slug>.json``, keyed by the response
-validator (ETag / Last-Modified, or the body's sha256), and a warm run parses no YAML.
+facts need only four fields per entry (version, created, digest, urls). So the parsed subset
+is cached as compact JSON under ``cache_dir/index/<slug>.json``, keyed by the response
+validator (ETag / Last-Modified, or the body's sha256), with the response's
+``Cache-Control: max-age``, and a warm run parses no YAML.
+
+A listed version is not yet an installable one: :func:`probe_archive` asks the index's own
+host whether the chart archive answers (:func:`archive_url` picks which URL, if any).
 
 Freshness rules of :func:`load_index` (``source`` is an http(s) URL):
 
@@ -53,7 +57,7 @@ from .redact import redact_url
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 TOKEN_ENV = "DEPLOYGUIDE_INDEX_TOKEN"
 #: Statuses worth retrying: the server is overloaded, restarting or rate-limiting us.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504}) | frozenset(range(520, 530))
@@ -96,6 +100,7 @@ class IndexEntry:
     version: str
     created: datetime  # aware, UTC, microsecond precision
     digest: str | None
+    urls: tuple[str, ...] = ()  # where the chart archive is, as the index lists it
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,9 @@ class IndexSnapshot:
     entries: dict[str, tuple[IndexEntry, ...]]  # chart name -> entries, in index order
     error: str | None = None  # why it is stale
     redirected_to: str | None = None  # where the URL redirected to (credentials redacted)
+    #: ``Cache-Control: max-age`` of the index response (seconds): how long a CDN or client
+    #: may keep serving an older index, which adds to the delay an operator sees.
+    max_age: int | None = None
 
     @functools.cached_property
     def _by_version(self) -> dict[tuple[str, str], IndexEntry]:
@@ -248,7 +256,16 @@ def _parse_entry(item: Any, source: str, key: str) -> IndexEntry:
             file=source,
             key=f"{key}.digest",
         )
-    return IndexEntry(version=version, created=created, digest=digest or None)
+    urls = item.get("urls")
+    if urls is None:
+        urls = []
+    if not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls):
+        raise ChartIndexError(
+            f"version {version}: expected a list of archive URLs, got {_describe_value(urls)}",
+            file=source,
+            key=f"{key}.urls",
+        )
+    return IndexEntry(version=version, created=created, digest=digest or None, urls=tuple(urls))
 
 
 def _kind(value: Any) -> str:
@@ -329,6 +346,7 @@ class _Cached:
     fetched_at: datetime
     entries: dict[str, tuple[IndexEntry, ...]]
     redirected_to: str | None = None
+    max_age: int | None = None
 
 
 def _aware(text: str) -> datetime:
@@ -352,7 +370,7 @@ def _read_cache(path: Path, source: str) -> tuple[_Cached | None, str | None]:
         if doc.get("format") != CACHE_FORMAT or doc.get("source") != source:
             return None, f"the cache {path} is for another format or source"
         entries = {
-            chart: tuple(IndexEntry(v, _aware(c), d) for v, c, d in items)
+            chart: tuple(IndexEntry(v, _aware(c), d, tuple(u)) for v, c, d, u in items)
             for chart, items in doc["entries"].items()
         }
         return (
@@ -364,6 +382,7 @@ def _read_cache(path: Path, source: str) -> tuple[_Cached | None, str | None]:
                 fetched_at=_aware(doc["fetched_at"]),
                 entries=entries,
                 redirected_to=doc.get("redirected_to"),
+                max_age=doc.get("max_age"),
             ),
             None,
         )
@@ -383,8 +402,9 @@ def _write_cache(path: Path, source: str, cached: _Cached) -> None:
         "sha256": cached.sha256,
         "fetched_at": cached.fetched_at.isoformat(),
         "redirected_to": cached.redirected_to,
+        "max_age": cached.max_age,
         "entries": {
-            chart: [[e.version, e.created.isoformat(), e.digest] for e in items]
+            chart: [[e.version, e.created.isoformat(), e.digest, list(e.urls)] for e in items]
             for chart, items in cached.entries.items()
         },
     }
@@ -422,6 +442,7 @@ def _snapshot(
         entries=cached.entries,
         error=error,
         redirected_to=cached.redirected_to,
+        max_age=cached.max_age,
     )
 
 
@@ -544,6 +565,7 @@ class _Response:
     etag: str | None
     last_modified: str | None
     redirected_to: str | None = None  # the final URL (redacted) when it was not the asked one
+    max_age: int | None = None
 
 
 @dataclass(frozen=True)
@@ -629,7 +651,8 @@ def _load_url(
             cached.sha256,
             now,
             cached.entries,
-            response.redirected_to,
+            redirected_to=response.redirected_to,
+            max_age=response.max_age if response.max_age is not None else cached.max_age,
         )
         _write_cache(cpath, source, confirmed)
         return _snapshot(source, confirmed, "live")
@@ -641,7 +664,14 @@ def _load_url(
         entries = parse_index(response.body, source)
     validator = response.etag or response.last_modified or f"sha256:{sha}"
     fresh = _Cached(
-        validator, response.etag, response.last_modified, sha, now, entries, response.redirected_to
+        validator,
+        response.etag,
+        response.last_modified,
+        sha,
+        now,
+        entries,
+        redirected_to=response.redirected_to,
+        max_age=response.max_age,
     )
     _write_cache(cpath, source, fresh)
     return _snapshot(source, fresh, "live")
@@ -783,7 +813,13 @@ def _fetch_once(
                 resp.headers.get("Retry-After"),
             )
         if resp.status_code == 304:
-            return _Response(304, b"", resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
+            return _Response(
+                304,
+                b"",
+                resp.headers.get("ETag"),
+                resp.headers.get("Last-Modified"),
+                max_age=cache_max_age(resp.headers.get("Cache-Control")),
+            )
         if resp.status_code in REDIRECT_STATUSES and resp.headers.get("Location"):
             return _Redirect(resp.headers["Location"])
         if resp.status_code != 200:
@@ -823,7 +859,13 @@ def _fetch_once(
                 f"truncated body: Content-Length is {declared} bytes but the connection "
                 f"closed after {len(body)}"
             )
-        return _Response(200, body, resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
+        return _Response(
+            200,
+            body,
+            resp.headers.get("ETag"),
+            resp.headers.get("Last-Modified"),
+            max_age=cache_max_age(resp.headers.get("Cache-Control")),
+        )
     finally:
         resp.close()  # an aborted stream closes the connection instead of draining it
 
@@ -887,3 +929,71 @@ def _root_cause(exc: BaseException) -> str:
     if match:
         return match.group(0).strip()
     return text[:200]
+
+
+_MAX_AGE_RE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,9})\"?\s*(?:,|$)", re.IGNORECASE)
+
+
+def cache_max_age(header: str | None) -> int | None:
+    """Seconds of ``max-age`` in a ``Cache-Control`` header; None when it has none."""
+    match = _MAX_AGE_RE.search(header or "")
+    return int(match.group(1)) if match else None
+
+
+# --------------------------------------------------------------------------- chart archives
+
+#: (connect, read) seconds for the archive probe: it decides a state, it must not hang a build.
+ARCHIVE_TIMEOUT = (3.0, 5.0)
+
+
+def archive_url(index_url: str, entry: IndexEntry) -> str | None:
+    """The archive of ``entry`` worth probing: its first URL, resolved against the index URL,
+    if the index is http(s) and the archive is on the index's own host (other hosts are
+    not ours to probe, nor to send a token to); else None."""
+    base = urlsplit(index_url)
+    if base.scheme.lower() not in ("http", "https") or not entry.urls:
+        return None
+    url = urljoin(index_url, entry.urls[0])
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return None
+    if (parts.hostname, parts.port) != (base.hostname, base.port):
+        return None
+    return url
+
+
+def probe_archive(
+    url: str,
+    *,
+    session: requests.Session | None = None,
+    timeout: tuple[float, float] = ARCHIVE_TIMEOUT,
+) -> str | None:
+    """Why the chart archive at ``url`` does not answer, or None when it does.
+
+    A ``HEAD`` (a ``GET`` of the first byte if the server refuses HEAD); any status below
+    400 answers (a redirect is not followed: the server knows the archive). One attempt
+    with a deadline: a verdict waits for no one.
+    """
+    headers = {"User-Agent": f"sphinx-deployguide/{__version__}", **_auth_headers(url)}
+    own = session is None
+    sess = session or requests.Session()
+    try:
+        resp = sess.head(url, headers=headers, timeout=timeout, allow_redirects=False)
+        resp.close()
+        if resp.status_code in (405, 501):
+            ranged = {**headers, "Range": "bytes=0-0"}
+            resp = sess.get(
+                url, headers=ranged, timeout=timeout, stream=True, allow_redirects=False
+            )
+            resp.close()
+    except requests.exceptions.RequestException as exc:
+        problem = _classify(exc, timeout, url)
+        reason = problem.reason if isinstance(problem, _Transient) else str(problem)
+        return f"{redact_url(url)} does not answer ({reason})"
+    finally:
+        if own:
+            sess.close()
+    if resp.status_code >= 400:
+        status = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
+        return f"{redact_url(url)} does not answer ({status})"
+    return None

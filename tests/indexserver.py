@@ -33,6 +33,10 @@ Content
     ``conditional = True``    answer ``304`` when If-None-Match matches the ETag (it takes
         precedence) or If-Modified-Since is not older than Last-Modified. ``False``: always 200.
     ``require_auth = None``   e.g. ``"Bearer s3cret"``: other requests get 401.
+    ``headers = {}``          extra headers of every index answer (200 and 304), e.g.
+        ``{"Cache-Control": "max-age=600"}`` as GitHub Pages sends.
+    Files added with ``add_file`` answer ``HEAD`` too (chart archives); a path nobody
+    added answers 404.
 
 Faults
     ``faults``: a ``collections.deque`` of :class:`Fault`, one consumed per request, before the
@@ -188,6 +192,7 @@ class IndexServer:
         self.faults: collections.deque[Fault] = collections.deque()
         self.conditional = True
         self.require_auth: str | None = None
+        self.headers: dict[str, str] = {}
         self.delay = 0.0
         self.truncate: int | None = None
         self.redirect: str | None = None
@@ -408,7 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
         if srv.redirect is not None:
             self._send(record, 302, b"", {"Location": srv.redirect}, head=head)
             return
-        validators = {}
+        validators = dict(srv.headers)
         if content.etag:
             validators["ETag"] = content.etag
         if content.last_modified:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,10 +17,13 @@ import requests
 from sphinx_deployguide.chartindex import (
     IndexEntry,
     IndexSnapshot,
+    archive_url,
+    cache_max_age,
     cache_path,
     load_index,
     parse_created,
     parse_index,
+    probe_archive,
     retry_delay,
 )
 from sphinx_deployguide.errors import ChartIndexError, DeployGuideError, NetworkError
@@ -39,6 +43,11 @@ V1 = ("1.0.0-0.dev.git.3506.hba24eb2a", "2024-08-08T18:05:34.413844784Z", "a" * 
 V2 = ("1.0.0-0.dev.git.3510.h1234567", "2024-08-09T10:00:00.999999999Z", "b" * 64)
 BODY = make_index_yaml({"binderhub": [V1], "jupyterhub": [("3.3.7", "2024-06-01T00:00:00Z")]})
 BODY2 = make_index_yaml({"binderhub": [V2, V1], "jupyterhub": [("3.3.7", "2024-06-01T00:00:00Z")]})
+
+
+def archive(version: tuple[str, ...], chart: str = "binderhub") -> str:
+    """The archive URL make_index_yaml lists for a version."""
+    return f"https://example.org/charts/{chart}-{version[0]}.tgz"
 
 
 @pytest.fixture
@@ -109,8 +118,12 @@ def test_parse_index_keeps_order_and_fields() -> None:
     entries = parse_index(BODY2, "mem://x")
     assert list(entries) == ["binderhub", "jupyterhub"]
     assert entries["binderhub"] == (
-        IndexEntry(V2[0], datetime(2024, 8, 9, 10, 0, 0, 999999, timezone.utc), V2[2]),
-        IndexEntry(V1[0], datetime(2024, 8, 8, 18, 5, 34, 413844, timezone.utc), V1[2]),
+        IndexEntry(
+            V2[0], datetime(2024, 8, 9, 10, 0, 0, 999999, timezone.utc), V2[2], (archive(V2),)
+        ),
+        IndexEntry(
+            V1[0], datetime(2024, 8, 8, 18, 5, 34, 413844, timezone.utc), V1[2], (archive(V1),)
+        ),
     )
 
 
@@ -241,7 +254,9 @@ def test_200_is_live_and_cached_as_compact_json(index_server, load, tmp_path) ->
     assert cache.parent == tmp_path / "cache" / "index"
     doc = json.loads(cache.read_text())
     assert doc["validator"] == index_server.etag
-    assert doc["entries"]["binderhub"] == [[V1[0], "2024-08-08T18:05:34.413844+00:00", V1[2]]]
+    assert doc["entries"]["binderhub"] == [
+        [V1[0], "2024-08-08T18:05:34.413844+00:00", V1[2], [archive(V1)]]
+    ]
     assert b"description" not in cache.read_bytes() and b" " not in cache.read_bytes()
     assert [p.name for p in cache.parent.iterdir()] == [cache.name]  # no temp files left
 
@@ -647,6 +662,96 @@ def test_errors_are_user_errors() -> None:
 # --------------------------------------------------------------------------- real data
 
 
+def test_urls_must_be_a_list_of_strings() -> None:
+    body = make_index_yaml({"c": [{"version": "1.0.0", "created": V1[1], "urls": "x.tgz"}]})
+    with pytest.raises(ChartIndexError, match="expected a list of archive URLs") as info:
+        parse_index(body, "mem://x")
+    assert info.value.key == "entries.c[0].urls"
+    # Helm requires urls, but an entry without any is still a version: no archive to probe
+    (entry,) = parse_index(
+        make_index_yaml({"c": [{"version": "1.0.0", "created": V1[1]}]}), "mem://x"
+    )["c"]
+    assert entry.urls == ()
+
+
+def test_cache_control_max_age_is_kept_with_the_cache(index_server, load) -> None:
+    index_server.set_body(BODY)
+    index_server.headers = {"Cache-Control": "public, max-age=600"}
+    first = load(index_server.url)
+    assert first.max_age == 600
+    cached = load(index_server.url, ttl=3600)
+    assert (cached.status, cached.max_age) == ("cached", 600)
+    # a 304 that carries a new max-age updates it; one without keeps the cached one
+    index_server.headers = {"Cache-Control": "max-age=60"}
+    assert load(index_server.url).max_age == 60
+    index_server.headers = {}
+    again = load(index_server.url)
+    assert index_server.statuses()[-1] == 304 and again.max_age == 60
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("max-age=600", 600),
+        ("public, max-age=0, must-revalidate", 0),
+        ('s-maxage=10, max-age="30"', 30),
+        ("no-cache", None),
+        (None, None),
+        ("max-age=soon", None),
+    ],
+)
+def test_cache_max_age(header, seconds) -> None:
+    assert cache_max_age(header) == seconds
+
+
+def entry_with(*urls: str) -> IndexEntry:
+    return IndexEntry("1.0.0", datetime(2024, 1, 1, tzinfo=timezone.utc), None, urls)
+
+
+def test_archive_url_only_on_the_index_host() -> None:
+    index = "https://charts.example.org/helm-chart/index.yaml"
+    assert archive_url(index, entry_with("binderhub-1.0.0.tgz")) == (
+        "https://charts.example.org/helm-chart/binderhub-1.0.0.tgz"
+    )
+    assert (
+        archive_url(index, entry_with("/other/x.tgz")) == "https://charts.example.org/other/x.tgz"
+    )
+    assert archive_url(index, entry_with("https://charts.example.org/a.tgz", "b.tgz")) == (
+        "https://charts.example.org/a.tgz"
+    )
+    # another host (or port) is not probed, nor is a local index or an entry without urls
+    assert archive_url(index, entry_with("https://github.com/o/r/releases/x.tgz")) is None
+    assert archive_url(index, entry_with("https://charts.example.org:8443/x.tgz")) is None
+    assert archive_url("/srv/index.yaml", entry_with("x.tgz")) is None
+    assert archive_url(index, entry_with()) is None
+
+
+def test_probe_archive_against_a_real_server(index_server) -> None:
+    index_server.add_file("/charts/binderhub-1.0.0.tgz", b"\x1f\x8b archive")
+    found = f"{index_server.base_url}/charts/binderhub-1.0.0.tgz"
+    assert probe_archive(found) is None
+    assert index_server.last_request.method == "HEAD"
+    missing = f"{index_server.base_url}/charts/binderhub-2.0.0.tgz"
+    assert probe_archive(missing) == f"{missing} does not answer (HTTP 404 Not Found)"
+    # a server that refuses HEAD is asked for the first byte instead
+    index_server.fail(405)
+    assert probe_archive(found) is None
+    last = index_server.last_request
+    assert (last.method, last.headers["range"]) == ("GET", "bytes=0-0")
+
+
+def test_probe_archive_has_a_deadline(index_server) -> None:
+    index_server.add_file("/x.tgz", b"x")
+    index_server.delay = 2.0
+    started = time.monotonic()
+    problem = probe_archive(f"{index_server.base_url}/x.tgz", timeout=(0.5, 0.3))
+    assert "does not answer (read timeout (0.3 s))" in problem
+    assert time.monotonic() - started < 1.9
+    index_server.delay = 0.0
+    index_server.stop()
+    assert "does not answer (connection failed" in probe_archive(f"{index_server.base_url}/x.tgz")
+
+
 @needs_real_index
 def test_real_index_counts() -> None:
     entries = parse_index(REAL_INDEX.read_bytes(), str(REAL_INDEX))
@@ -655,6 +760,7 @@ def test_real_index_counts() -> None:
         "1.0.0-0.dev.git.3506.hba24eb2a",
         datetime(2024, 8, 8, 18, 5, 34, 413844, timezone.utc),
         "6baa499c29bc342a74d665425a72cdc0a863c1b559c86bd93d3e0735cdfa5909",
+        ("https://jupyterhub.github.io/helm-chart/binderhub-1.0.0-0.dev.git.3506.hba24eb2a.tgz",),
     )
     assert all(e.created.tzinfo is timezone.utc for items in entries.values() for e in items)
 
