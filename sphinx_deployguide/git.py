@@ -117,6 +117,9 @@ class GitRepo:
         self.fetched_at: datetime | None = None
         #: For a mirror served without a successful fetch: why (see ``open_source``).
         self.stale: str | None = None
+        #: For a mirror: the URL it mirrors (as configured: never put it in a message).
+        self.mirror_of: str | None = None
+        self._refetched = False
         self._abbrev: int | None | bool = False  # False: not computed yet
         self._abbrev_config: tuple[str, ...] | None = None
 
@@ -176,6 +179,29 @@ class GitRepo:
         """``git -C path ARGS``; stdout as text without the trailing newline."""
         out = self.run_bytes(*args, timeout=timeout, input=input)
         return out.decode("utf-8", "replace").rstrip("\n")
+
+    def is_mirror(self) -> bool:
+        """A mirror in the cache (we may fetch it), not a user's repository (we never change it)."""
+        return self.mirror_of is not None
+
+    def refetch(self) -> bool:
+        """Fetch a mirror now, whatever its age; at most once per GitRepo.
+
+        Called before saying a commit is unknown, or not on a branch: the cache may simply
+        be older than the merge. True when a fetch ran now and succeeded; False for a local
+        source (never modified), a second call, or a failed fetch (its reason in ``stale``).
+        """
+        if self.mirror_of is None or self._refetched:
+            return False
+        self._refetched = True
+        try:
+            _fetch_mirror(self)
+        except GitError as exc:
+            self.stale = str(exc)
+            return False
+        self.stale = None
+        self._abbrev = False  # more objects may mean a longer %h
+        return True
 
     # -- queries ---------------------------------------------------------------------
 
@@ -497,8 +523,10 @@ def _open_mirror(
     if not mirror.exists():
         _clone_mirror(url, root, mirror)
         repo = GitRepo(mirror, source=url)
+        repo.mirror_of = url
     else:
         repo = GitRepo(mirror, source=url)
+        repo.mirror_of = url
         if not (mirror / "HEAD").is_file() or not repo.is_bare():
             raise GitError(
                 f"cache directory {mirror} (mirror of {redact_url(url)}) is not a bare git "
@@ -510,26 +538,33 @@ def _open_mirror(
             age = float("inf")
         if refresh or age < 0 or age >= ttl:
             try:
-                repo.run(
-                    "fetch",
-                    "--prune",
-                    "--quiet",
-                    "origin",
-                    "+refs/heads/*:refs/heads/*",
-                    "+refs/tags/*:refs/tags/*",
-                    timeout=NETWORK_TIMEOUT,
-                )
+                _fetch_mirror(repo)
             except GitError as exc:
                 if on_fetch_error != "stale":
-                    raise GitError(
-                        f"cannot update the mirror of {redact_url(url)}: {exc}"
-                    ) from None
+                    raise
                 repo.stale = str(exc)
-            else:
-                stamp.touch()
     if stamp.exists():
         repo.fetched_at = datetime.fromtimestamp(stamp.stat().st_mtime, tz=timezone.utc)
     return repo
+
+
+def _fetch_mirror(repo: GitRepo) -> None:
+    """Fetch every branch and tag of a mirror and stamp the time; GitError if it fails."""
+    try:
+        repo.run(
+            "fetch",
+            "--prune",
+            "--quiet",
+            "origin",
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+            timeout=NETWORK_TIMEOUT,
+        )
+    except GitError as exc:
+        raise GitError(f"cannot update the mirror of {repo.source}: {exc}") from None
+    stamp = repo.path / STAMP_NAME
+    stamp.touch()
+    repo.fetched_at = datetime.fromtimestamp(stamp.stat().st_mtime, tz=timezone.utc)
 
 
 def _clone_mirror(url: str, root: Path, mirror: Path) -> None:

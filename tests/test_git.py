@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -281,6 +281,34 @@ def test_mirror_fetch_failure_raises_or_serves_stale(src, tmp_path):
     )
     assert stale.stale and "fetch" in stale.stale
     assert stale.resolve("main") == head
+
+
+def test_refetch_fetches_a_mirror_once_within_the_ttl(src, tmp_path):
+    """Before a commit is called unknown, the mirror is fetched whatever its age."""
+    url = file_url(src.path)
+    repo = open_source(url, base_dir=tmp_path, cache_dir=tmp_path / "cache", ttl=3600)
+    first_fetch = repo.fetched_at
+    _age(repo, 100)
+    merged = src.commit("chart change 2", {"helm-chart/binderhub/values.yaml": "replicas: 3\n"})
+    assert repo.is_mirror() and repo.resolve(merged[:8]) is None
+    assert repo.refetch() is True
+    assert repo.resolve(merged[:8]) == merged and repo.resolve("main") == merged
+    assert repo.fetched_at > first_fetch - timedelta(seconds=100)
+    later = src.commit("chart change 3", {"helm-chart/binderhub/values.yaml": "replicas: 4\n"})
+    assert repo.refetch() is False  # once per run: a second unknown commit is not a loop
+    assert repo.resolve(later[:8]) is None and repo.resolve("main") == merged
+
+
+def test_refetch_never_touches_a_local_source_and_reports_a_failed_fetch(src, tmp_path):
+    local = open_source(str(src.path), base_dir=tmp_path, cache_dir=tmp_path / "cache", ttl=0)
+    before = src.git("for-each-ref")
+    assert not local.is_mirror() and local.refetch() is False
+    assert src.git("for-each-ref") == before
+    url = file_url(src.path)
+    mirror = open_source(url, base_dir=tmp_path, cache_dir=tmp_path / "cache", ttl=3600)
+    shutil.rmtree(src.path)
+    assert mirror.refetch() is False
+    assert "cannot update the mirror" in mirror.stale
 
 
 def test_clone_failure_leaves_nothing_and_hides_credentials(tmp_path):
