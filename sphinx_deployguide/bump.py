@@ -14,6 +14,7 @@ through :mod:`.git`, :mod:`.chartindex` and :mod:`.pinedit`.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import time
 from collections.abc import Callable
@@ -26,7 +27,6 @@ from urllib.parse import urlsplit
 from .chartindex import IndexEntry, IndexSnapshot, load_index
 from .chartversion import (
     ChartVersion,
-    ParsedVersion,
     chart_commits_between,
     compute_chart_version,
     landing_commit,
@@ -43,6 +43,13 @@ from .links import MERGE_PR, SQUASH_PR, github_repo
 from .pinedit import PinEdit, apply_pin_edit, atomic_write_bytes, locate_pin, replace_pin
 from .pinsafety import check_writable, real_pin, undo_interrupted_edit
 from .redact import redact_url
+from .verdict import (
+    Verdict,
+    archive_problem,
+    find_published,
+    verdict_for_commit,
+    verdict_for_version,
+)
 
 #: Exit codes (also in ``deployguide bump --help``).
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_UNPUBLISHED = 0, 1, 2, 3
@@ -105,12 +112,14 @@ class BumpRequest:
 
 @dataclass(frozen=True)
 class Target:
-    """The version to pin: its string, the chart commit and the chart's paths at it."""
+    """The version to pin: its string, the chart commit and the chart's paths at it, and
+    its verdict (:mod:`.verdict`), whose words the refusals use."""
 
     version: str
     short: str
     full: str
     paths: tuple[str, ...]
+    verdict: Verdict | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,8 @@ class Pin:
     short: str | None  # the SHA written in the version
     full: str | None  # that commit, if the source has it
     chart_full: str | None  # the chart commit at that commit (differs for a merge SHA)
-    chart_version: str | None  # what chartpress calls the chart at that commit
+    chart_version: str | None  # what the index (or chartpress) calls the chart at that commit
+    verdict: Verdict | None = None
 
 
 @dataclass
@@ -403,68 +413,58 @@ def pr_body(
 # --------------------------------------------------------------------------- target and pin
 
 
-def version_commit(repo: GitRepo, parsed: ParsedVersion) -> str | None:
-    """The full sha a version names: its sha, or for an exact-tag version the tag's commit."""
-    return repo.resolve(parsed.sha if parsed.sha else f"refs/tags/{parsed.version}")
-
-
 def resolve_target(state: ChartState, to: str | None) -> Target:
-    """The current chart version, or ``--to`` checked against chartpress's algorithm."""
-    spec, repo, current = state.spec, state.repo, state.current
-    if to is None or to == current.version:
-        return Target(current.version, current.commit, current.commit_full, tuple(current.paths))
-    parsed = parse_version(to)
-    if parsed is None:
+    """The current chart version, or ``--to`` if its verdict allows it (never a version
+    that no chart commit has, nor a commit the source lacks even after a fetch)."""
+    spec, current = state.spec, state.current
+    if to is None or to == state.version:
+        return Target(
+            state.version,
+            current.commit,
+            current.commit_full,
+            tuple(current.paths),
+            state.head_verdict,
+        )
+    verdict = verdict_for_version(state, to, now=datetime.now(timezone.utc))
+    if verdict.state == "never" and parse_version(to) is None:
         raise _fail(
             DeployGuideError,
-            f"{to!r} is not a chart version (expected e.g. {current.version!r})",
+            f"{to!r} is not a chart version (expected e.g. {state.version!r})",
             key="--to",
         )
-    full = version_commit(repo, parsed)
-    what = f"commit {parsed.sha}" if parsed.sha else f"tag {parsed.version}"
-    if full is None:
-        raise _fail(
-            DeployGuideError,
-            f"{what} (from --to {to}) is not in the history of {repo.source}",
-            key="--to",
-        )
-    computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
-    if computed.commit_full != full:  # no chart path changed in it: not a chart commit
+    if verdict.state == "never":
         raise _fail(
             BumpRefused,
-            f"refusing --to {to}: {what} is not a chart commit of {spec.name} (no chart path "
-            f"changed in it), so that version was never published. The chart at that commit "
-            f"is {computed.version} (chart commit {computed.commit}).",
-            reason="not-a-chart-commit",
-            suggestion=computed.version,
+            f"refusing --to {to}: {verdict.reason}",
+            reason="not-a-chart-commit" if verdict.is_chart_commit is False else "version-mismatch",
+            suggestion=verdict.name,
+            state=verdict.state,
         )
-    ours = parse_version(computed.version)
-    if computed.version != to and ours is not None and ours.era == parsed.era:
-        raise _fail(
-            BumpRefused,
-            f"refusing --to {to}: chartpress calls the chart at {what} {computed.version}; "
-            f"{to} would never appear in the index",
-            reason="version-mismatch",
-            suggestion=computed.version,
-        )
-    return Target(to, parsed.sha or computed.commit, full, tuple(computed.paths))
+    if verdict.chart_commit is None:  # unknown: the source lacks it (after a fetch)
+        raise _fail(DeployGuideError, verdict.reason, key="--to", state="unknown")
+    paths = compute_chart_version(
+        state.repo, verdict.chart_commit, spec.chartpress, spec.name, "chartpress"
+    ).paths
+    short = verdict.sha or verdict.chart_commit_short or verdict.chart_commit[:8]
+    return Target(to, short, verdict.chart_commit, tuple(paths), verdict)
 
 
 def read_pin_state(state: ChartState, text: str, file: str) -> Pin:
     """The pinned version in ``text`` and where its commit sits in the source."""
-    spec, repo = state.spec, state.repo
+    spec = state.spec
     loc = locate_pin(text, spec.pin.segments, file=file, key=spec.pin.key)
-    parsed = parse_version(loc.value)
-    short = parsed.sha if parsed is not None else None
-    full = version_commit(repo, parsed) if parsed is not None else None
-    chart_full = chart_version = None
-    if full is not None:
-        try:
-            computed = compute_chart_version(repo, full, spec.chartpress, spec.name, spec.scheme)
-            chart_full, chart_version = computed.commit_full, computed.version
-        except DeployGuideError:
-            chart_full = full
-    return Pin(loc.value, loc.line, short, full, chart_full, chart_version)
+    verdict = state.pin_verdict
+    if verdict is None or verdict.asked != loc.value.strip():
+        verdict = verdict_for_version(state, loc.value, now=datetime.now(timezone.utc))
+    return Pin(
+        loc.value,
+        loc.line,
+        verdict.sha,
+        verdict.commit,
+        verdict.chart_commit,
+        verdict.name,
+        verdict,
+    )
 
 
 # --------------------------------------------------------------------------- publication
@@ -497,6 +497,22 @@ def _loaded(spec: ChartSpec, model: Model, refresh: bool) -> IndexSnapshot:
     )
 
 
+def _verdict_in(
+    state: ChartState, snapshot: IndexSnapshot, target: Target, to: str | None, probe: bool = True
+) -> Verdict:
+    """The target's verdict against another snapshot of the index (a fresh one)."""
+    fresh = dataclasses.replace(state, index=snapshot)
+    now = datetime.now(timezone.utc)
+    if to:
+        return verdict_for_version(fresh, to, now=now, probe=probe)
+    return verdict_for_commit(fresh, state.head, now=now, computed=state.current, probe=probe)
+
+
+def _finder(state: ChartState, target: Target) -> Callable[[IndexSnapshot], IndexEntry | None]:
+    """Find the current chart in a snapshot by its name, or by its chart commit."""
+    return lambda snapshot: find_published(state, snapshot, target.version, target.full)
+
+
 def wait_for_publication(
     spec: ChartSpec,
     model: Model,
@@ -510,14 +526,19 @@ def wait_for_publication(
     p95: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    find: Callable[[IndexSnapshot], IndexEntry | None] | None = None,
 ) -> tuple[IndexEntry | None, IndexSnapshot | None, float]:
-    """Poll the index (conditional GET each time) until ``version`` appears or time runs out.
+    """Poll the index (conditional GET each time) until ``version`` is installable (listed,
+    and its archive answers: :func:`.verdict.archive_problem`) or time runs out.
 
-    The pauses come from :func:`poll_bounds` and :func:`next_pause` (backoff, and never
-    below 10 s for a remote index). ``sleep`` and ``clock`` are injectable so the schedule
-    can be checked against a real server without real waiting. A wrong answer (4xx, not an
-    index) ends the wait with its error; an unreachable index is retried.
+    ``find`` looks the version up in a snapshot (default: by its exact name; ``bump`` also
+    accepts the name the index gives its chart commit). The pauses come from
+    :func:`poll_bounds` and :func:`next_pause` (backoff, and never below 10 s for a remote
+    index). ``sleep`` and ``clock`` are injectable so the schedule can be checked against a
+    real server without real waiting. A wrong answer (4xx, not an index) ends the wait with
+    its error; an unreachable index is retried.
     """
+    lookup = find or (lambda snap: snap.find(spec.name, version))
     start = clock()
     floor, cap = poll_bounds(interval, spec.index)
     pause = floor
@@ -527,9 +548,12 @@ def wait_for_publication(
         polls += 1
         try:
             snapshot = _loaded(spec, model, refresh=True)
-            entry = snapshot.find(spec.name, version)
+            entry = lookup(snapshot)
             status = snapshot.status if snapshot.error is None else f"error: {snapshot.error}"
             failed = snapshot.status == "stale"
+            problem = archive_problem(snapshot, entry) if entry is not None else None
+            if problem:
+                entry, status = None, f"listed, but its archive {problem}"
         except NetworkError as exc:  # unreachable and nothing cached yet: keep trying
             entry, status, failed = None, f"error: {exc}", True
         elapsed = clock() - start
@@ -587,54 +611,26 @@ class Progress:
 
 
 def not_published_message(
-    chart: str,
-    target: Target,
-    spec: ChartSpec,
-    snapshot: IndexSnapshot,
-    landed: tuple[str, datetime] | None,
-    median: float | None,
-    p95: float | None,
-    waited: float | None,
+    chart: str, version: str, verdict: Verdict, snapshot: IndexSnapshot, waited: float | None
 ) -> str:
-    lines = []
-    head = f"{chart} {target.version} is not in the chart index {snapshot.source}"
+    """Why ``bump`` will not pin ``version`` yet, in the words of its verdict."""
+    head = f"{chart} {version} is not installable from the chart index {snapshot.source}"
     if waited is not None:
         head += f" after waiting {format_duration(waited)}"
-    lines.append(head + f" (as of {iso_utc(snapshot.fetched_at)}, {snapshot.status}).")
-    if snapshot.status == "stale":
-        lines.append(
-            f"The index could not be refreshed ({snapshot.error}); this may be out of date."
-        )
+    lines = [head + f" (as of {iso_utc(snapshot.fetched_at)}, {snapshot.status})."]
+    reason = verdict.reason
+    lines.append(f"{verdict.state}: {reason[:1].upper()}{reason[1:]}.")
+    landed = verdict.landed_at
     if landed is not None:
-        sha, when = landed
-        ago = (datetime.now(timezone.utc) - when).total_seconds()
-        via = (
-            ""
-            if sha.startswith(target.full[:7]) or target.full.startswith(sha)
-            else (f" (brought in by {sha[:12]})")
-        )
-        lines.append(
-            f"Its chart commit {target.short} landed on {spec.branch} at {iso_utc(when)}"
-            f"{via}, {format_duration(max(ago, 0))} ago."
-        )
-        if median is not None and p95 is not None:
-            lines.append(
-                f"Publication usually takes {format_duration(median)} (median), "
-                f"{format_duration(p95)} at p95: expect it by about "
-                f"{iso_utc(when + timedelta(seconds=p95))}."
-            )
-            if ago > 2 * p95 + WAIT_MARGIN:
-                lines.append(
-                    "That is long overdue: the publish job may have failed; check it "
-                    "before waiting longer."
-                )
-    elif median is not None and p95 is not None:
-        lines.append(
-            f"Publication usually takes {format_duration(median)} (median), "
-            f"{format_duration(p95)} at p95."
-        )
-    if median is None:
-        lines.append("No publish delay statistics are available for this chart.")
+        when = f"Its chart commit {verdict.chart_commit_short} landed on {verdict.branch} at "
+        when += iso_utc(landed)
+        if verdict.wait is not None:
+            by = iso_utc(landed + timedelta(seconds=verdict.wait))
+            when += f"; expected within {format_duration(verdict.wait)} ({verdict.wait_basis}),"
+            when += f" so by {by}"
+        lines.append(when + ".")
+    if verdict.fix:
+        lines.append(f"Fix: {verdict.fix}.")
     if waited is None:
         lines.append(
             "Run again with --wait to wait for it, or pass --allow-unpublished to pin it anyway."
@@ -746,7 +742,9 @@ def bump(
             file=model.path,
             key=f"charts.{req.chart}.pin",
         )
-    state = resolve_chart(model, spec, refresh=req.refresh, offline=model.offline)
+    state = resolve_chart(
+        model, spec, refresh=req.refresh, offline=model.offline, versions=(req.to,)
+    )
     repo = state.repo
     target = resolve_target(state, req.to)
 
@@ -794,21 +792,17 @@ def bump(
 
     # refusals, in the order a reviewer would ask
     if pin.chart_full is None:
-        why = (
-            "is not a chart version"
-            if parse_version(pin.version) is None
-            else f"names a commit that is not in the history of {repo.source}"
-        )
+        why = pin.verdict.reason if pin.verdict else f"{pin.version!r} names no commit"
         if not req.allow_downgrade:
             raise _fail(
                 BumpRefused,
-                f"refusing: cannot tell whether {target.version} is older "
-                f"than the pin: {pin.version!r}{where} {why}. Pass --allow-downgrade to "
-                "pin it anyway.",
+                f"refusing: cannot tell whether {target.version} is older than the pin"
+                f"{where}: {why}. Pass --allow-downgrade to pin it anyway.",
                 reason="unknown-order",
                 file=display,
+                state=pin.verdict.state if pin.verdict else None,
             )
-        result.notes.append(f"the pin {pin.version!r} {why}; its order is unknown")
+        result.notes.append(f"the pin's order is unknown: {why}")
         relation = "unknown"
     else:
         relation = order_of(repo, pin.chart_full, target.full)
@@ -848,28 +842,28 @@ def bump(
     if not req.dry_run:
         check_writable(pin_path, file=display, key=spec.pin.key)
 
-    landed: tuple[str, datetime] | None = None
-    try:
-        landing = landing_commit(repo, target.full, spec.branch)
-        landed = (landing, repo.commit_time(landing))
-    except GitError as exc:
-        result.notes.append(f"cannot tell when {target.short} landed on {spec.branch}: {exc}")
+    verdict = target.verdict or state.head_verdict
+    landed = verdict.landed_at
+    if landed is None:
+        result.notes.append(f"{target.short} has not landed on {spec.branch}: {verdict.reason}")
     median = state.delay.median if state.delay else None
     p95 = state.delay.p95 if state.delay else None
 
     snapshot = state.index
-    published = snapshot.find(spec.name, target.version)
+    published = snapshot.find(spec.name, target.version) if verdict.published else None
     if published is None and snapshot.status != "live":
         snapshot = _loaded(spec, model, refresh=True)  # do not refuse on a cached copy
-        published = snapshot.find(spec.name, target.version)
+        verdict = _verdict_in(state, snapshot, target, req.to)
+        published = snapshot.find(spec.name, verdict.name or "") if verdict.published else None
     if published is None and req.wait:
         timeout = (req.timeout_min * 60) if req.timeout_min is not None else default_timeout(p95)
         interval, note = poll_plan(req.poll_interval, spec.index)
         if note:
             say(note)
         say(
-            f"{target.version} is not in the index yet; waiting up to "
-            f"{format_duration(timeout)} (polling every {format_duration(interval)} or more)"
+            f"{target.version} is not in the index yet ({verdict.state}: {verdict.reason}); "
+            f"waiting up to {format_duration(timeout)} "
+            f"(polling every {format_duration(interval)} or more)"
         )
         published, snap, waited = wait_for_publication(
             spec,
@@ -877,36 +871,46 @@ def bump(
             target.version,
             timeout=timeout,
             interval=interval,
-            landed=landed[1] if landed else None,
+            landed=landed,
             report=progress or (lambda r: None),
             median=median,
             p95=p95,
             sleep=sleep,
+            find=None if req.to else _finder(state, target),
         )
         snapshot = snap or snapshot
         result.waited = round(waited, 1)
         if published is None:
+            verdict = _verdict_in(state, snapshot, target, req.to, probe=False)
             raise _fail(
                 NotPublished,
-                not_published_message(
-                    req.chart, target, spec, snapshot, landed, median, p95, waited
-                ),
+                not_published_message(req.chart, target.version, verdict, snapshot, waited),
                 reason="timeout",
                 version=target.version,
+                state=verdict.state,
             )
         say(
-            f"{target.version} was published at {iso_utc(published.created)} "
+            f"{published.version} was published at {iso_utc(published.created)} "
             f"(found after {format_duration(waited)})"
         )
     if published is None:
         if not req.allow_unpublished:
             raise _fail(
                 NotPublished,
-                not_published_message(req.chart, target, spec, snapshot, landed, median, p95, None),
+                not_published_message(req.chart, target.version, verdict, snapshot, None),
                 reason="unpublished",
                 version=target.version,
+                state=verdict.state,
             )
-        result.notes.append(f"{target.version} is not published yet (--allow-unpublished)")
+        result.notes.append(
+            f"{target.version} is not published yet (--allow-unpublished): {verdict.reason}"
+        )
+    elif published.version != target.version:  # the index's name for the same chart commit
+        result.notes.append(
+            f"the index publishes chart commit {target.short} as {published.version}"
+        )
+        target = dataclasses.replace(target, version=published.version)
+        result.new = target.version
 
     # the evidence
     gh = github_repo(spec.source)
@@ -936,7 +940,7 @@ def bump(
         published=published,
         index_source=snapshot.source,
         url=url,
-        landed=landed[1] if landed else None,
+        landed=landed,
     )
     result.commits, result.pending, result.compare_url = commits, pending, url
     result.message = message

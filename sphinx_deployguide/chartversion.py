@@ -36,9 +36,10 @@ __all__ = [
     "first_parent_landings",
     "fix_chart_version",
     "format_version",
-    "is_chart_commit",
     "landing_commit",
     "landing_commits",
+    "landing_map",
+    "latest_tag",
     "load_chartpress_yaml",
     "parse_version",
 ]
@@ -336,11 +337,6 @@ def _last_commit(repo: GitRepo, rev: str, paths: tuple[str, ...]) -> tuple[str, 
     return short, full
 
 
-def _abbrev_commit(repo: GitRepo, full: str) -> str:
-    """git's short sha of a commit (``rev-list --abbrev-commit``, as chartpress does for tags)."""
-    return repo.run("rev-list", "--abbrev-commit", *repo.abbrev_args(), "-n", "1", full).strip()
-
-
 def _tag_not_in(repo: GitRepo, tag: str, full: str) -> str | None:
     """The commit of ``refs/tags/TAG`` if ``full`` does not contain it, else None.
 
@@ -458,7 +454,7 @@ def compute_chart_version(
     if head_tag and described[-1][0] != head_tag:
         tagged = _tag_not_in(repo, head_tag, full)
         if tagged is not None:
-            full, short = tagged, _abbrev_commit(repo, tagged)
+            full, short = tagged, repo.short(tagged)  # rev-list --abbrev-commit, as chartpress
             described = [described[0], *_describe(repo, full)]
 
     n = int(repo.run("rev-list", "--count", full).strip())
@@ -469,16 +465,6 @@ def compute_chart_version(
         base_version = tag or DEFAULT_BASE
     version = fix_chart_version(format_version(base_version, n, short))
     return ChartVersion(version, short, full, paths, n=n, base=base_version, tag=tag)
-
-
-def is_chart_commit(
-    repo: GitRepo, sha: str, chartpress_path: str, chart_name: str, scheme: str = "chartpress"
-) -> bool:
-    """Does a chart version exist for ``sha`` itself? (A TREESAME merge: no.)"""
-    full = repo.resolve_or_fail(sha)
-    return (
-        compute_chart_version(repo, full, chartpress_path, chart_name, scheme).commit_full == full
-    )
 
 
 def first_parent_landings(parents: dict[str, tuple[str, ...]], tip: str) -> dict[str, str]:
@@ -521,6 +507,18 @@ def _landings(repo: GitRepo, tip: str, *exclude: str) -> dict[str, str]:
         sha, *rest = line.split()
         parents[sha] = tuple(rest)
     return first_parent_landings(parents, tip)
+
+
+def landing_map(repo: GitRepo, tip: str) -> dict[str, str]:
+    """{full sha: the first-parent commit of ``tip`` that brought it in}, for every commit
+    reachable from ``tip``, with one git call (:func:`first_parent_landings`)."""
+    return _landings(repo, tip)
+
+
+def latest_tag(repo: GitRepo, rev: str) -> tuple[str | None, int]:
+    """(the latest tag reachable from ``rev``, commits since it), as ``git describe --tags
+    --long`` says; (None, 0) when no tag is reachable."""
+    return _describe(repo, rev)[0]
 
 
 def landing_commits(repo: GitRepo, commits: list[str], branch: str) -> dict[str, str]:

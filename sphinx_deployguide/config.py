@@ -75,8 +75,9 @@ MODEL_KEYS: dict[str, tuple[str, str]] = {
     ),
     "charts.NAME.scheme": (
         "string",
-        'How versions are made: "chartpress" (>= 2, default) or "sha" (the 2017-2019 '
-        "<version>-<sha> format).",
+        'Forces how unpublished versions are named: "chartpress" (>= 2) or "sha" (the '
+        "2017-2019 <version>-<sha> format). Default: the format of the published versions "
+        "around the chart commit in the index.",
     ),
     "environments.ENV.url": ("string", "The public URL of the environment."),
     "environments.ENV.values": (
@@ -133,7 +134,7 @@ class ChartSpec:
     chartpress: str
     index: str
     pin: PinSpec | None  # None in a chart-only model (the chart source's own docs)
-    scheme: str = "chartpress"
+    scheme: str | None = None  # None: follow the versions the index publishes around it
 
 
 @dataclass(frozen=True)
@@ -270,11 +271,15 @@ class _Reader:
         return value.strip()
 
     def choice(
-        self, data: dict[str, Any], prefix: str, key: str, choices: tuple[str, ...], default: str
-    ) -> str:
+        self,
+        data: dict[str, Any],
+        prefix: str,
+        key: str,
+        choices: tuple[str, ...],
+        default: str | None,
+    ) -> str | None:
         value = self.string(data, prefix, key, default)
-        assert value is not None
-        if value not in choices:
+        if value is not None and value not in choices:
             where = f"{prefix}.{key}" if prefix else key
             raise self.error(
                 where, f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}"
@@ -384,7 +389,7 @@ def load_model(path: Path | str) -> Model:
     deploy_repo = r.existing(
         base, deploy_rel, "deploy_repo", "the deploy repo folder", directory=True
     )
-    offline = r.choice(data, "", "offline", OFFLINE_POLICIES, "stale")
+    offline = r.choice(data, "", "offline", OFFLINE_POLICIES, "stale") or "stale"
 
     cache = r.table(data.get("cache", {}), "cache")
     r.check_keys(cache, "cache", ("dir", "ttl"))
@@ -449,7 +454,7 @@ def load_model(path: Path | str) -> Model:
             chartpress=r.string(table, prefix, "chartpress", "helm-chart/chartpress.yaml") or "",
             index=index,
             pin=pin,
-            scheme=r.choice(table, prefix, "scheme", SCHEMES, "chartpress"),
+            scheme=r.choice(table, prefix, "scheme", SCHEMES, None),
         )
 
     envs_data = r.table(data.get("environments", {}), "environments")

@@ -1,5 +1,8 @@
 """Publish delay statistics: how long after a chart commit lands does its chart appear?
 
+Also the one way outputs write a duration (:func:`format_duration`) and a moment
+(:func:`iso_utc`).
+
 Pure functions over numbers, so the statistics can be checked against the real binderhub
 publish history without git or HTTP. Percentiles use linear interpolation between closest
 ranks (numpy's default), and the median is robust to the re-published index entries whose
@@ -11,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 #: How many of the newest versions (by index ``created``) the statistics use.
 RECENT_VERSIONS = 50
@@ -88,3 +92,8 @@ def format_duration(seconds: float) -> str:
 def _tenths(value: float) -> str:
     """``4.5``, ``5`` (not ``5.0``)."""
     return f"{value:.1f}".removesuffix(".0")
+
+
+def iso_utc(moment: datetime) -> str:
+    """RFC 3339 in UTC to the second, as facts show times: ``2024-03-26T15:42:24Z``."""
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,13 @@ from .chartversion import (
     parse_version,
 )
 from .config import ChartSpec, Model, toml_key_line
-from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration
+from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration, iso_utc
 from .errors import DeployGuideError, FactError, GitError
 from .files import FileProblem, inside
 from .git import GitRepo, open_source
 from .keypath import load_data_file, parse_key_path, resolve_key_path
 from .links import SourceLinks, source_links
+from .verdict import Verdict, advised_wait, prefetch, verdict_for_commit, verdict_for_version
 from .workflow import JobMatrix, WorkflowError, read_job
 
 STATUSES = ("live", "cached", "stale")
@@ -48,11 +49,13 @@ class Provenance:
     status: str = "live"
     #: Where the source redirected to (an index served from another URL), if it did.
     redirected_to: str | None = None
+    note: str | None = None  # how the value was obtained, e.g. "predicted: not in the index yet"
 
     def describe(self) -> str:
         ref = f" @ {self.ref}" if self.ref else ""
         via = f" -> {self.redirected_to}" if self.redirected_to else ""
-        return f"{self.source}{via}{ref} ({self.status}, {self.time})"
+        note = f"; {self.note}" if self.note else ""
+        return f"{self.source}{via}{ref} ({self.status}, {self.time}{note})"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class Fact:
     value: Any
     kind: str
     provenance: Provenance
+    #: The value moves with the clock (an age): left out of :attr:`FactSet.hash`, so a
+    #: checklist ticked in the browser is not reset by time passing.
+    volatile: bool = False
 
     def display(self) -> str:
         """The value as a person reads it: ``7 min``, ``yes``, ``a, b``."""
@@ -86,12 +92,19 @@ class Fact:
             "time": self.provenance.time,
             "status": self.provenance.status,
             "redirected_to": self.provenance.redirected_to,
+            "note": self.provenance.note,
         }
 
 
 @dataclass
 class ChartState:
-    """Everything known about one chart; drift checks, bump and diagnose read it."""
+    """Everything known about one chart; drift checks, bump and diagnose read it.
+
+    ``current`` is chartpress's computation at the branch head; what to call that chart and
+    whether it is published is ``head_verdict`` (the index's name when it has one), and
+    ``pin_verdict`` says the same of the pinned version: every front end takes its words
+    from these two (:mod:`.verdict`).
+    """
 
     spec: ChartSpec
     repo: GitRepo
@@ -99,11 +112,11 @@ class ChartState:
     head_short: str
     current: ChartVersion
     index: IndexSnapshot
-    published: IndexEntry | None
     pinned: str | None
-    pin_commit: str | None
-    pending: list[tuple[str, str]]
     delay: DelayStats | None
+    head_verdict: Verdict
+    pin_verdict: Verdict | None = None
+    pending: list[tuple[str, str]] = field(default_factory=list)
     #: Why the pin file could not be read (missing, unreadable, ...): a warning, and the
     #: pin's facts are unavailable; None when it was read.
     pin_problem: DeployGuideError | None = None
@@ -113,6 +126,16 @@ class ChartState:
     #: Web pages of the chart source (commits, pull requests) when it lives on GitHub:
     #: the configured URL, or a local checkout's ``origin``.
     links: SourceLinks | None = None
+
+    @property
+    def version(self) -> str:
+        """The chart version at the branch head: the index's name, else the predicted one."""
+        return self.head_verdict.name or self.current.version
+
+    @property
+    def pin_commit(self) -> str | None:
+        """Full sha of the commit the pinned version names (None: none, or not in the source)."""
+        return self.pin_verdict.commit if self.pin_verdict else None
 
 
 @dataclass
@@ -132,10 +155,19 @@ class FactSet:
 
     @property
     def hash(self) -> str:
-        """A short hash of every value: it changes exactly when some value does."""
+        """A short hash of every value but the volatile ones: it changes exactly when some
+        value does, not as time passes (a browser keys its saved checklist with it)."""
         payload = json.dumps(
-            {n: f.value for n, f in sorted(self.facts.items())}, sort_keys=True, default=str
+            {n: f.value for n, f in sorted(self.facts.items()) if not f.volatile},
+            sort_keys=True,
+            default=str,
         )
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    @property
+    def render_key(self) -> str:
+        """A short hash of every value as displayed: a page is re-read when it changes."""
+        payload = json.dumps({n: f.display() for n, f in sorted(self.facts.items())})
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     @property
@@ -170,15 +202,6 @@ class FactSet:
             else "; run `deployguide facts` to list them"
         )
         raise FactError(f"unknown fact {name!r}{hint}", key=name)
-
-
-def iso_utc(moment: datetime) -> str:
-    """RFC 3339 in UTC to the second, as facts show times: ``2024-03-26T15:42:24Z``."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _now() -> str:
-    return iso_utc(datetime.now(timezone.utc))
 
 
 def deploy_file(model: Model, relative: str) -> Path:
@@ -265,7 +288,21 @@ def model_key_error(model: Model, key: str, error: DeployGuideError) -> DeployGu
     return type(error)(error.message, file=model.path, line=toml_key_line(lines, key), key=key)
 
 
-def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str) -> ChartState:
+def resolve_chart(
+    model: Model,
+    spec: ChartSpec,
+    *,
+    refresh: bool,
+    offline: str,
+    versions: tuple[str | None, ...] = (),
+    now: datetime | None = None,
+) -> ChartState:
+    """Everything about one chart, with the verdicts on its head and its pin.
+
+    ``versions``: others the caller will ask about (``bump --to``): like the pin, when one
+    names a commit a mirrored source lacks, the source is fetched first, so the facts and
+    the verdicts are computed from the same history.
+    """
     try:
         repo = open_source(
             spec.source,
@@ -277,6 +314,12 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
         )
     except GitError as exc:
         raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
+    pin_problem: DeployGuideError | None = None
+    try:
+        pinned = read_pin(model, spec) if spec.pin is not None else None
+    except DeployGuideError as exc:  # a warning: the rest of the facts stand
+        pinned, pin_problem = None, exc
+    prefetch(repo, spec.branch, (pinned, *versions))
     head = repo.resolve(f"refs/heads/{spec.branch}") or repo.resolve(spec.branch)
     if head is None:
         raise model_key_error(
@@ -284,7 +327,9 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
             f"charts.{spec.name}.branch",
             GitError(f"branch {spec.branch!r} does not exist in {repo.source}"),
         )
-    current = compute_chart_version(repo, head, spec.chartpress, spec.name, spec.scheme)
+    current = compute_chart_version(
+        repo, head, spec.chartpress, spec.name, spec.scheme or "chartpress"
+    )
     index = load_index(
         spec.index,
         base_dir=model.base_dir,
@@ -296,36 +341,7 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
         timeout=(min(5.0, model.timeout), model.timeout),
         deadline=model.timeout,
     )
-    pin_problem: DeployGuideError | None = None
-    try:
-        pinned = read_pin(model, spec) if spec.pin is not None else None
-    except DeployGuideError as exc:  # a warning: the rest of the facts stand
-        pinned, pin_problem = None, exc
-    pin_commit = None
-    pending: list[tuple[str, str]] = []
     unavailable: dict[str, str] = {}
-    parsed = parse_version(pinned) if pinned else None
-    if spec.pin is None:  # a chart-only model: nothing is pinned anywhere
-        reason = f"the model pins no version of {spec.name} (charts.{spec.name}.pin is not set)"
-        unavailable["pinned"] = unavailable["pending"] = reason
-    elif pin_problem is not None:
-        unavailable["pinned"] = unavailable["pending"] = str(pin_problem)
-    elif not pinned:
-        unavailable["pinned"] = unavailable["pending"] = f"nothing is pinned at {spec.pin}"
-    elif parsed is None or not parsed.sha:
-        unavailable["pending"] = f"the pinned version {pinned!r} names no commit"
-    else:
-        pin_commit = repo.resolve(parsed.sha)
-        if pin_commit is None:
-            unavailable["pending"] = (
-                f"the pinned version's commit {parsed.sha} is not in {repo.source}"
-            )
-        elif not repo.is_ancestor(pin_commit, current.commit_full):
-            unavailable["pending"] = (
-                f"the pinned commit {parsed.sha} is not an ancestor of the chart commit {current.commit}"
-            )
-        else:
-            pending = chart_commits_between(repo, pin_commit, current.commit_full, current.paths)
     stats = delay_stats(measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch))
     if stats is None:
         reason = (
@@ -334,26 +350,62 @@ def resolve_chart(model: Model, spec: ChartSpec, *, refresh: bool, offline: str)
         unavailable.update(
             (f"delay.{k}", reason) for k in ("median", "p90", "p95", "wait", "samples")
         )
-    return ChartState(
+    moment = now or datetime.now(timezone.utc)
+    state = ChartState(
         spec=spec,
         repo=repo,
         head=head,
-        head_short=repo.run("rev-parse", "--short", head),
+        head_short=repo.short(head),
         current=current,
         index=index,
-        published=index.find(spec.name, current.version),
         pinned=pinned,
-        pin_commit=pin_commit,
-        pending=pending,
         delay=stats,
         pin_problem=pin_problem,
+        head_verdict=Verdict(spec.name, head, "commit", "unknown", "", None, moment),
         unavailable=unavailable,
         links=source_links(spec.source, repo.remote_url()),
     )
+    state.head_verdict = verdict_for_commit(state, head, now=moment, computed=current)
+    if state.head_verdict.name is None:
+        unavailable["version"] = state.head_verdict.reason
+    if pinned and pinned.strip():
+        state.pin_verdict = verdict_for_version(state, pinned, now=moment)
+    state.pending = _pending(state)
+    return state
+
+
+def _pending(state: ChartState) -> list[tuple[str, str]]:
+    """Chart commits between the pin and the head's chart commit (the reason in
+    ``unavailable["pending"]`` when there is no such range)."""
+    verdict, current, spec = state.pin_verdict, state.current, state.spec
+    if spec.pin is None:  # a chart-only model: nothing is pinned anywhere
+        reason = f"the model pins no version of {spec.name} (charts.{spec.name}.pin is not set)"
+        state.unavailable["pinned"] = state.unavailable["pending"] = reason
+        return []
+    if state.pin_problem is not None:  # the pin file could not be read
+        state.unavailable["pinned"] = state.unavailable["pending"] = str(state.pin_problem)
+        return []
+    if verdict is None:
+        reason = f"nothing is pinned at {spec.pin}"
+        state.unavailable["pinned"] = state.unavailable["pending"] = reason
+        return []
+    if verdict.commit is None:
+        names = verdict.state == "unknown"
+        state.unavailable["pending"] = (
+            verdict.reason if names else f"the pinned version {verdict.asked!r} names no commit"
+        )
+        return []
+    if not state.repo.is_ancestor(verdict.commit, current.commit_full):
+        state.unavailable["pending"] = (
+            f"the pinned commit {verdict.sha} is not an ancestor of the chart commit "
+            f"{current.commit}"
+        )
+        return []
+    return chart_commits_between(state.repo, verdict.commit, current.commit_full, current.paths)
 
 
 def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
-    spec, prefix = state.spec, f"charts.{state.spec.name}"
+    spec, prefix, verdict = state.spec, f"charts.{state.spec.name}", state.head_verdict
     # A mirror that could not be fetched (offline = "stale") serves what it had, marked stale.
     git_time = iso_utc(state.repo.fetched_at) if state.repo.fetched_at else now
     git = Provenance(
@@ -370,11 +422,18 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
         state.index.redirected_to,
     )
     facts = [
-        Fact(f"{prefix}.version", state.current.version, "version", git),
         Fact(f"{prefix}.commit", state.current.commit, "sha", git),
         Fact(f"{prefix}.head", state.head_short, "sha", git),
-        Fact(f"{prefix}.published", state.published is not None, "bool", index),
+        Fact(f"{prefix}.published", verdict.published, "bool", index),
+        Fact(f"{prefix}.state", verdict.state, "state", replace(index, note=verdict.reason)),
+        Fact(f"{prefix}.verdict", verdict.reason, "text", index, volatile=True),
     ]
+    if verdict.name is not None:
+        facts.append(
+            Fact(f"{prefix}.version", verdict.name, "version", replace(git, note=verdict.name_note))
+        )
+    if verdict.age is not None:
+        facts.append(Fact(f"{prefix}.age", round(verdict.age), "duration", git, volatile=True))
     if state.pinned and spec.pin is not None:
         pin = Provenance(spec.pin.file, spec.pin.key, now)
         facts.append(Fact(f"{prefix}.pinned", state.pinned, "version", pin))
@@ -387,10 +446,8 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
                 git,
             )
         )
-    if state.published is not None:
-        facts.append(
-            Fact(f"{prefix}.published_at", iso_utc(state.published.created), "time", index)
-        )
+    if verdict.published_at is not None:
+        facts.append(Fact(f"{prefix}.published_at", iso_utc(verdict.published_at), "time", index))
     if state.delay is not None:
         delay = Provenance(
             state.index.source,
@@ -398,11 +455,13 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
             iso_utc(state.index.fetched_at),
             state.index.status,
         )
+        wait, basis = advised_wait(state.delay, state.index.max_age)
+        wait_note = basis if state.index.max_age else None
         facts += [
             Fact(f"{prefix}.delay.median", round(state.delay.median), "duration", delay),
             Fact(f"{prefix}.delay.p90", round(state.delay.p90), "duration", delay),
             Fact(f"{prefix}.delay.p95", round(state.delay.p95), "duration", delay),
-            Fact(f"{prefix}.delay.wait", state.delay.wait, "duration", delay),
+            Fact(f"{prefix}.delay.wait", wait, "duration", replace(delay, note=wait_note)),
             # Per version, oldest first: what the statistics above summarise (and the
             # delay chart draws).
             Fact(
@@ -474,10 +533,11 @@ def member_facts(
 
 def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = None) -> FactSet:
     """Compute every fact of the model: git, the chart index, the pin, the environments."""
-    now = _now()
+    moment = datetime.now(timezone.utc)
+    now = iso_utc(moment)
     policy = offline or model.offline
     charts = {
-        name: resolve_chart(model, spec, refresh=refresh, offline=policy)
+        name: resolve_chart(model, spec, refresh=refresh, offline=policy, now=moment)
         for name, spec in model.charts.items()
     }
     facts: dict[str, Fact] = {}

@@ -405,6 +405,10 @@ class GitRepo:
         self._abbrev = result
         return result
 
+    def short(self, rev: str) -> str:
+        """git's ``%h`` of a commit, as a full clone abbreviates it (see :meth:`abbrev`)."""
+        return self.run("rev-list", "--abbrev-commit", *self.abbrev_args(), "-n", "1", rev, "--")
+
     def abbrev_args(self) -> list[str]:
         """``["--abbrev=N"]`` for a partial clone, else nothing (see :meth:`abbrev`)."""
         n = self.abbrev()

@@ -41,6 +41,7 @@ from sphinx_deployguide.errors import DeployGuideError
 from sphinx_deployguide.facts import resolve_chart
 from sphinx_deployguide.git import GitRepo
 from sphinx_deployguide.keypath import parse_key_path
+from sphinx_deployguide.verdict import Verdict
 
 try:
     from tests.indexserver import Fault, make_index_yaml
@@ -271,8 +272,10 @@ def test_refuses_a_merge_sha_that_is_not_a_chart_commit(world, capsys) -> None:
     wrong = current.rsplit(".h", 1)[0] + f".h{merge_short}"
     code, _, err = bump(world, capsys, "--to", wrong, "--no-checklist")
     assert code == 1
-    assert "is not a chart commit" in err
-    assert current in err  # names the right version
+    assert (
+        f"{merge_short} (a merge commit) is a commit of ../binderhub but not a chart commit" in err
+    )
+    assert f"published as {current}" in err  # names the right version
     assert pin_bytes(world) == before
 
 
@@ -295,7 +298,8 @@ def test_refuses_a_pin_of_unknown_order(world, capsys) -> None:
     text = pin_bytes(world).replace(world.pinned_version.encode(), b"nightly")
     (world.deploy / PIN).write_bytes(text)
     code, _, err = bump(world, capsys, "--no-checklist")
-    assert code == 1 and "cannot tell whether" in err and "'nightly'" in err
+    assert code == 1 and "cannot tell whether" in err
+    assert "nightly is not in" in err and "is not a chart version of any format" in err
     assert pin_bytes(world) == text
     code, _, err = bump(world, capsys, "--allow-downgrade", "--no-checklist")
     assert code == 0, err
@@ -317,7 +321,7 @@ def test_refuses_a_version_chartpress_would_not_make(world, capsys) -> None:
     ("to", "expected"),
     [
         ("not-a-version", "is not a chart version"),
-        ("1.0.0-0.dev.git.5.hdeadbee", "is not in the history"),
+        ("1.0.0-0.dev.git.5.hdeadbee", "names commit deadbee, which the local copy"),
     ],
 )
 def test_bad_to_is_bad_input(world, capsys, to: str, expected: str) -> None:
@@ -339,10 +343,11 @@ def test_unpublished_stops_with_3_and_says_when(world, capsys) -> None:
     before = pin_bytes(world)
     code, _, err = bump(world, capsys, "--commit", "--no-checklist")
     assert code == 3
-    assert f"{world.current_version} is not in the chart index" in err
+    assert f"{world.current_version} is not installable from the chart index" in err
+    assert "overdue: " in err and "the publish job may have failed" in err  # landed in 2024
     landed_at = by_version(world, world.current_version).landed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert f"landed on main at {landed_at}" in err
-    assert "(median)" in err and "at p95" in err
+    assert f"landed on main at {landed_at}; expected within " in err
+    assert "(p90 publish delay over " in err
     assert "--wait" in err
     assert pin_bytes(world) == before
     assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
@@ -815,9 +820,16 @@ def test_messages_never_show_credentials_of_the_source_or_index() -> None:
         {},
         error=f"cannot fetch {spec.index}: refused",
     )
-    outputs.append(
-        not_published_message("binderhub", target, spec, snapshot, None, None, None, None)
+    verdict = Verdict(
+        "binderhub",
+        target.version,
+        "version",
+        "overdue",
+        f"{target.version} is not in {spec.index}",  # unredacted: the message must redact
+        None,
+        datetime(2024, 8, 9, tzinfo=timezone.utc),
     )
+    outputs.append(not_published_message("binderhub", target.version, verdict, snapshot, None))
     for text in outputs:
         assert text and "s3cret" not in text, text
     # the redacted outputs still say where things are
@@ -831,7 +843,7 @@ def test_target_errors_name_the_redacted_source(world) -> None:
     state = resolve_chart(model, spec, refresh=False, offline=model.offline)
     secret = dataclasses.replace(spec, source=SECRET_SOURCE)
     state.spec, state.repo = secret, GitRepo(state.repo.path, source=SECRET_SOURCE)
-    with pytest.raises(DeployGuideError, match="is not in the history of") as info:
+    with pytest.raises(DeployGuideError, match="names commit deadbee, which") as info:
         resolve_target(state, "1.0.0-0.dev.git.5.hdeadbee")
     assert "s3cret" not in str(info.value) and "github.com/jupyterhub/binderhub" in str(info.value)
 

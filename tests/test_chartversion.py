@@ -27,7 +27,6 @@ from sphinx_deployguide.chartversion import (
     first_parent_landings,
     fix_chart_version,
     format_version,
-    is_chart_commit,
     landing_commit,
     landing_commits,
     parse_version,
@@ -526,15 +525,6 @@ def test_chart_commits_between(tmp_path):
     assert chart_commits_between(repo, None, s["pr"], paths) == [
         (r.short(s["pr"]), "PR #395: chart change")
     ]
-
-
-def test_is_chart_commit(tmp_path):
-    r, s = incident(tmp_path / "src")
-    repo = GitRepo(r.path)
-    assert is_chart_commit(repo, s["pr"], CP, "binderhub") is True
-    assert is_chart_commit(repo, r.short(s["previous"]), CP, "binderhub") is True
-    assert is_chart_commit(repo, s["merge"], CP, "binderhub") is False  # the 2018 pin
-    assert is_chart_commit(repo, s["docs"], CP, "binderhub") is False
 
 
 # -- equivalence with chartpress itself -----------------------------------------------------------

@@ -59,7 +59,7 @@ def test_good_model(world: Path) -> None:
     model = load_model(world / "deployguide.toml")
     assert model.deploy_repo == (world / "deploy").resolve()
     chart = model.charts["binderhub"]
-    assert chart.scheme == "chartpress"
+    assert chart.scheme is None  # follow the index's published neighbours
     assert chart.pin.file == "mybinder/Chart.yaml"
     assert chart.pin.key == "dependencies[name=binderhub].version"
     assert model.cache_dir == (world / "cache").resolve() and model.cache_ttl == 60

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_deployguide.chartversion import landing_commit
+from sphinx_deployguide.chartversion import compute_chart_version
 from sphinx_deployguide.config import Environment, load_model, toml_key_line
+from sphinx_deployguide.delay import format_duration
 from sphinx_deployguide.drift import Finding
 from sphinx_deployguide.drift.claims import (
     check_config_claim,
@@ -23,6 +24,7 @@ from sphinx_deployguide.drift.locate import yaml_key_line
 from sphinx_deployguide.drift.pins import check_pin, pin_location
 from sphinx_deployguide.facts import resolve_facts
 from sphinx_deployguide.keypath import parse_key_path
+from sphinx_deployguide.verdict import verdict_for_commit, verdict_for_version
 
 WHERE = {"file": "docs/index.md", "line": 12}
 
@@ -184,8 +186,23 @@ def test_hardcoded_sha_is_verified_with_git(facts, demo_world):
 # --- pin ------------------------------------------------------------------------------------
 
 
-def pinned(chart, version):
-    return dataclasses.replace(chart, pinned=version, pin_commit=None)
+def pinned(chart, version, now=None):
+    """``chart`` pinning ``version``, its verdict judged at ``now`` (default: resolve time)."""
+    judged = now or chart.head_verdict.now
+    verdict = (
+        verdict_for_version(chart, version, now=judged) if version and version.strip() else None
+    )
+    return dataclasses.replace(chart, pinned=version, pin_verdict=verdict)
+
+
+def without_current(chart):
+    """``chart`` with an index that does not have the current version (yet)."""
+    current = chart.version
+    entries = {
+        "binderhub": tuple(e for e in chart.index.entries["binderhub"] if e.version != current)
+    }
+    state = dataclasses.replace(chart, index=dataclasses.replace(chart.index, entries=entries))
+    return state, current
 
 
 def test_pin_location_is_the_line_of_the_pinned_value(demo_world, chart):
@@ -195,99 +212,122 @@ def test_pin_location_is_the_line_of_the_pinned_value(demo_world, chart):
     assert chart.pinned in lines[line - 1]
 
 
-def test_pin_case_a_not_yet_published_within_the_delay(demo_world, chart):
-    # A PR's own chart commit: never published from main by itself, landed by its merge.
-    commit = demo_world.commits["pr6a"]
-    from sphinx_deployguide.chartversion import compute_chart_version
-
-    version = compute_chart_version(chart.repo, commit, chart.spec.chartpress, "binderhub").version
-    assert chart.index.find("binderhub", version) is None
-    landed = chart.repo.commit_time(landing_commit(chart.repo, commit, "main"))
-    state = pinned(chart, version)
-    early = check_pin(state, wait_seconds=23 * 60, now=landed + timedelta(minutes=5), **WHERE)
-    assert (early.subtype, early.severity, early.line) == ("pin", "warning", 12)
-    assert "not yet published; expected within 18 min" in early.message
-    assert "wait" in early.fix
-    late = check_pin(state, wait_seconds=23 * 60, now=landed + timedelta(hours=3), **WHERE)
-    assert late.severity == "error" and "still not published 180 min" in late.message
+def test_pin_case_a_not_yet_published_then_overdue(chart):
+    """Pinned before its chart appeared: wait; long after: the publish job may have failed."""
+    state, current = without_current(chart)
+    landed = chart.head_verdict.landed_at
+    wait = chart.head_verdict.wait
+    assert landed is not None and wait is not None and wait > 10 * 60
+    early = check_pin(pinned(state, current, landed + timedelta(minutes=5)), **WHERE)
+    assert (early.subtype, early.severity, early.line, early.state) == (
+        "pin",
+        "warning",
+        12,
+        "pending",
+    )
+    assert early.message == (
+        f"binderhub pin: {current} is not in {chart.index.source} yet: its chart commit "
+        f"{chart.current.commit} landed on main 5 min ago, and charts usually appear within "
+        f"{format_duration(wait)}"
+    )
+    assert early.fix == f"wait about {format_duration(wait - 300)} more"
+    late = check_pin(pinned(state, current, landed + timedelta(hours=3)), **WHERE)
+    assert (late.severity, late.state) == ("error", "overdue")
+    assert "not in " in late.message and "3 h after its chart commit" in late.message
+    assert late.message.endswith("the publish job may have failed")
+    assert late.fix == f"check the publish job of ../binderhub for {chart.current.commit}"
     # With a stale index (network down), "not published" cannot be told: a warning only.
     offline = dataclasses.replace(
         state, index=dataclasses.replace(state.index, status="stale", error="connection refused")
     )
-    unsure = check_pin(offline, wait_seconds=23 * 60, now=landed + timedelta(hours=3), **WHERE)
-    assert unsure.severity == "warning" and "connection refused" in unsure.message
+    unsure = check_pin(pinned(offline, current, landed + timedelta(hours=3)), **WHERE)
+    assert (unsure.severity, unsure.state) == ("warning", "unknown")
+    assert "connection refused" in unsure.message
+
+
+def test_pin_case_a2_a_superseded_pr_commit_is_never_published(demo_world, chart):
+    """A PR's first chart commit: main got it with the PR's later chart commit, whose chart
+    was published instead; its own version never will be."""
+    commit = demo_world.commits["pr6a"]
+    version = compute_chart_version(chart.repo, commit, chart.spec.chartpress, "binderhub").version
+    assert chart.index.find("binderhub", version) is None
+    merge6 = compute_chart_version(
+        chart.repo, demo_world.commits["merge6"], chart.spec.chartpress, "binderhub"
+    )
+    assert merge6.commit_full == demo_world.commits["pr6b"]
+    assert chart.index.find("binderhub", merge6.version) is not None
+    found = check_pin(pinned(chart, version), **WHERE)
+    assert (found.severity, found.state) == ("error", "never")
+    assert (
+        f"chart commit {short(commit)} reached main with {short(demo_world.commits['merge6'])}, "
+        f"whose chart commit is the newer {merge6.commit}; the chart of that push was "
+        f"published as {merge6.version}"
+    ) in found.message
+    assert found.fix == f"pin {merge6.version}"  # newer than the pin, never older
 
 
 def test_pin_case_b_merge_sha_names_the_pr_commits_version(demo_world, chart):
     """The 2018 incident: a version made from the merge SHA will never exist."""
-    wrong = chart.current.version.rsplit(".h", 1)[0] + ".h" + short(demo_world.merge_commit)
-    found = check_pin(pinned(chart, wrong), wait_seconds=1380, now=chart.index.fetched_at, **WHERE)
-    right = chart.current.version
+    wrong = chart.version.rsplit(".h", 1)[0] + ".h" + short(demo_world.merge_commit)
+    found = check_pin(pinned(chart, wrong), **WHERE)
+    right = chart.version
     assert right.endswith(".h" + short(demo_world.pr_commit))
-    assert (found.subtype, found.severity, found.file, found.line) == (
+    assert (found.subtype, found.severity, found.file, found.line, found.state) == (
         "pin",
         "error",
         "docs/index.md",
         12,
+        "never",
     )
     assert "will never be published" in found.message and "(a merge commit)" in found.message
-    assert (
-        f"chart commit {short(demo_world.pr_commit)}, version {right} (published)" in found.message
-    )
+    assert f"chart commit {short(demo_world.pr_commit)}, published as {right}" in found.message
     assert found.fix == f"pin {right}"
 
 
-def test_pin_case_c_sha_not_in_the_source(chart):
-    found = check_pin(
-        pinned(chart, "1.0.0-0.dev.git.34.h1234abc"),
-        wait_seconds=1380,
-        now=chart.index.fetched_at,
-        **WHERE,
+def test_pin_case_c_sha_not_in_the_source_is_unknown_with_no_other_version(chart):
+    found = check_pin(pinned(chart, "1.0.0-0.dev.git.34.h1234abc"), **WHERE)
+    assert (found.subtype, found.severity, found.state) == ("pin", "warning", "unknown")
+    assert found.message == (
+        "binderhub pin: 1.0.0-0.dev.git.34.h1234abc names commit 1234abc, which the local copy "
+        "../binderhub lacks (deployguide never fetches a local source; it may be newer than "
+        "that copy)"
     )
-    assert (found.subtype, found.severity) == ("pin", "error")
-    assert "1234abc is not in the chart source" in found.message
-    assert found.fix == f"pin {chart.current.version} (published)"
+    assert found.fix == "update ../binderhub (`git fetch`), then check again"
+    assert chart.version not in found.text()  # no advice to pin anything else
 
 
 def test_pin_case_d_published_but_behind_is_info(chart, demo_world):
-    found = check_pin(chart, wait_seconds=1380, now=chart.index.fetched_at, **WHERE)
+    found = check_pin(chart, **WHERE)
     assert chart.pinned == demo_world.pinned_version
-    assert (found.subtype, found.severity) == ("pin", "info")
+    assert (found.subtype, found.severity, found.state) == ("pin", "info", "published")
     assert f"{len(chart.pending)} chart commits behind" in found.message and len(chart.pending) == 4
     assert "deployguide bump binderhub" in found.fix
 
 
 def test_pin_case_d_fix_says_bump_now_when_the_current_version_is_published(chart):
-    current = chart.current.version
+    current = chart.version
     assert chart.index.find("binderhub", current) is not None
-    found = check_pin(chart, wait_seconds=1380, now=chart.index.fetched_at, **WHERE)
+    found = check_pin(chart, **WHERE)
     assert found.fix == f"run `deployguide bump binderhub` to move to {current}"
     assert "once it is published" not in found.text()
 
 
 def test_pin_case_d_fix_says_wait_when_the_current_version_is_not_yet_published(chart):
-    current = chart.current.version
-    entries = {
-        "binderhub": tuple(e for e in chart.index.entries["binderhub"] if e.version != current)
-    }
-    state = dataclasses.replace(chart, index=dataclasses.replace(chart.index, entries=entries))
-    assert state.index.find("binderhub", chart.pinned) is not None
-    found = check_pin(state, wait_seconds=23 * 60, now=chart.index.fetched_at, **WHERE)
+    state, current = without_current(chart)
+    head = verdict_for_commit(state, chart.head, now=chart.head_verdict.landed_at)
+    state = pinned(dataclasses.replace(state, head_verdict=head), chart.pinned)
+    assert state.pin_verdict.state == "published" and head.state == "pending"
+    found = check_pin(state, **WHERE)
     assert found.severity == "info"
+    assert found.message.endswith(f"; pending: {head.reason}")
     assert found.fix == (
-        f"run `deployguide bump binderhub` to move to {current} once it is published "
-        "(usually within 23 min)"
-    )
-    # No publish history: no promise of when.
-    unknown = check_pin(state, wait_seconds=None, now=chart.index.fetched_at, **WHERE)
-    assert unknown.fix == (
         f"run `deployguide bump binderhub` to move to {current} once it is published"
     )
 
 
 @pytest.mark.parametrize("value", ["", None, "   "])
 def test_pin_empty_or_null_is_an_error(chart, value):
-    found = check_pin(pinned(chart, value), wait_seconds=1380, now=chart.index.fetched_at, **WHERE)
+    found = check_pin(pinned(chart, value), **WHERE)
     assert (found.subtype, found.severity, found.file, found.line) == (
         "pin",
         "error",
@@ -297,9 +337,9 @@ def test_pin_empty_or_null_is_an_error(chart, value):
     shown = "null" if value is None else "empty"
     assert found.message == (
         f"the binderhub pin ({chart.spec.pin.key}) is {shown}: "
-        f"expected a chart version (the current one is {chart.current.version})"
+        f"expected a chart version (the current one is {chart.version})"
     )
-    current = chart.current.version
+    current = chart.version
     if value is None:  # bump edits a value in place: there is none to edit
         assert found.fix == (
             f'write "{current}" there (`deployguide bump binderhub` replaces a value, not null)'
@@ -319,28 +359,22 @@ def test_pin_messages_never_show_source_credentials(demo_world, chart):
         chart,
         spec=dataclasses.replace(chart.spec, source=secret_url),
         repo=GitRepo(chart.repo.path, source=secret_url),
-        pin_commit=None,
     )
-    base = chart.current.version.rsplit(".h", 1)[0]
+    base = chart.version.rsplit(".h", 1)[0]
     cases = {
         "merge commit": f"{base}.h{short(demo_world.merge_commit)}",  # "is a commit of SOURCE"
-        "unknown sha": f"{base}.h1234abc",  # "is not in the chart source SOURCE"
+        "unknown sha": f"{base}.h1234abc",  # "the local copy SOURCE lacks"
     }
     for case, version in cases.items():
-        found = check_pin(
-            dataclasses.replace(state, pinned=version),
-            wait_seconds=1380,
-            now=chart.index.fetched_at,
-            **WHERE,
-        )
-        assert found is not None and found.severity == "error", case
+        found = check_pin(pinned(state, version), **WHERE)
+        assert found is not None and found.severity in ("error", "warning"), case
         assert "git.example.org/binderhub.git" in found.message, case  # the source is named
         assert "s3cret" not in found.text() and "user:" not in found.text(), case
 
 
 def test_pin_current_and_published_is_clean(chart):
-    state = pinned(chart, chart.current.version)
-    assert check_pin(state, wait_seconds=1380, now=chart.index.fetched_at, **WHERE) is None
+    state = pinned(chart, chart.version)
+    assert check_pin(state, **WHERE) is None
 
 
 # --- coverage -----------------------------------------------------------------------------
@@ -397,6 +431,7 @@ def test_finding_validates_severity_and_formats():
         "line": 3,
         "message": "gone",
         "fix": "restore it",
+        "state": None,
     }
     with pytest.raises(ValueError):
         Finding("claim", "fatal", None, None, "x")

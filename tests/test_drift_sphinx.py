@@ -99,7 +99,7 @@ def test_drifted_fixture_has_one_located_finding_per_check(drifted, capsys, monk
         "pin", chart_yaml, line_of(chart_yaml, merge_sha_version(world)), "will never be published"
     )
     assert incident["severity"] == "error"
-    assert f"version {world.current_version}" in incident["message"]
+    assert f"published as {world.current_version}" in incident["message"]
     assert incident["fix"] == f"pin {world.current_version}"
     model = world.deploy / "deployguide.toml"
     one(
@@ -182,7 +182,7 @@ def _change_claimed_value(world) -> tuple[Path, str]:
 
 
 def _pin_merge_sha(world) -> tuple[Path, str]:
-    return pin(world, merge_sha_version(world)), "which will never be published"
+    return pin(world, merge_sha_version(world)), "will never be published"
 
 
 @pytest.mark.parametrize(

@@ -264,8 +264,12 @@ def _pin(demo_copy, version: str) -> None:
 @pytest.mark.parametrize(
     ("pin", "missing", "reason"),
     [
-        ("1.0.0-0.dev.git.3.hdeadbee", ["pending"], "commit deadbee is not in"),
-        ("1.2.3", ["pending"], "names no commit"),
+        (
+            "1.0.0-0.dev.git.3.hdeadbee",
+            ["pending"],
+            "names commit deadbee, which the local copy ../binderhub lacks",
+        ),
+        ("1.2.3", ["pending"], "names tag 1.2.3, which the local copy ../binderhub lacks"),
         (
             "",
             ["pinned", "pending"],

@@ -9,7 +9,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
+from sphinx_deployguide.chartindex import IndexEntry
+from sphinx_deployguide.chartversion import parse_version
 from sphinx_deployguide.config import load_model
+from sphinx_deployguide.delay import DelayStats
 from sphinx_deployguide.facts import resolve_facts
 from sphinx_deployguide.failures import (
     LazyFacts,
@@ -19,83 +22,99 @@ from sphinx_deployguide.failures import (
     read_log_tail,
 )
 from sphinx_deployguide.failures.chart_published import (
-    ChartEvidence,
+    FailureEvidence,
     decide_chart_published,
     split_chart_ref,
 )
 from sphinx_deployguide.failures.log_checks import decide_chart_repository, decide_rollout
+from sphinx_deployguide.verdict import Evidence, Verdict, decide
 
 T0 = datetime(2024, 3, 26, 15, 33, tzinfo=timezone.utc)
 
 
-def evidence(**changes) -> ChartEvidence:
+def verdict(**changes) -> Verdict:
+    """The verdict on a chart commit that landed at T0 and is not in the index (10 min ago)."""
     base = dict(
         chart="binderhub",
-        version="1.0.0-0.dev.git.34.habc1234",
-        version_source="log line 3",
+        asked="1.0.0-0.dev.git.34.habc1234",
+        kind="version",
         now=T0 + timedelta(minutes=10),
-        sha="abc1234",
-        sha_full="abc1234" + "0" * 33,
-        is_chart_commit=True,
-        landed_commit="abc1234",
+        parsed=parse_version("1.0.0-0.dev.git.34.habc1234"),
+        commit="abc1234" + "0" * 33,
+        commit_short="abc1234",
+        chart_commit="abc1234" + "0" * 33,
+        chart_commit_short="abc1234",
+        count=34,
+        predicted="1.0.0-0.dev.git.34.habc1234",
+        landed_by="abc1234" + "0" * 33,
+        landed_by_short="abc1234",
         landed_at=T0,
-        p95=30 * 60,
-        delay_count=20,
+        delay=DelayStats(count=20, median=7 * 60, p90=29.5 * 60, p95=31 * 60),
         branch="main",
         source="src",
         index_source="idx",
     )
     base.update(changes)
-    return ChartEvidence(**base)
+    return decide(Evidence(**base))
 
 
-def test_not_published_within_delay_waits_the_rest_of_p95():
-    result = decide_chart_published(evidence())
+FAILURE = FailureEvidence("log line 3")
+
+
+def test_not_published_within_delay_waits_the_rest_of_the_advised_wait():
+    result = decide_chart_published(verdict(), FAILURE)
     assert result.verdict == "spurious"
-    assert result.data["wait_minutes"] == 20
-    assert result.action.startswith("Wait 20 more minutes, then rerun")
+    assert result.data["state"] == "pending" and result.data["wait_minutes"] == 20
+    assert result.action == "Wait about 20 min more, then rerun the deploy job."
 
 
-def test_not_published_long_after_p95_is_legitimate():
-    result = decide_chart_published(evidence(now=T0 + timedelta(hours=3)))
-    assert result.verdict == "legitimate"
-    assert "publishing probably failed" in result.summary
+def test_not_published_long_after_the_wait_is_legitimate():
+    result = decide_chart_published(verdict(now=T0 + timedelta(hours=3)), FAILURE)
+    assert result.verdict == "legitimate" and result.data["state"] == "overdue"
+    assert "the publish job may have failed" in result.summary
 
 
 def test_published_after_failure_is_spurious():
     failed = T0 + timedelta(minutes=5)
+    listed = IndexEntry(
+        "1.0.0-0.dev.git.34.habc1234", failed + timedelta(minutes=4, seconds=30), None
+    )
     result = decide_chart_published(
-        evidence(
-            published_at=failed + timedelta(minutes=4, seconds=30),
-            failed_at=failed,
-            failed_at_source="--failed-at",
-        )
+        verdict(listed=listed), FailureEvidence("log line 3", failed, "--failed-at")
     )
     assert result.verdict == "spurious"
-    assert "after the deploy failed" in result.summary
+    assert "published 4.5 min after the deploy failed" in result.summary
 
 
-def test_unknown_sha_and_no_sha_are_legitimate():
-    assert decide_chart_published(evidence(sha_full=None)).verdict == "legitimate"
-    assert decide_chart_published(evidence(sha=None, version="2.0.0")).verdict == "legitimate"
+def test_unknown_sha_cannot_decide_and_no_version_is_legitimate():
+    unknown = decide_chart_published(
+        verdict(commit=None, chart_commit=None, landed_at=None), FAILURE
+    )
+    assert unknown.verdict is None and unknown.data["state"] == "unknown"
+    assert "names commit abc1234, which the local copy src lacks" in unknown.summary
+    junk = verdict(asked="not-a-version", parsed=None)
+    assert decide_chart_published(junk, FAILURE).verdict == "legitimate"
 
 
 def test_not_a_chart_commit_names_the_right_version():
     result = decide_chart_published(
-        evidence(
-            is_chart_commit=False,
-            correct_version="1.0.0-0.dev.git.33.hdef5678",
-            correct_commit="def5678",
-        )
+        verdict(
+            chart_commit="def5678" + "0" * 33,
+            chart_commit_short="def5678",
+            predicted="1.0.0-0.dev.git.33.hdef5678",
+            is_merge=True,
+        ),
+        FAILURE,
     )
     assert result.verdict == "legitimate"
     assert result.data["correct_version"] == "1.0.0-0.dev.git.33.hdef5678"
     assert "Pin 1.0.0-0.dev.git.33.hdef5678" in result.action
+    assert "abc1234 (a merge commit) is a commit of src but not a chart commit" in result.summary
 
 
 def test_no_delay_statistics_cannot_decide():
-    result = decide_chart_published(evidence(p95=None))
-    assert result.verdict is None and "no publish delay statistics" in result.summary
+    result = decide_chart_published(verdict(delay=None), FAILURE)
+    assert result.verdict is None and "no publish history" in result.summary
 
 
 def test_chart_repository_decisions():
@@ -194,7 +213,7 @@ def test_live_not_yet_published_then_published(served_world, index_server):
 
     # Much later, still not published: publishing failed -> legitimate.
     late = _diagnose(world, _log(newest.version, failed), now=newest.landed_at + timedelta(days=2))
-    assert late.verdict == "legitimate" and "publishing probably failed" in late.winner.summary
+    assert late.verdict == "legitimate" and "the publish job may have failed" in late.winner.summary
 
     # Now the chart appears in the index: published after the failure -> rerun.
     index_server.set_body(full)

@@ -61,7 +61,15 @@ def test_exit_0_on_the_clean_runbook(demo_copy, capsys, monkeypatch):
     assert run_lint(["lint", "--builddir", str(build), "docs"], capsys)[0] == 0
     rows = (build / "output.json").read_text().splitlines()
     assert [json.loads(r)["severity"] for r in rows] == ["info"]
-    assert set(json.loads(rows[0])) == {"file", "line", "subtype", "severity", "message", "fix"}
+    assert set(json.loads(rows[0])) == {
+        "file",
+        "line",
+        "subtype",
+        "severity",
+        "message",
+        "fix",
+        "state",
+    }
 
 
 def test_exit_1_on_errors_and_json_format(demo_copy, capsys, monkeypatch):

@@ -21,6 +21,8 @@ class Finding:
     line: int | None
     message: str
     fix: str | None = None
+    #: For a ``[pin]`` finding: the verdict's state of the pinned version (see :mod:`..verdict`).
+    state: str | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -75,7 +75,7 @@ class ChartCommits:
 
     def owner_of_version(self, version: str) -> str | None:
         for name, state in self.charts.items():
-            if version in (state.current.version, state.pinned):
+            if version in (state.version, state.pinned):
                 return name
             if any(e.version == version for e in state.index.entries.get(name, ())):
                 return name
@@ -94,7 +94,7 @@ class ChartCommits:
 
 def fact_for_version(state: ChartState, version: str) -> str:
     name = state.spec.name
-    if version == state.pinned and version != state.current.version:
+    if version == state.pinned and version != state.version:
         return f"charts.{name}.pinned"
     return f"charts.{name}.version"
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
@@ -187,9 +186,7 @@ def _doctree_read(app: Sphinx, doctree: nodes.document) -> None:
 # --- running the checks once per build ---------------------------------------------------------
 
 
-def run_checks(
-    env: BuildEnvironment, facts: FactSet, *, now: datetime | None = None
-) -> list[Finding]:
+def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
     """All drift findings of the build, from the merged records and the facts."""
     model = facts.model
     repo = model.deploy_repo
@@ -242,20 +239,12 @@ def run_checks(
             if found:
                 findings.append(found)
 
-    moment = now or datetime.now(timezone.utc)
-    for name, state in sorted(facts.charts.items()):
+    for _name, state in sorted(facts.charts.items()):
         # a chart-only model pins nothing; an unreadable pin has its deployguide.file warning
         if state.spec.pin is None or state.pin_problem is not None:
             continue
         file, line = pin_location(repo, state)
-        wait = facts.facts.get(f"charts.{name}.delay.wait")
-        found = check_pin(
-            state,
-            wait_seconds=float(wait.value) if wait else None,
-            now=moment,
-            file=file,
-            line=line,
-        )
+        found = check_pin(state, file=file, line=line)
         if found:
             findings.append(found)
 

@@ -152,11 +152,11 @@ def model_path(env: BuildEnvironment) -> Path | None:
 
 
 def facts_key(facts: FactSet | None) -> str | None:
-    """What a rendered page depends on: every value (the hash) and which ones are stale."""
+    """What a rendered page depends on: every value as displayed, and which ones are stale."""
     if facts is None:
         return None
     stale = sorted(name for name, f in facts.facts.items() if f.provenance.status == "stale")
-    return hashlib.sha256((facts.hash + "|" + ",".join(stale)).encode()).hexdigest()[:16]
+    return hashlib.sha256((facts.render_key + "|" + ",".join(stale)).encode()).hexdigest()[:16]
 
 
 def note_fact_use(env: BuildEnvironment, name: str) -> None:
