@@ -6,11 +6,14 @@
   the pattern of the 2018 incident (a pull request merged by a merge commit that is TREESAME
   on the chart paths, so the chart version names the PR's commit, not the merge), a merge
   where both sides touched the chart (so the merge *is* the chart commit), a PR whose head is
-  docs-only, a change of chartpress's own path list, and docs-only commits at the end.
+  docs-only, a change of chartpress's own path list, and docs-only commits at the end; and a
+  second chart, ``binderhub-service`` (its own ``service-chart/chartpress.yaml``), whose
+  last publish job "failed".
 - ``helm-chart/index.yaml``: the chart repo's gh-pages index, one entry per version CI would
-  have published from ``main``, ``created`` a realistic delay after the commit that landed it.
-- ``deploy/``: a deploy repo in the mybinder.org-deploy layout pinning an older published
-  version: matrix deploy jobs over federation members with staged step names, a
+  have published from ``main``, ``created`` a realistic delay after the commit that landed it
+  (none for binderhub-service's last version: the overdue case, for ever, deterministically).
+- ``deploy/``: a deploy repo in the mybinder.org-deploy layout pinning older published
+  versions of both: matrix deploy jobs over federation members with staged step names, a
   ``deployguide.toml`` that works from there and its own small runbook in ``docs/source/``
   (staging and prod checklists, shipped in ``sphinx_deployguide/demo_runbook/``), so
   ``deployguide checklist`` and ``deployguide bump`` work from the repo as they would in a
@@ -28,6 +31,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -38,6 +42,8 @@ from .chartversion import ChartVersion, compute_chart_version
 from .demo_history import (
     BRANCH,
     PUBLISH_DELAY_MINUTES,
+    SERVICE_PUBLISH_DELAY_MINUTES,
+    SERVICE_PUBLISH_FAILED,
     History,
     Tree,
     deploy_history,
@@ -48,6 +54,8 @@ from .git import GitRepo
 
 CHART = "binderhub"
 CHARTPRESS = "helm-chart/chartpress.yaml"
+SERVICE_CHART = "binderhub-service"
+SERVICE_CHARTPRESS = "service-chart/chartpress.yaml"
 CHART_URL = "https://demo.invalid/helm-chart"
 
 
@@ -118,28 +126,33 @@ class DemoVersion:
     created: datetime  # index ``created`` (to the microsecond)
     created_text: str  # exactly as written in the index
     description: str
+    chart: str = CHART
 
 
 def render_index(versions: list[DemoVersion]) -> str:
-    """The gh-pages ``index.yaml``, written the way Helm writes it."""
-    lines = ["apiVersion: v1", "entries:", f"  {CHART}:"]
-    for v in sorted(versions, key=lambda v: semver_key(v.version), reverse=True):
-        # A demo has no chart archive: the digest is the sha256 of a fixed description of one.
-        digest = hashlib.sha256(f"{CHART}-{v.version}.tgz (deployguide demo)".encode()).hexdigest()
-        lines += [
-            "  - apiVersion: v2",
-            f'    created: "{v.created_text}"',
-            f"    description: {json.dumps(v.description)}",
-            f"    digest: {digest}",
-            "    home: https://demo.invalid/binderhub",
-            "    kubeVersion: '>=1.23.0-0'",
-            f"    name: {CHART}",
-            "    sources:",
-            "    - https://demo.invalid/binderhub",
-            "    urls:",
-            f"    - {CHART_URL}/{CHART}-{v.version}.tgz",
-            f"    version: {v.version}",
-        ]
+    """The gh-pages ``index.yaml``, written the way Helm writes it (charts by name)."""
+    lines = ["apiVersion: v1", "entries:"]
+    for chart in sorted({v.chart for v in versions}):
+        lines.append(f"  {chart}:")
+        mine = [v for v in versions if v.chart == chart]
+        for v in sorted(mine, key=lambda v: semver_key(v.version), reverse=True):
+            # A demo has no chart archive: the digest is the sha256 of a fixed description of one.
+            archive = f"{chart}-{v.version}.tgz"
+            digest = hashlib.sha256(f"{archive} (deployguide demo)".encode()).hexdigest()
+            lines += [
+                "  - apiVersion: v2",
+                f'    created: "{v.created_text}"',
+                f"    description: {json.dumps(v.description)}",
+                f"    digest: {digest}",
+                "    home: https://demo.invalid/binderhub",
+                "    kubeVersion: '>=1.23.0-0'",
+                f"    name: {chart}",
+                "    sources:",
+                "    - https://demo.invalid/binderhub",
+                "    urls:",
+                f"    - {CHART_URL}/{archive}",
+                f"    version: {v.version}",
+            ]
     latest = max(versions, key=lambda v: v.created)
     lines.append(f'generated: "{latest.created_text}"')
     return "\n".join(lines) + "\n"
@@ -224,6 +237,9 @@ class DemoWorld:
     head: str = ""  # full sha of the source's main head (a docs-only commit)
     current_version: str = ""  # the version at head, published
     pinned_version: str = ""  # what the deploy repo pins (older, published)
+    service_versions: tuple[DemoVersion, ...] = ()  # binderhub-service's, published
+    service_current_version: str = ""  # its version at head, whose publish job "failed"
+    service_pinned_version: str = ""  # what the deploy repo pins of it (published)
 
 
 def _check_root(root: Path) -> None:
@@ -242,9 +258,28 @@ def _check_root(root: Path) -> None:
             )
 
 
-def published_versions(history: History, shas: dict[str, str], repo: GitRepo) -> list[DemoVersion]:
-    """The versions CI published, in order: on each push to main (first parent), the version
-    chartpress computes there, unless it is already in the index.
+@dataclass(frozen=True)
+class DemoChart:
+    """A chart of the demo source: where its chartpress.yaml is and how CI published it."""
+
+    name: str
+    chartpress: str
+    delays: dict[str, int]  # landing label -> publish delay (minutes)
+    failed: str | None = None  # the landing label whose publish job "failed"
+
+
+BINDERHUB = DemoChart(CHART, CHARTPRESS, PUBLISH_DELAY_MINUTES)
+SERVICE = DemoChart(
+    SERVICE_CHART, SERVICE_CHARTPRESS, SERVICE_PUBLISH_DELAY_MINUTES, SERVICE_PUBLISH_FAILED
+)
+
+
+def published_versions(
+    history: History, shas: dict[str, str], repo: GitRepo, chart: DemoChart = BINDERHUB
+) -> tuple[list[DemoVersion], str | None]:
+    """(the versions CI published, in order; the version whose publish job failed): on each
+    push to main (first parent), the version chartpress computes there, unless it is already
+    in the index.
 
     A push can only give a new version when it changes a chart path (the paths of the
     current version, which include chartpress.yaml itself) or brings a new tag; other pushes
@@ -252,25 +287,32 @@ def published_versions(history: History, shas: dict[str, str], repo: GitRepo) ->
     the index has exactly those versions.)
     """
     versions: list[DemoVersion] = []
+    failed: str | None = None
     cv: ChartVersion | None = None
     previous: str | None = None
     head = history.tips[BRANCH]
     assert head is not None
     for label in history.first_parents(head):
+        if chart.chartpress not in history.commits[label].tree:
+            continue  # the chart does not exist yet
         if (
             cv is None
             or history.changes_under(label, cv.paths)
             or history.tags_reachable(label) != history.tags_reachable(previous)
         ):
-            cv = compute_chart_version(repo, shas[label], CHARTPRESS, CHART)
+            cv = compute_chart_version(repo, shas[label], chart.chartpress, chart.name)
         previous = label
-        if any(v.version == cv.version for v in versions):
+        if cv.version == failed or any(v.version == cv.version for v in versions):
             continue
-        if label not in PUBLISH_DELAY_MINUTES:
+        if label == chart.failed:
+            failed = cv.version
+            continue
+        if label not in chart.delays:
             raise AssertionError(f"demo: unexpected new chart version {cv.version} at {label}")
         landed = history.commits[label].commit_time
-        created, created_text = publish_time(landed, PUBLISH_DELAY_MINUTES[label], cv.version)
-        chart_yaml = history.commits[label].tree["helm-chart/binderhub/Chart.yaml"][1]
+        created, created_text = publish_time(landed, chart.delays[label], cv.version)
+        chart_yaml_path = posixpath.join(posixpath.dirname(chart.chartpress), chart.name)
+        chart_yaml = history.commits[label].tree[f"{chart_yaml_path}/Chart.yaml"][1]
         description = next(
             line.split(": ", 1)[1]
             for line in chart_yaml.splitlines()
@@ -278,14 +320,21 @@ def published_versions(history: History, shas: dict[str, str], repo: GitRepo) ->
         )
         versions.append(
             DemoVersion(
-                cv.version, cv.commit_full, shas[label], landed, created, created_text, description
+                cv.version,
+                cv.commit_full,
+                shas[label],
+                landed,
+                created,
+                created_text,
+                description,
+                chart.name,
             )
         )
     label_of = {sha: label for label, sha in shas.items()}
-    missing = set(PUBLISH_DELAY_MINUTES) - {label_of[v.landing] for v in versions}
-    if missing:
+    missing = set(chart.delays) - {label_of[v.landing] for v in versions}
+    if missing or (chart.failed and failed is None):
         raise AssertionError(f"demo: expected new chart versions at {sorted(missing)}")
-    return versions
+    return versions, failed
 
 
 def build_demo(root: Path | str) -> DemoWorld:
@@ -303,12 +352,14 @@ def build_demo(root: Path | str) -> DemoWorld:
     shas = write_repo(source_path, history, head)
     label_of = {sha: label for label, sha in shas.items()}
 
-    versions = published_versions(history, shas, GitRepo(source_path))
-    version_of_landing = {label_of[v.landing]: v.version for v in versions}
+    versions, _ = published_versions(history, shas, GitRepo(source_path))
+    service, service_failed = published_versions(history, shas, GitRepo(source_path), SERVICE)
+    assert service_failed is not None
+    version_of_landing = {label_of[v.landing]: v.version for v in (*versions, *service)}
 
     index_path = root / "helm-chart" / "index.yaml"
     index_path.parent.mkdir()
-    index_path.write_text(render_index(versions), encoding="utf-8")
+    index_path.write_text(render_index([*versions, *service]), encoding="utf-8")
 
     deploy_path = root / "deploy"
     deploy = deploy_history(version_of_landing)
@@ -331,6 +382,9 @@ def build_demo(root: Path | str) -> DemoWorld:
         head=shas[head],
         current_version=versions[-1].version,
         pinned_version=version_of_landing["merge16"],
+        service_versions=tuple(service),
+        service_current_version=service_failed,
+        service_pinned_version=version_of_landing["service-resources"],
     )
 
 

@@ -324,6 +324,50 @@ A small stand-in for jupyterhub/binderhub, made by `deployguide demo`. The Helm 
 """
 
 
+# A second chart in the same source, with its own chartpress.yaml: its last publish "failed".
+SERVICE_CHARTPRESS_YAML = """\
+# The binderhub-service chart: BinderHub's build service without a JupyterHub.
+charts:
+  - name: binderhub-service
+    baseVersion: 0.2.0-0.dev
+    repo:
+      git: demo/helm-chart
+      published: https://demo.invalid/helm-chart
+"""
+
+SERVICE_CHART_YAML = """\
+apiVersion: v2
+name: binderhub-service
+version: 0.0.1-set.by.chartpress
+description: BinderHub's build service, run without a JupyterHub.
+home: https://demo.invalid/binderhub
+"""
+
+SERVICE_DEPLOYMENT_YAML = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: binderhub-service
+spec:
+  replicas: {{ .Values.replicas }}
+  selector:
+    matchLabels:
+      app: binderhub-service
+  template:
+    metadata:
+      labels:
+        app: binderhub-service
+    spec:
+      containers:
+        - name: service
+          image: registry.demo.invalid/k8s-binderhub:{{ .Chart.AppVersion }}
+"""
+
+SERVICE_PUBLISH_WORKFLOW = PUBLISH_WORKFLOW.replace(
+    "name: Publish", "name: Publish binderhub-service"
+).replace("working-directory: helm-chart", "working-directory: service-chart")
+
+
 def source_history() -> History:
     """The chart source's history: every chart-version situation a deployer meets."""
     h = History()
@@ -633,6 +677,20 @@ def source_history() -> History:
             "description: BinderHub is like a JupyterHub that builds environments",
         ),
     )
+    # A second chart, binderhub-service, with its own chartpress.yaml (none of its paths is
+    # one of binderhub's): published twice; the publish job of its third version "failed".
+    sc = "service-chart/binderhub-service"
+    h.commit(
+        "service-init",
+        DANA,
+        "03-22 14:10:05",
+        "Add the binderhub-service chart\n",
+        put("service-chart/chartpress.yaml", SERVICE_CHARTPRESS_YAML),
+        put(f"{sc}/Chart.yaml", SERVICE_CHART_YAML),
+        put(f"{sc}/values.yaml", "replicas: 1\n"),
+        put(f"{sc}/templates/deployment.yaml", SERVICE_DEPLOYMENT_YAML),
+        put(".github/workflows/publish-service.yml", SERVICE_PUBLISH_WORKFLOW),
+    )
     h.commit(
         "pdb",
         DANA,
@@ -642,6 +700,24 @@ def source_history() -> History:
             f"{hc}/templates/pdb.yaml",
             "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: binder\n"
             "spec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: binder\n",
+        ),
+    )
+    h.commit(
+        "service-resources",
+        BO,
+        "03-25 11:30:40",
+        "binderhub-service: request resources\n",
+        append(f"{sc}/values.yaml", "resources:\n  requests:\n    cpu: 50m\n    memory: 128Mi\n"),
+    )
+    h.commit(
+        "service-probe",
+        CHRIS,
+        "03-26 09:15:27",
+        "binderhub-service: add a liveness probe\n",
+        append(
+            f"{sc}/templates/deployment.yaml",
+            "          livenessProbe:\n            httpGet:\n              path: /health\n"
+            "              port: 8585\n",
         ),
     )
 
@@ -719,6 +795,12 @@ PUBLISH_DELAY_MINUTES: dict[str, int] = {
     "pdb": 4,
     "incident-merge": 8,
 }
+
+
+#: binderhub-service's chart versions, as PUBLISH_DELAY_MINUTES; the publish job of the one
+#: landed by SERVICE_PUBLISH_FAILED "failed", so the index never got it (the overdue case).
+SERVICE_PUBLISH_DELAY_MINUTES: dict[str, int] = {"service-init": 5, "service-resources": 8}
+SERVICE_PUBLISH_FAILED = "service-probe"
 
 
 # --- the deploy repo: files ---------------------------------------------------------------------
@@ -1037,8 +1119,28 @@ def runbook_files() -> list[tuple[str, str]]:
     return files
 
 
+SERVICE_DEPENDENCY = """\
+  # Get the latest version from https://demo.invalid/helm-chart/#binderhub-service
+  - name: binderhub-service
+    version: "{version}"
+    repository: https://demo.invalid/helm-chart
+    condition: binderhubService.enabled
+
+"""
+
+SERVICE_MODEL = """
+[charts.binderhub-service]
+source = "../binderhub"
+branch = "main"
+chartpress = "service-chart/chartpress.yaml"
+index = "../helm-chart/index.yaml"
+pin = "mybinder/Chart.yaml#dependencies[name=binderhub-service].version"
+"""
+
+
 def deploy_history(version_of: Mapping[str, str]) -> History:
-    """The deploy repo's history; ``version_of`` maps a source landing label to its chart version.
+    """The deploy repo's history; ``version_of`` maps a source landing label to its chart version
+    (binderhub's and binderhub-service's).
 
     Each pin is made after its version was published (the test checks it).
     """
@@ -1100,6 +1202,19 @@ def deploy_history(version_of: Mapping[str, str]) -> History:
         "Describe the deployment in deployguide.toml\n",
         put("deployguide.toml", DEPLOYGUIDE_TOML),
         put(".gitignore", DEPLOY_GITIGNORE),
+    )
+    h.commit(
+        "deploy-service",
+        CHRIS,
+        "03-25 15:45:19",
+        "Deploy binderhub-service too\n",
+        edit(
+            "mybinder/Chart.yaml",
+            "  # https://github.com/kubernetes/ingress-nginx/releases\n",
+            SERVICE_DEPENDENCY.format(version=version_of["service-resources"])
+            + "  # https://github.com/kubernetes/ingress-nginx/releases\n",
+        ),
+        append("deployguide.toml", SERVICE_MODEL),
     )
     h.commit(
         "deploy-runbook",

@@ -178,7 +178,7 @@ def _start(chart: ChartSubject, asked: str, kind: str, now: datetime) -> Evidenc
         source=redact_url(chart.repo.source),
         source_is_mirror=chart.repo.is_mirror(),
         source_fetched_at=chart.repo.fetched_at,
-        index_source=redact_url(index.source),
+        index_source=redact_url(chart.spec.index),  # as the model names it
         index_stale=(
             redact_url(index.error or "network error") if index.status == "stale" else None
         ),

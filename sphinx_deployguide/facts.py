@@ -296,24 +296,30 @@ def resolve_chart(
     offline: str,
     versions: tuple[str | None, ...] = (),
     now: datetime | None = None,
+    opened: dict[tuple[str, str], Any] | None = None,
 ) -> ChartState:
     """Everything about one chart, with the verdicts on its head and its pin.
 
     ``versions``: others the caller will ask about (``bump --to``): like the pin, when one
     names a commit a mirrored source lacks, the source is fetched first, so the facts and
-    the verdicts are computed from the same history.
+    the verdicts are computed from the same history. ``opened``: sources and indexes already
+    opened in this run (charts that share them fetch them once).
     """
-    try:
-        repo = open_source(
-            spec.source,
-            base_dir=model.base_dir,
-            cache_dir=model.cache_dir,
-            ttl=model.cache_ttl,
-            refresh=refresh,
-            on_fetch_error=offline,
-        )
-    except GitError as exc:
-        raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
+    opened = {} if opened is None else opened
+    repo = opened.get(("git", spec.source))
+    if repo is None:
+        try:
+            repo = open_source(
+                spec.source,
+                base_dir=model.base_dir,
+                cache_dir=model.cache_dir,
+                ttl=model.cache_ttl,
+                refresh=refresh,
+                on_fetch_error=offline,
+            )
+        except GitError as exc:
+            raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
+    opened["git", spec.source] = repo
     pin_problem: DeployGuideError | None = None
     try:
         pinned = read_pin(model, spec) if spec.pin is not None else None
@@ -330,7 +336,7 @@ def resolve_chart(
     current = compute_chart_version(
         repo, head, spec.chartpress, spec.name, spec.scheme or "chartpress"
     )
-    index = load_index(
+    index = opened.get(("index", spec.index)) or load_index(
         spec.index,
         base_dir=model.base_dir,
         cache_dir=model.cache_dir,
@@ -341,6 +347,7 @@ def resolve_chart(
         timeout=(min(5.0, model.timeout), model.timeout),
         deadline=model.timeout,
     )
+    opened["index", spec.index] = index
     unavailable: dict[str, str] = {}
     stats = delay_stats(measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch))
     if stats is None:
@@ -425,7 +432,7 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
         Fact(f"{prefix}.commit", state.current.commit, "sha", git),
         Fact(f"{prefix}.head", state.head_short, "sha", git),
         Fact(f"{prefix}.published", verdict.published, "bool", index),
-        Fact(f"{prefix}.state", verdict.state, "state", replace(index, note=verdict.reason)),
+        Fact(f"{prefix}.state", verdict.state, "state", index),
         Fact(f"{prefix}.verdict", verdict.reason, "text", index, volatile=True),
     ]
     if verdict.name is not None:
@@ -536,8 +543,9 @@ def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = 
     moment = datetime.now(timezone.utc)
     now = iso_utc(moment)
     policy = offline or model.offline
+    opened: dict[tuple[str, str], Any] = {}
     charts = {
-        name: resolve_chart(model, spec, refresh=refresh, offline=policy, now=moment)
+        name: resolve_chart(model, spec, refresh=refresh, offline=policy, now=moment, opened=opened)
         for name, spec in model.charts.items()
     }
     facts: dict[str, Fact] = {}

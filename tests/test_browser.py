@@ -127,7 +127,8 @@ def add_chart_release(world: DemoWorld) -> str:
         created_text,
         "a new chart setting",
     )
-    world.index.write_text(render_index([*world.versions, release]), encoding="utf-8")
+    versions = [*world.versions, *world.service_versions, release]
+    world.index.write_text(render_index(versions), encoding="utf-8")
     return new.version
 
 

@@ -26,6 +26,7 @@ from sphinx_deployguide.errors import DeployGuideError
 from sphinx_deployguide.git import GitRepo
 
 CHARTPRESS = "helm-chart/chartpress.yaml"
+SERVICE_CHARTPRESS = "service-chart/chartpress.yaml"
 # What chartpress.yaml at head lists, made relative to the repository root: the config itself,
 # the chart folder, the image's Dockerfile and its extra paths (contextPath ".." is not watched
 # because rebuildOnContextPathChanges is false).
@@ -256,6 +257,30 @@ def test_index_entries_are_the_versions_ci_published(demo_world):
         delays.append(delay.total_seconds() / 60)
     # a realistic spread: all after landing, most within ten minutes, a slow tail
     assert min(delays) > 1 and 4 <= statistics.median(delays) <= 10 and max(delays) >= 30
+
+
+def test_second_chart_whose_last_publish_failed(demo_world):
+    """binderhub-service: every push that made a new version of it published it, except
+    the last one (its publish job "failed"), which is the chart at head: overdue for ever."""
+    src = demo_world.source
+    data = yaml.safe_load(demo_world.index.read_bytes())
+    listed = [e["version"] for e in data["entries"]["binderhub-service"]]
+    first_parent = git(src, "rev-list", "--first-parent", "--reverse", "main").splitlines()
+    made = []
+    for sha in first_parent:
+        if git(src, "ls-tree", "--name-only", sha, "--", SERVICE_CHARTPRESS):
+            version = compute_chart_version(
+                GitRepo(src), sha, SERVICE_CHARTPRESS, "binderhub-service"
+            ).version
+            if version not in made:
+                made.append(version)
+    assert len(made) == 3 and sorted(listed) == sorted(made[:2])
+    assert made[-1] == demo_world.service_current_version not in listed
+    # none of its paths is binderhub's: binderhub's versions are as they were
+    assert not any(p.startswith("service-chart") for p in HEAD_CHART_PATHS)
+    assert demo_world.service_pinned_version == made[1]
+    chart_yaml = (demo_world.deploy / "mybinder" / "Chart.yaml").read_text()
+    assert f'version: "{demo_world.service_pinned_version}"' in chart_yaml
 
 
 def test_index_is_not_in_created_order(demo_world):

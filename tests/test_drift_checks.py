@@ -226,7 +226,7 @@ def test_pin_case_a_not_yet_published_then_overdue(chart):
         "pending",
     )
     assert early.message == (
-        f"binderhub pin: {current} is not in {chart.index.source} yet: its chart commit "
+        f"binderhub pin: {current} is not in {chart.spec.index} yet: its chart commit "
         f"{chart.current.commit} landed on main 5 min ago, and charts usually appear within "
         f"{format_duration(wait)}"
     )

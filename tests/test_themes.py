@@ -78,12 +78,12 @@ def real_world(demo_world: DemoWorld, dest: Path, clone: Path, pinned: str) -> D
     """A demo deploy repo whose model points at the real history and index."""
     world = copy_demo(demo_world, dest)
     model = world.model.read_text(encoding="utf-8")
-    for old, new in (
+    for old, new in (  # binderhub only: binderhub-service stays the demo's (it is not real)
         ('source = "../binderhub"', f'source = "{clone}"'),
         ('index = "../helm-chart/index.yaml"', f'index = "{INDEX}"'),
     ):
         assert old in model, "the demo model changed shape"
-        model = model.replace(old, new)
+        model = model.replace(old, new, 1)
     world.model.write_text(model, encoding="utf-8")
     chart = world.deploy / "mybinder" / "Chart.yaml"
     text = chart.read_text(encoding="utf-8")
