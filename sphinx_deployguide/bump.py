@@ -156,6 +156,7 @@ class BumpResult:
     checklist_error: str | None = None
     waited: float | None = None
     exit_code: int = EXIT_OK
+    state: str | None = None  # the target's verdict (see .verdict); "published" once found
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -176,6 +177,7 @@ class BumpResult:
             "notes": self.notes,
             "checklist_error": self.checklist_error,
             "waited_seconds": self.waited,
+            "state": self.state,
         }
 
 
@@ -843,6 +845,7 @@ def bump(
         check_writable(pin_path, file=display, key=spec.pin.key)
 
     verdict = target.verdict or state.head_verdict
+    result.state = verdict.state
     landed = verdict.landed_at
     if landed is None:
         result.notes.append(f"{target.short} has not landed on {spec.branch}: {verdict.reason}")
@@ -854,6 +857,7 @@ def bump(
     if published is None and snapshot.status != "live":
         snapshot = _loaded(spec, model, refresh=True)  # do not refuse on a cached copy
         verdict = _verdict_in(state, snapshot, target, req.to)
+        result.state = verdict.state
         published = snapshot.find(spec.name, verdict.name or "") if verdict.published else None
     if published is None and req.wait:
         timeout = (req.timeout_min * 60) if req.timeout_min is not None else default_timeout(p95)
@@ -893,6 +897,7 @@ def bump(
             f"{published.version} was published at {iso_utc(published.created)} "
             f"(found after {format_duration(waited)})"
         )
+        result.state = "published"
     if published is None:
         if not req.allow_unpublished:
             raise _fail(

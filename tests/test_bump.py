@@ -444,6 +444,49 @@ def test_wait_until_the_server_publishes(world, capsys, index_server) -> None:
     assert index_server.statuses()[-1] == 200
 
 
+def _on_the_index_host(versions) -> bytes:
+    """An index whose archive URLs are relative (as ``helm repo index`` writes them), so
+    they are on the index's own host and get probed."""
+    return make_index_yaml(
+        {
+            "binderhub": [
+                {
+                    "apiVersion": "v2",
+                    "created": v.created_text,
+                    "name": "binderhub",
+                    "urls": [f"binderhub-{v.version}.tgz"],
+                    "version": v.version,
+                }
+                for v in versions
+            ]
+        }
+    )
+
+
+def test_wait_until_the_archive_answers_too(world, capsys, index_server) -> None:
+    """Listed is not installable: bump --wait goes on until the archive answers."""
+    index_server.set_body(_on_the_index_host(world.versions))
+    archive = f"/binderhub-{world.current_version}.tgz"
+
+    def upload_later(server, record) -> None:
+        if server.request_count == 6:  # the CDN gets the archive a few polls late
+            server.add_file(archive, b"\x1f\x8b chart")
+
+    index_server.on_request = upload_later
+    serve_model(world, index_server.url)
+    code, _, err = bump(
+        world, capsys, "--wait", "--timeout", "2", "--poll-interval", "0.05", "--no-checklist"
+    )
+    assert code == 0, err
+    assert (
+        f"(pending: {world.current_version} is listed in {index_server.url} but its archive" in err
+    )
+    assert "(listed, but its archive http://127.0.0.1:" in err and "HTTP 404 Not Found)" in err
+    heads = [r for r in index_server.requests if r.method == "HEAD" and r.path == archive]
+    assert len(heads) >= 3 and heads[0].status == 404 and heads[-1].status == 200
+    assert f'"{world.current_version}"'.encode() in pin_bytes(world)
+
+
 def test_wait_rides_out_server_errors(world, capsys, index_server) -> None:
     """503s while waiting are reported and backed off from, not fatal."""
     index_server.set_body(
