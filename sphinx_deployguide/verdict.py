@@ -234,13 +234,13 @@ def decide(ev: Evidence) -> Verdict:
         )
 
     # not published (yet?)
-    what = name or f"the chart of {chart}"
+    what = asked if ev.kind == "version" else name or f"the chart of {chart}"
     if ev.superseded_by is not None:
         other = ev.superseded_name or f"the chart of {ev.superseded_by}"
         verb = "is named" if ev.superseded_predicted else "was published as"
         return verdict(
             "never",
-            f"{_subject(ev, what)} will never be published: chart commit {chart} reached "
+            f"{what} will never be published: chart commit {chart} reached "
             f"{ev.branch} with {ev.landed_by_short}, whose chart commit is the newer "
             f"{ev.superseded_by}; the chart of that push {verb} {other}",
             f"pin {other}" if ev.superseded_name else None,
@@ -293,10 +293,6 @@ def _named(ev: Evidence) -> str:
     if ev.parsed is not None and ev.parsed.sha:
         return f"{ev.asked} names commit {ev.parsed.sha}"
     return f"{ev.asked} names tag {ev.asked}"
-
-
-def _subject(ev: Evidence, what: str) -> str:
-    return ev.asked if ev.kind == "version" else what
 
 
 def _fetched(ev: Evidence) -> str:
