@@ -25,14 +25,17 @@ EPILOG = """\
 exit codes:
   0  bumped (or committed, or --dry-run), or the pin is already up to date
   1  refused: the pin file has uncommitted changes (--commit), the target is older than
-     the pin in the source history (--allow-downgrade), or its SHA is not a chart commit
-  2  bad input: the model, the pin file or an option is wrong
-  3  the target version is not in the chart index (or --wait timed out)
+     the pin in the source history, or the pin's commit is unknown (--allow-downgrade), or
+     no chart commit has the --to version (its verdict is "never"; the right one is named)
+  2  bad input: the model, the pin file or an option is wrong (a --to whose commit the
+     chart source lacks even after fetching it)
+  3  the target is not installable yet: "pending" or "overdue", said in the verdict's
+     words (or --wait timed out)
 
-The target is the chart version chartpress computes for the head of the chart's branch
-(or --to, checked against it). Versions are ordered by their chart commits' place in the
-source history, never by SemVer. Only the version string in the pin file changes; the file
-is written atomically and read back. Nothing is pushed.
+The target is the chart version at the head of the chart's branch, named as the index
+publishes it (or --to, judged the same way). Versions are ordered by their chart commits'
+place in the source history, never by SemVer. Only the version string in the pin file
+changes; the file is written atomically and read back. Nothing is pushed.
 """
 
 
