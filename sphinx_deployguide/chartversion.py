@@ -521,14 +521,18 @@ def latest_tag(repo: GitRepo, rev: str) -> tuple[str | None, int]:
     return _describe(repo, rev)[0]
 
 
-def landing_commits(repo: GitRepo, commits: list[str], branch: str) -> dict[str, str]:
+def landing_commits(
+    repo: GitRepo, commits: list[str], branch: str, landing: dict[str, str] | None = None
+) -> dict[str, str]:
     """:func:`landing_commit` for many commits: {commit as given: full sha of its landing}.
 
     Commits that are unknown or not on ``branch`` are left out. At most three git calls
     in all (resolve the branch, list its history with parents, resolve the commits that
-    are not full shas of its history) instead of five per commit.
+    are not full shas of its history) instead of five per commit; one when the caller has
+    the branch's :func:`landing_map` already (``landing``).
     """
-    landing = _landings(repo, repo.resolve_or_fail(branch))
+    if landing is None:
+        landing = _landings(repo, repo.resolve_or_fail(branch))
     result = {c: landing[c] for c in commits if c in landing}  # a full sha names itself
     fulls = repo.resolve_many([c for c in commits if c not in landing])
     result.update((c, landing[f]) for c, f in fulls.items() if f is not None and f in landing)

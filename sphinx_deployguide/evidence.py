@@ -16,6 +16,7 @@ a local source is never touched.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -39,10 +40,14 @@ from .redact import redact_url
 if TYPE_CHECKING:
     from .config import ChartSpec
 
+_FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
 __all__ = [
     "ChartSubject",
     "Evidence",
     "archive_problem",
+    "branch_landings",
+    "branch_tip",
     "find_published",
     "gather_commit",
     "gather_version",
@@ -106,7 +111,7 @@ def prefetch(repo: GitRepo, branch: str, versions: Iterable[str | None]) -> bool
     """
     if not repo.is_mirror():
         return False
-    tip = repo.resolve(f"refs/heads/{branch}") or repo.resolve(branch)
+    tip = branch_tip(repo, branch)
     for version in versions:
         parsed = parse_version(version) if version else None
         if parsed is None:
@@ -158,7 +163,9 @@ def gather_commit(
     ``computed``: chartpress's version at ``rev`` when the caller already has it.
     """
     ev = _start(chart, rev, "commit", now)
-    full = chart.repo.resolve(rev)
+    # the caller's computation at a full sha already proves it is a commit of the source
+    known = computed is not None and _FULL_SHA.fullmatch(rev)
+    full = rev if known else chart.repo.resolve(rev)
     if full is None and chart.repo.refetch():
         full = chart.repo.resolve(rev)
     ev = _fetch_state(chart, ev)
@@ -223,7 +230,7 @@ def _with_chart_commit(
         chart_commit=computed.commit_full,
         chart_commit_short=computed.commit,
         count=computed.n,
-        is_merge=computed.commit_full != full and _is_merge(repo, full),
+        is_merge=ev.kind == "version" and computed.commit_full != full and _is_merge(repo, full),
     )
     return ev, computed
 
@@ -314,12 +321,14 @@ def find_published(
 
 
 class _Memo:
-    """Per-repository lookups that every verdict of a run shares (the branch's landings, the
-    commits of the index's entries); keyed by what they depend on, so a fetch renews them."""
+    """Per-repository lookups that every verdict of a run shares (the branch tips and their
+    landings, the commits of the index's entries); a fetch of the repository renews them."""
 
-    def __init__(self) -> None:
+    def __init__(self, fetched_at: datetime | None) -> None:
+        self.fetched_at = fetched_at
+        self.tips: dict[str, str | None] = {}
         self.landings: dict[str, dict[str, str]] = {}
-        self.entries: dict[tuple[int, datetime | None], tuple[tuple[IndexEntry, ...], list]] = {}
+        self.entries: dict[int, tuple[tuple[IndexEntry, ...], list]] = {}
 
 
 _MEMO: weakref.WeakKeyDictionary[GitRepo, _Memo] = weakref.WeakKeyDictionary()
@@ -327,21 +336,37 @@ _MEMO: weakref.WeakKeyDictionary[GitRepo, _Memo] = weakref.WeakKeyDictionary()
 
 def _memo(repo: GitRepo) -> _Memo:
     memo = _MEMO.get(repo)
-    if memo is None:
-        memo = _MEMO[repo] = _Memo()
+    if memo is None or memo.fetched_at != repo.fetched_at:
+        memo = _MEMO[repo] = _Memo(repo.fetched_at)
     return memo
+
+
+def branch_tip(repo: GitRepo, branch: str) -> str | None:
+    """Full sha of the head of ``branch`` (once per run, or after a fetch); None: no such
+    branch."""
+    memo = _memo(repo)
+    if branch not in memo.tips:
+        memo.tips[branch] = repo.resolve(f"refs/heads/{branch}") or repo.resolve(branch)
+    return memo.tips[branch]
+
+
+def branch_landings(repo: GitRepo, branch: str) -> dict[str, str] | None:
+    """{commit: the first-parent commit of ``branch`` that brought it in} (one git call per
+    run and branch tip, shared by every verdict and the delay statistics); None when the
+    branch does not exist."""
+    memo = _memo(repo)
+    tip = branch_tip(repo, branch)
+    if tip is None:
+        return None
+    if tip not in memo.landings:
+        memo.landings[tip] = landing_map(repo, tip)
+    return memo.landings[tip]
 
 
 def _landing(chart: ChartSubject, commit: str) -> str | None:
     """The first-parent commit of the branch that brought ``commit`` in (None: not on it)."""
-    repo, branch = chart.repo, chart.spec.branch
-    tip = repo.resolve(f"refs/heads/{branch}") or repo.resolve(branch)
-    if tip is None:
-        return None
-    memo = _memo(repo)
-    if tip not in memo.landings:
-        memo.landings = {tip: landing_map(repo, tip)}
-    return memo.landings[tip].get(commit)
+    landings = branch_landings(chart.repo, chart.spec.branch)
+    return landings.get(commit) if landings is not None else None
 
 
 def _observed(chart: ChartSubject, computed: ChartVersion) -> IndexEntry | None:
@@ -415,7 +440,7 @@ def _published_eras(chart: ChartSubject) -> list[tuple[datetime, str]]:
     oldest first (two git calls, once per index snapshot)."""
     entries = chart.index.entries.get(chart.spec.name, ())
     memo = _memo(chart.repo)
-    key = (id(entries), chart.repo.fetched_at)  # a fetch may bring more of their commits
+    key = id(entries)
     known = memo.entries.get(key)
     if known is not None and known[0] is entries:
         return known[1]

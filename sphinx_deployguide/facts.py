@@ -28,6 +28,7 @@ from .chartversion import (
 from .config import ChartSpec, Model, toml_key_line
 from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration, iso_utc
 from .errors import DeployGuideError, FactError, GitError
+from .evidence import branch_landings, branch_tip
 from .files import FileProblem, inside
 from .git import GitRepo, open_source
 from .keypath import load_data_file, parse_key_path, resolve_key_path
@@ -268,7 +269,9 @@ def measure_publish_delays(
     shas = [(e, p.sha) for e in recent if (p := parse_version(e.version)) and p.sha]
     if not shas:
         return []
-    landings = landing_commits(repo, [sha for _, sha in shas], branch)
+    landings = landing_commits(
+        repo, [sha for _, sha in shas], branch, branch_landings(repo, branch)
+    )
     landed_at = repo.commit_times(sorted(set(landings.values())))
     return [
         (entry.created - landed_at[landings[sha]]).total_seconds()
@@ -326,7 +329,7 @@ def resolve_chart(
     except DeployGuideError as exc:  # a warning: the rest of the facts stand
         pinned, pin_problem = None, exc
     prefetch(repo, spec.branch, (pinned, *versions))
-    head = repo.resolve(f"refs/heads/{spec.branch}") or repo.resolve(spec.branch)
+    head = branch_tip(repo, spec.branch)
     if head is None:
         raise model_key_error(
             model,

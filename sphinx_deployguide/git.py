@@ -120,6 +120,7 @@ class GitRepo:
         #: For a mirror: the URL it mirrors (as configured: never put it in a message).
         self.mirror_of: str | None = None
         self._refetched = False
+        self._shorts: dict[str, str] = {}  # rev -> %h; a fetch may lengthen them
         self._abbrev: int | None | bool = False  # False: not computed yet
         self._abbrev_config: tuple[str, ...] | None = None
 
@@ -201,6 +202,7 @@ class GitRepo:
             return False
         self.stale = None
         self._abbrev = False  # more objects may mean a longer %h
+        self._shorts.clear()
         return True
 
     # -- queries ---------------------------------------------------------------------
@@ -407,7 +409,10 @@ class GitRepo:
 
     def short(self, rev: str) -> str:
         """git's ``%h`` of a commit, as a full clone abbreviates it (see :meth:`abbrev`)."""
-        return self.run("rev-list", "--abbrev-commit", *self.abbrev_args(), "-n", "1", rev, "--")
+        if rev not in self._shorts:
+            args = ("rev-list", "--abbrev-commit", *self.abbrev_args(), "-n", "1", rev, "--")
+            self._shorts[rev] = self.run(*args)
+        return self._shorts[rev]
 
     def abbrev_args(self) -> list[str]:
         """``["--abbrev=N"]`` for a partial clone, else nothing (see :meth:`abbrev`)."""

@@ -613,7 +613,7 @@ def test_help_documents_exit_codes(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["bump", "--help"])
     out = capsys.readouterr().out
-    for code in ("0  bumped", "1  refused", "2  bad input", "3  the target version"):
+    for code in ("0  bumped", "1  refused", "2  bad input", "3  the target is not installable yet"):
         assert code in out
     assert "--poll-interval" not in out
 
