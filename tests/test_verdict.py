@@ -4,6 +4,7 @@ history and its index (a file, or a real HTTP server on 127.0.0.1)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -510,3 +511,78 @@ def test_verdicts_on_a_copy_of_state_use_its_index(chart, demo_world):
     without = dataclasses.replace(chart, index=dataclasses.replace(chart.index, entries=entries))
     assert verdict_for_commit(without, chart.head, now=chart.head_verdict.now).state == "overdue"
     assert verdict_for_commit(chart, chart.head, now=chart.head_verdict.now).state == "published"
+
+
+# --------------------------------------------------------------------------- one state everywhere
+
+
+def _cli(world, capsys, *args: str) -> tuple[int, str]:
+    from sphinx_deployguide.cli import main
+
+    code = main(["--config", str(world.model), *args])
+    return code, capsys.readouterr().out
+
+
+def _states(world, capsys, chart: str, version: str, older: str) -> dict[str, str]:
+    """What lint (``version`` pinned), bump --to (from ``older``) and diagnose (a log
+    naming it) say of ``version``."""
+    chart_yaml = world.deploy / "mybinder" / "Chart.yaml"
+    text = chart_yaml.read_text()
+    key = f"- name: {chart}\n    version: "
+    start = text.index(key) + len(key)
+    end = text.index("\n", start)
+
+    def pin(value: str) -> None:
+        chart_yaml.write_text(text[:start] + f'"{value}"' + text[end:])
+
+    pin(version)
+    _, out = _cli(world, capsys, "lint", "--format", "json")
+    mine = [f for f in json.loads(out) if f["subtype"] == "pin" and f"{chart} pin" in f["message"]]
+    said = {"lint": mine[0]["state"] if mine else "published"}
+    pin(older)
+    _, out = _cli(world, capsys, "bump", chart, "--to", version, "--dry-run", "--json")
+    said["bump"] = json.loads(out)["state"]
+    log = world.root / "deploy.log"
+    log.write_text(
+        '2026-11-20T10:00:25.0000000Z ##[error]Error: chart "'
+        f'{chart}" version "{version}" not found in https://demo.invalid/helm-chart repository\n'
+    )
+    _, out = _cli(world, capsys, "diagnose", str(log), "--json")
+    said["diagnose"] = json.loads(out)["findings"][0]["check"]["data"]["state"]
+    pin(version)
+    return said
+
+
+def test_every_front_end_says_the_same_state_on_the_demo(demo_copy, capsys):
+    """The demo's cases through facts, its built runbook page, lint, bump and diagnose."""
+    from sphinx.cmd.build import build_main
+
+    world = demo_copy
+    merge = load_chart_repo(world).short(world.merge_commit)
+    cases = {
+        "published": ("binderhub", world.current_version, world.pinned_version),
+        "overdue": (
+            "binderhub-service",
+            world.service_current_version,
+            world.service_pinned_version,
+        ),
+        "never": (
+            "binderhub",
+            world.current_version.rsplit(".h", 1)[0] + ".h" + merge,
+            world.pinned_version,
+        ),
+        "unknown": ("binderhub", "1.0.0-0.dev.git.34.h1234abc", world.pinned_version),
+    }
+    for state, (chart, version, older) in cases.items():
+        said = _states(world, capsys, chart, version, older)
+        if state in ("published", "overdue"):  # what the branch head is: facts and page
+            _, out = _cli(world, capsys, "facts", "--json", f"charts.{chart}.state")
+            said["facts"] = json.loads(out)["facts"][f"charts.{chart}.state"]["value"]
+            docs, html = world.deploy / "docs" / "source", world.root / "html"
+            assert build_main(["-q", "-E", "-b", "html", str(docs), str(html)]) == 0
+            page = (html / "staging.html").read_text()
+            found = re.search(
+                rf'data-deployguide-fact="charts\.{chart}\.state"[^>]*>([a-z]+)</span>', page
+            )
+            said["page"] = found.group(1)
+        assert set(said.values()) == {state}, (state, said)
