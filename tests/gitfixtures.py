@@ -186,3 +186,18 @@ def chart_files(
         f"{pre}binderhub/Chart.yaml": chart_yaml,
         f"{pre}binderhub/values.yaml": "replicas: 1\n",
     }
+
+
+def merge_chart_change(repo: Path, when: int) -> tuple[str, str]:
+    """Upstream merges a pull request that changes ``helm-chart/binderhub/values.yaml`` at
+    epoch ``when``: (the PR's commit, the merge commit). The merge is TREESAME to the PR on
+    the chart, so the PR's commit is the chart commit, as in the 2018 incident."""
+    git(repo, "switch", "-q", "-c", "pr/new-setting")
+    values = repo / "helm-chart" / "binderhub" / "values.yaml"
+    values.write_text(values.read_text() + "\nnewSetting: true\n")
+    git(repo, "commit", "-q", "-am", "Add a new setting", when=when)
+    pr = git(repo, "rev-parse", "HEAD")
+    git(repo, "switch", "-q", "main")
+    message = "Merge pull request #2100 from pr/new-setting"
+    git(repo, "merge", "-q", "--no-ff", "-m", message, "pr/new-setting", when=when + 30)
+    return pr, git(repo, "rev-parse", "HEAD")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gitfixtures import git, merge_chart_change
 
 from sphinx_deployguide.chartversion import parse_version
 from sphinx_deployguide.cli import main
@@ -43,26 +44,6 @@ pytestmark = pytest.mark.skipif(
     not (BUNDLE.is_file() and INDEX.is_file() and PINS.is_file()),
     reason=f"the real binderhub history, index and pins are not in {DATA}",
 )
-
-
-def git(repo: Path, *args: str, when: datetime | None = None) -> str:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(repo),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": "/dev/null",
-        "LC_ALL": "C",
-        "GIT_AUTHOR_NAME": "Avery Chen",
-        "GIT_AUTHOR_EMAIL": "avery@example.invalid",
-        "GIT_COMMITTER_NAME": "GitHub",
-        "GIT_COMMITTER_EMAIL": "noreply@github.com",
-    }
-    if when is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"{int(when.timestamp())} +0000"
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True
-    )
-    return done.stdout.strip()
 
 
 # --------------------------------------------------------------------------- the real data
@@ -379,19 +360,6 @@ def upstream(binderhub, tmp_path) -> Path:
     return path
 
 
-def merge_chart_change(repo: Path, when: datetime) -> tuple[str, str]:
-    """A PR with a chart change merged on main at ``when``: (PR commit, merge commit)."""
-    git(repo, "switch", "-q", "-c", "pr/new-setting")
-    values = repo / "helm-chart" / "binderhub" / "values.yaml"
-    values.write_text(values.read_text() + "\nnewSetting: true\n")
-    git(repo, "commit", "-q", "-am", "Add a new setting", when=when)
-    pr = git(repo, "rev-parse", "HEAD")
-    git(repo, "switch", "-q", "main")
-    message = "Merge pull request #2100 from pr/new-setting"
-    git(repo, "merge", "-q", "--no-ff", "-m", message, "pr/new-setting", when=when)
-    return pr, git(repo, "rev-parse", "HEAD")
-
-
 def test_case3_a_merge_pushed_after_the_cache_is_fetched_before_lint_judges(
     upstream, tmp_path, capsys, chartpress_at
 ):
@@ -399,7 +367,7 @@ def test_case3_a_merge_pushed_after_the_cache_is_fetched_before_lint_judges(
     deploy = make_deploy(tmp_path / "deploy", source=url, pin="1.0.0-0.dev.git.3503.ha8a2e19")
     assert facts_of(deploy, capsys)["charts.binderhub.state"]["value"] == "overdue"  # cached
     landed = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=3)
-    pr, merge = merge_chart_change(upstream, landed)
+    pr, merge = merge_chart_change(upstream, int(landed.timestamp()))
     new = chartpress_at(upstream, merge)  # chartpress itself, on the upstream checkout
     assert new.endswith(f".h{GitRepo(upstream).short(pr)}")
     deploy.pin_file.write_text(CHART_YAML.format(pin=new))
@@ -490,7 +458,7 @@ def test_every_front_end_says_the_same_state(
         branch = "at-a8a2e197"
     elif state == "pending":
         landed = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
-        _, merge = merge_chart_change(upstream, landed)
+        _, merge = merge_chart_change(upstream, int(landed.timestamp()))
         source, version = str(upstream), chartpress_at(upstream, merge)
     elif state == "overdue":
         version = chartpress_at(binderhub, "main")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
+from gitfixtures import git, merge_chart_change
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +18,7 @@ from sphinx_deployguide.chartindex import IndexEntry
 from sphinx_deployguide.chartversion import compute_chart_version, parse_version
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.delay import DelayStats, format_duration
-from sphinx_deployguide.demo import CHARTPRESS, git_env
+from sphinx_deployguide.demo import CHARTPRESS
 from sphinx_deployguide.facts import resolve_chart, resolve_facts
 from sphinx_deployguide.verdict import (
     STATES,
@@ -392,50 +392,12 @@ def load_chart_repo(world):
 
 
 def test_a_local_source_is_never_fetched(demo_copy):
-    before = _git(demo_copy.source, "for-each-ref")
+    before = git(demo_copy.source, "for-each-ref")
     model = load_model(demo_copy.model)
     chart = resolve_chart(model, model.charts["binderhub"], refresh=False, offline="stale")
     verdict = verdict_for_version(chart, "1.0.0-0.dev.git.40.h1234abc", now=chart.head_verdict.now)
     assert verdict.state == "unknown" and "the local copy ../binderhub lacks" in verdict.reason
-    assert _git(demo_copy.source, "for-each-ref") == before
-
-
-def _git(repo, *args: str, when: datetime | None = None) -> str:
-    env = dict(git_env())
-    if when is not None:
-        stamp = f"{int(when.timestamp())} +0000"
-        env.update(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
-    env.update(
-        GIT_AUTHOR_NAME="Avery Chen",
-        GIT_AUTHOR_EMAIL="avery@demo.invalid",
-        GIT_COMMITTER_NAME="GitHub",
-        GIT_COMMITTER_EMAIL="noreply@github.com",
-    )
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True
-    )
-    return done.stdout.strip()
-
-
-def merge_a_chart_change(source, when: datetime) -> tuple[str, str]:
-    """Upstream merges a PR with a chart change at ``when``: (PR commit, merge commit)."""
-    _git(source, "switch", "-q", "-c", "pr/new-setting")
-    values = source / "helm-chart" / "binderhub" / "values.yaml"
-    values.write_text(values.read_text() + "newSetting: true\n")
-    _git(source, "commit", "-q", "-am", "Add a new setting", when=when)
-    pr = _git(source, "rev-parse", "HEAD")
-    _git(source, "switch", "-q", "main")
-    _git(
-        source,
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge pull request #99 from pr/new-setting",
-        "pr/new-setting",
-        when=when + timedelta(seconds=30),
-    )
-    return pr, _git(source, "rev-parse", "HEAD")
+    assert git(demo_copy.source, "for-each-ref") == before
 
 
 def test_a_merge_pushed_after_the_mirror_was_filled_is_fetched_before_judging(demo_copy):
@@ -450,7 +412,7 @@ def test_a_merge_pushed_after_the_mirror_was_filled_is_fetched_before_judging(de
     mirror = first.charts["binderhub"].repo
     assert mirror.is_mirror() and first.get("charts.binderhub.state").value == "published"
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    pr, merge = merge_a_chart_change(demo_copy.source, now - timedelta(minutes=2))
+    pr, merge = merge_chart_change(demo_copy.source, int((now - timedelta(minutes=2)).timestamp()))
     new = compute_chart_version(load_chart_repo(demo_copy), merge, CHARTPRESS, "binderhub")
     assert new.commit_full == pr  # the incident pattern again: the PR commit names it
     chart_yaml = demo_copy.deploy / "mybinder" / "Chart.yaml"
