@@ -848,7 +848,7 @@ def bump(
     result.state = verdict.state
     landed = verdict.landed_at
     if landed is None:
-        result.notes.append(f"{target.short} has not landed on {spec.branch}: {verdict.reason}")
+        result.notes.append(f"chart commit {target.short} is not on {spec.branch}")
     median = state.delay.median if state.delay else None
     p95 = state.delay.p95 if state.delay else None
 

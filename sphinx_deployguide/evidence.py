@@ -137,7 +137,7 @@ def gather_version(
         if parsed is not None:  # the commit too, for the record; nothing to accuse
             full = _version_commit(chart.repo, parsed)
             if full is not None:
-                ev = _with_chart_commit(chart, ev, full, None)[0]
+                ev = _landed(chart, _with_chart_commit(chart, ev, full, None)[0])
         return ev
     if parsed is None:
         return ev
@@ -248,17 +248,10 @@ def _judge(
     if computed is None:
         return ev
     observed = _observed(chart, computed)
-    landing = _landing(chart, computed.commit_full)
-    if landing is None and observed is None and repo.refetch():
-        ev = _fetch_state(chart, ev)  # not on the branch yet? the cache may predate the merge
-        landing = _landing(chart, computed.commit_full)
-    if landing is not None:
-        ev = replace(
-            ev,
-            landed_by=landing,
-            landed_by_short=repo.short(landing),
-            landed_at=repo.commit_times([landing])[landing],
-        )
+    ev = _landed(chart, ev)
+    if ev.landed_by is None and observed is None and repo.refetch():
+        ev = _landed(chart, _fetch_state(chart, ev))  # the cache may predate the merge
+    landing = ev.landed_by
     if observed is not None:
         problem = _archive_problem(chart, observed, probe)
         return replace(ev, observed=observed, archive_problem=problem)
@@ -278,6 +271,20 @@ def _judge(
                 superseded_predicted=seen is None,
             )
     return ev
+
+
+def _landed(chart: ChartSubject, ev: Evidence) -> Evidence:
+    """``ev`` with when and by which first-parent commit its chart commit landed, if it did."""
+    landing = _landing(chart, ev.chart_commit) if ev.chart_commit else None
+    if landing is None:
+        return ev
+    repo = chart.repo
+    return replace(
+        ev,
+        landed_by=landing,
+        landed_by_short=repo.short(landing),
+        landed_at=repo.commit_times([landing])[landing],
+    )
 
 
 def _computed_at(chart: ChartSubject, rev: str) -> ChartVersion | None:
