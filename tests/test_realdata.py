@@ -269,6 +269,8 @@ def test_case1_bump_to_a_real_published_version_rolls_back(
     assert (result["status"], result["to"], result["state"]) == ("bumped", target, "published")
     assert deploy.pin_file.read_bytes() == before.replace(newer.encode(), target.encode())
     assert result["published_at"] == "2023-02-23T13:26:43Z"  # its created, in the index
+    assert result["notes"] == ["this is a downgrade (--allow-downgrade)"]
+    assert "after its chart commit landed on main" in result["message"]
 
 
 def test_case2_the_2018_merge_is_0_1_0_441f5ea_with_no_scheme(
