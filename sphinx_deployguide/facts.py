@@ -381,6 +381,8 @@ def resolve_chart(
     if pinned and pinned.strip():
         state.pin_verdict = verdict_for_version(state, pinned, now=moment)
     state.pending = _pending(state)
+    if "pinned" in state.unavailable:
+        state.unavailable["pinned_state"] = state.unavailable["pinned"]
     return state
 
 
@@ -447,6 +449,8 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
     if state.pinned and spec.pin is not None:
         pin = Provenance(spec.pin.file, spec.pin.key, now)
         facts.append(Fact(f"{prefix}.pinned", state.pinned, "version", pin))
+    if state.pin_verdict is not None:
+        facts.append(Fact(f"{prefix}.pinned_state", state.pin_verdict.state, "state", index))
     if "pending" not in state.unavailable:
         facts.append(
             Fact(
