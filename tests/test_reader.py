@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from io import StringIO
 from pathlib import Path
 
 import pytest
+import yaml
 from sphinx.testing.util import SphinxTestApp
 
 from sphinx_deployguide.config import load_model
@@ -28,9 +30,11 @@ from sphinx_deployguide.facts import resolve_facts
 from sphinx_deployguide.links import SourceLinks, github_repo, pr_number, source_links
 
 try:
-    from tests.htmltree import parse_html
+    from tests.gitfixtures import git
+    from tests.htmltree import Element, parse_html
 except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from htmltree import parse_html  # type: ignore[no-redef]
+    from gitfixtures import git  # type: ignore[no-redef]
+    from htmltree import Element, parse_html  # type: ignore[no-redef]
 
 ROOT = Path(__file__).parent / "roots" / "test-deployguide-reader"
 OLD_PIN = "1.0.0-0.dev.git.3.hb2ef662"
@@ -396,22 +400,56 @@ def test_delay_svg_escapes_the_chart_name():
 # --- where a change is ---------------------------------------------------------------------
 
 
+STAGES = ["merged", "published", "pinned", "staging", "prod"]
+
+
+def status_rows(built) -> dict[str, dict[str, Element]]:
+    """Each ``deploy-status`` row of the page: chart -> stage name -> its ``li``."""
+    rows = {}
+    for row in html(built).find_all("ol", "deployguide-status"):
+        stages = row.find_all("li", "deployguide-stage")
+        rows[row.attrs["data-deployguide-status"]] = {
+            li.attrs["data-deployguide-stage"]: li for li in stages
+        }
+    return rows
+
+
+def fact_text(li: Element, name: str) -> str:
+    (span,) = li.find_all("span", "deployguide-value", data_deployguide_fact=name)
+    return span.text()
+
+
+def landing_age(repo: Path, commit: str) -> float:
+    """Seconds since ``commit`` landed on main: the committer time of the oldest first-parent
+    commit of main that contains it (plain git, not the verdict's code)."""
+    first_parent = git(repo, "rev-list", "--first-parent", "main").splitlines()
+    full = git(repo, "rev-parse", "--verify", f"{commit}^{{commit}}")
+    after = set(git(repo, "rev-list", "--ancestry-path", f"{full}..main").splitlines())
+    landing = full if full in first_parent else [c for c in first_parent if c in after][-1]
+    landed = int(git(repo, "show", "-s", "--format=%ct", landing))
+    return datetime.now(timezone.utc).timestamp() - landed
+
+
+def listed(world, chart: str) -> set[str]:
+    """The versions of ``chart`` the demo index lists (read with yaml, not the project)."""
+    entries = yaml.safe_load(world.index.read_bytes())["entries"]
+    return {entry["version"] for entry in entries[chart]}
+
+
 def test_deploy_status_shows_each_stage_with_its_value_state_and_links(built, facts, world):
-    (status,) = html(built).find_all("ol", "deployguide-status")
-    assert status.attrs["data-deployguide-status"] == "binderhub"
-    stages = status.find_all("li", "deployguide-stage")
-    names = [li.attrs["data-deployguide-stage"] for li in stages]
-    assert names == ["merged", "published", "pinned", "staging", "prod"]
-    by = dict(zip(names, stages, strict=True))
-    for li in stages:  # the state in words, not colour alone
-        (word,) = li.find_all("span", "deployguide-stage-state")
-        assert word.text() == STATE_WORDS[li.attrs["data-deployguide-state"]]
-        assert f"deployguide-state-{li.attrs['data-deployguide-state']}" in li.classes
+    rows = status_rows(built)
+    assert list(rows) == ["binderhub", "binderhub-service"]
+    for stages in rows.values():
+        assert list(stages) == STAGES
+        for li in stages.values():  # the state in words, not colour alone
+            state = li.attrs["data-deployguide-state"]
+            (word,) = li.find_all("span", "deployguide-stage-state")
+            assert word.text() == STATE_WORDS.get(state, state)
+            assert f"deployguide-state-{state}" in li.classes
+    by = rows["binderhub"]
     commit = facts.get("charts.binderhub.commit").value
     merged = by["merged"]
-    assert (
-        merged.find_all("span", data_deployguide_fact="charts.binderhub.commit")[0].text() == commit
-    )
+    assert fact_text(merged, "charts.binderhub.commit") == commit
     assert (
         merged.find_all("a")[-1].attrs["href"].endswith(f"/example-org/binderhub/commit/{commit}")
     )
@@ -419,10 +457,7 @@ def test_deploy_status_shows_each_stage_with_its_value_state_and_links(built, fa
     behind = len(facts.get("charts.binderhub.pending").value)
     assert pinned.attrs["data-deployguide-state"] == "behind"
     assert f"{behind} chart commits behind" in pinned.text()
-    assert (
-        pinned.find_all("span", data_deployguide_fact="charts.binderhub.pinned")[0].text()
-        == OLD_PIN
-    )
+    assert fact_text(pinned, "charts.binderhub.pinned") == OLD_PIN
     assert pinned.find_all("a")[-1].attrs["href"] == (
         "https://github.com/example-org/deploy/blob/HEAD/mybinder/Chart.yaml"
     )
@@ -436,10 +471,80 @@ def test_deploy_status_shows_each_stage_with_its_value_state_and_links(built, fa
         )
 
 
-def test_deploy_status_is_one_line_per_stage_in_text(built, facts):
+@pytest.mark.parametrize(
+    ("chart", "version", "state"),
+    [
+        ("binderhub", "current_version", "published"),  # its publish job ran
+        ("binderhub-service", "service_current_version", "overdue"),  # its job "failed"
+    ],
+)
+def test_deploy_status_says_the_verdict_and_the_age(built, facts, world, chart, version, state):
+    stages = status_rows(built)[chart]
+    version = getattr(world, version)
+    # the state, from the index itself: listed, or not listed long after landing
+    commit = facts.get(f"charts.{chart}.commit").value
+    age = landing_age(world.source, commit)
+    assert (version in listed(world, chart)) == (state == "published")
+    assert state == "published" or age > facts.get(f"charts.{chart}.delay.wait").value
+    published = stages["published"]
+    assert published.attrs["data-deployguide-state"] == state
+    assert f"deployguide-state-{state}" in published.classes
+    (word,) = published.find_all("span", "deployguide-stage-state")
+    assert fact_text(word, f"charts.{chart}.state") == state  # the fact, with its popup
+    assert fact_text(published, f"charts.{chart}.version") == version
+    (reason,) = published.find_all("span", "deployguide-stage-reason")
+    assert reason.text() == facts.get(f"charts.{chart}.verdict").value
+    assert version in reason.text()
+    if state == "overdue":
+        assert "the publish job may have failed" in reason.text()
+    # the merged stage: how long ago the chart commit landed, as git says (the build ran a
+    # moment ago: the same whole days, unless a day ended in between)
+    shown = fact_text(stages["merged"], f"charts.{chart}.age")
+    assert shown in {format_duration(age), format_duration(age - 600)}
+    assert re.fullmatch(r"\d+ days", shown)
+    # the pin: published (the demo pins published versions), its own verdict in words
+    pinned_version = OLD_PIN if chart == "binderhub" else world.service_pinned_version
+    assert pinned_version in listed(world, chart)
+    assert fact_text(stages["pinned"], f"charts.{chart}.pinned_state") == "published"
+    assert f"{pinned_version} (published)" in stages["pinned"].text()
+
+
+def test_deploy_status_is_one_paragraph_per_stage_in_text(built, facts, world):
     out, _ = built("text")
     text = (out / "index.txt").read_text(encoding="utf-8")
+    # the text writer wraps paragraphs at 70 columns (breaking after hyphens): unwrap them
+    paragraphs = [re.sub(r"(?<=-)\n", "", para).replace("\n", " ") for para in text.split("\n\n")]
+    stages = [p for p in paragraphs if p.startswith(("Merged ", "Published ", "Pinned "))]
     commit = facts.get("charts.binderhub.commit").value
-    assert re.search(rf"^Merged landed: {commit} \(the chart commit\)", text, re.M)
-    assert re.search(rf"^Pinned behind: {re.escape(OLD_PIN)}, \d+ chart commits behind", text, re.M)
-    assert re.search(r"^Staging deploys the pin: https://", text, re.M)
+    age = facts.get("charts.binderhub.age").display()
+    version, service = world.current_version, world.service_current_version
+    verdict = facts.get("charts.binderhub-service.verdict").value
+    assert stages[:3] == [
+        f"Merged landed: {commit} (the chart commit), {age} ago (commit)",
+        f"Published published: {version}. {facts.get('charts.binderhub.verdict').value}",
+        f"Pinned behind: {OLD_PIN} (published), "
+        f"{len(facts.get('charts.binderhub.pending').value)} chart commits behind (pin file)",
+    ]
+    assert f"Published overdue: {service}. {verdict}" in stages
+    staging = r"Staging deploys the pin: https://\S+, by the staging-deploy job \(workflow\)"
+    assert any(re.fullmatch(staging, p) for p in paragraphs)
+
+
+def test_deploy_status_is_one_line_per_stage_in_man_and_latex(built, world):
+    out, _ = built("man")
+    man = next(out.glob("*.1")).read_text(encoding="utf-8").replace("\\-", "-")
+    lines = man.splitlines()
+    overdue = next(i for i, line in enumerate(lines) if line.startswith(r"\fBPublished\fP overdue"))
+    assert world.service_current_version in lines[overdue]
+    stages = [
+        i for i, line in enumerate(lines) if re.match(r"\\fB(Merged|Published|Pinned)\\fP", line)
+    ]
+    assert len(stages) == 6  # two rows of three chart stages
+    assert all(lines[i - 1] == ".sp" for i in stages), "a stage runs into the line before it"
+    out, _ = built("latex")
+    tex = next(out.glob("*.tex")).read_text(encoding="utf-8").replace(r"\sphinxhyphen{}", "-")
+    assert re.search(
+        r"\\sphinxstylestrong\{Published\} \\DUrole\{deployguide-stage-state\}\{overdue\}: "
+        + re.escape(world.service_current_version),
+        tex,
+    )

@@ -1,16 +1,18 @@
 """``deploy-status CHART``: where a change is, between its merge and prod.
 
 A row of stages: **merged** (the chart commit, how long ago it landed) → **published** (the
-verdict's state: published, pending, overdue, never, unknown) → **pinned** (the version the
-deploy repo pins, how many chart commits behind) → each environment in deploy order (its URL
-and the job that deploys it). Every stage shows its live value (a rendered fact, with its
-provenance popup), a state as a coloured mark *and* a word (never colour alone), and links
-to the commit, the index and the workflow where there are pages for them. Text, LaTeX and
-man output print one line per stage.
+verdict's state: published, pending, overdue, never, unknown, and its sentence) → **pinned**
+(the version the deploy repo pins, the verdict on it, how many chart commits behind) → each
+environment in deploy order (its URL and the job that deploys it). Every stage shows its
+live value (a rendered fact, with its provenance popup), a state as a coloured mark *and* a
+word (never colour alone), and links to the commit, the index and the workflow where there
+are pages for them. Text, LaTeX and man output print one line per stage.
 
-Every word comes from a fact (``charts.CHART.commit``, ``.age``, ``.state``, ``.version``,
-``.pinned``, ``.pending``; ``environments.ENV.url``, ``.job``); a fact that could not be
-computed shows its stage as ``unknown`` with the reason, never a guess.
+Every word comes from a fact (``charts.CHART.commit``, ``.age``, ``.state``, ``.verdict``,
+``.version``, ``.pinned``, ``.pinned_state``, ``.pending``; ``environments.ENV.url``,
+``.job``): the verdict states are the verdict's own (:mod:`sphinx_deployguide.verdict`), the
+directive only says which stage each belongs to. A fact that could not be computed shows
+its stage as ``unknown`` with the reason, never a guess.
 """
 
 from __future__ import annotations
@@ -22,24 +24,23 @@ from sphinx.util.docutils import SphinxDirective
 
 from ..config import is_remote
 from ..errors import DeployGuideError
+from ..verdict import STATES
 from . import guard
 from .state import get_facts, note_fact_use
-from .values import PASS_THROUGH, FactNode, fact_links, message_of, value_nodes
+from .values import PASS_THROUGH, FactNode, fact_links, message_of, pass_node, value_nodes
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.writers.html5 import HTML5Translator
+    from sphinx.writers.manpage import ManualPageTranslator
 
     from ..facts import Fact
 
-#: The words of the stage states, as the page shows them (the colour only repeats them).
+#: The words of the stage states that are not a verdict's, as the page shows them (the
+#: colour only repeats them). A verdict's state is shown as its fact, in its own words.
 STATE_WORDS = {
     "merged": "landed",
-    "published": "published",
-    "pending": "pending",
-    "overdue": "overdue",
-    "never": "never published",
     "unknown": "unknown",
     "current": "up to date",
     "behind": "behind",
@@ -54,7 +55,8 @@ class deployguide_status(FactNode, nodes.General, nodes.Element):
 
 class deployguide_stage(nodes.General, nodes.Element):
     """Attributes ``stage`` (merged, published, pinned, or an environment) and ``state``
-    (a key of :data:`STATE_WORDS`); child: one paragraph, its text readable alone."""
+    (a key of :data:`STATE_WORDS` or a verdict's state); child: one paragraph, its text
+    readable alone."""
 
 
 class DeployStatus(SphinxDirective):
@@ -102,30 +104,41 @@ class DeployStatus(SphinxDirective):
             return stage("merged", "Merged", "unknown", [nodes.Text(commit)])
         body: list[nodes.Node] = [*self.value(commit), nodes.Text(" (the chart commit)")]
         if not isinstance(age, str):
-            body += [nodes.Text(", landed "), *self.value(age), nodes.Text(" ago")]
+            body += [nodes.Text(", "), *self.value(age), nodes.Text(" ago")]
         links = self.facts.charts[chart].links
         url = links.commit(commit.value) if links is not None else None
         return stage("merged", "Merged", "merged", body, [("commit", url)] if url else [])
 
     def published(self, chart: str) -> deployguide_stage:
         state, version = self.fact(f"charts.{chart}.state"), self.fact(f"charts.{chart}.version")
-        word = state.value if not isinstance(state, str) and state.value in STATE_WORDS else None
-        body: list[nodes.Node]
-        if isinstance(version, str):
-            body = [nodes.Text(version)]
-        else:
-            body = self.value(version)
+        verdict = self.fact(f"charts.{chart}.verdict")
         index = self.facts.charts[chart].spec.index
         url = index if is_remote(index) and index.startswith(("http://", "https://")) else None
+        links = [("index", url)] if url else []
+        if isinstance(state, str):
+            return stage("published", "Published", "unknown", [nodes.Text(state)], links)
+        body = [nodes.Text(version)] if isinstance(version, str) else self.value(version)
+        if not isinstance(verdict, str):
+            reason = nodes.inline("", classes=["deployguide-stage-reason"])
+            reason.extend(self.value(verdict))
+            body += [nodes.Text(". "), reason]
         return stage(
-            "published", "Published", word or "unknown", body, [("index", url)] if url else []
+            "published", "Published", verdict_key(state), body, links, word=self.value(state)
         )
 
     def pinned(self, chart: str) -> deployguide_stage:
         pinned, pending = self.fact(f"charts.{chart}.pinned"), self.fact(f"charts.{chart}.pending")
+        verdict = self.fact(f"charts.{chart}.pinned_state")
         if isinstance(pinned, str):
             return stage("pinned", "Pinned", "unpinned", [nodes.Text(pinned)])
+        # a pin that will not install says so first, in the verdict's word; an installable
+        # one says how far behind it is, and that it is published
+        installable = not isinstance(verdict, str) and verdict.value == "published"
         body = self.value(pinned)
+        if isinstance(verdict, str):
+            body.append(nodes.Text(f" ({verdict})"))
+        elif installable:
+            body += [nodes.Text(" ("), *self.value(verdict), nodes.Text(")")]
         if isinstance(pending, str):
             state = "unknown"
             body.append(nodes.Text(f" ({pending})"))
@@ -137,7 +150,10 @@ class DeployStatus(SphinxDirective):
             state = "current"
         spec = self.facts.charts[chart].spec
         url = self.facts.deploy_links.file(spec.pin.file) if self.facts.deploy_links else None
-        return stage("pinned", "Pinned", state, body, [("pin file", url)] if url else [])
+        links = [("pin file", url)] if url else []
+        if installable or isinstance(verdict, str):
+            return stage("pinned", "Pinned", state, body, links)
+        return stage("pinned", "Pinned", verdict_key(verdict), body, links, self.value(verdict))
 
     def environment(self, env: str) -> deployguide_stage:
         url, job = self.fact(f"environments.{env}.url"), self.fact(f"environments.{env}.job")
@@ -156,19 +172,27 @@ class DeployStatus(SphinxDirective):
         return value_nodes(fact, links=fact_links(self.facts, fact))
 
 
+def verdict_key(state: Fact) -> str:
+    """The stage state of a verdict's state fact: itself (``unknown`` if it is none)."""
+    return state.value if state.value in STATES else "unknown"
+
+
 def stage(
     name: str,
     title: str,
     state: str,
     body: list[nodes.Node],
     links: list[tuple[str, str | None]] | None = None,
+    word: list[nodes.Node] | None = None,
 ) -> deployguide_stage:
-    """One stage: "Title — state: value, detail (links)" as one paragraph."""
+    """One stage: "Title state: value, detail (links)" as one paragraph. ``word``: the
+    state as rendered fact nodes (a verdict's), else :data:`STATE_WORDS` says it."""
     para = nodes.paragraph()
     para += nodes.strong(title, title)
     para += nodes.Text(" ")
-    word = STATE_WORDS[state]
-    para += nodes.inline(word, word, classes=["deployguide-stage-state"])
+    mark = nodes.inline("", classes=["deployguide-stage-state"])
+    mark.extend(word or [nodes.Text(STATE_WORDS[state])])
+    para += mark
     para += nodes.Text(": ")
     para.extend(body)
     for label, url in links or []:
@@ -204,7 +228,18 @@ def html_depart_stage(self: HTML5Translator, node: deployguide_stage) -> None:
     self.body.append("</li>\n")
 
 
+def man_visit_stage(self: ManualPageTranslator, node: deployguide_stage) -> None:
+    """A stage's paragraph is the first child of its node, which the man writer runs into
+    the text before it: start each stage on a line of its own."""
+    self.ensure_eol()
+    self.body.append(".sp\n")
+
+
 def setup_status(app: Sphinx) -> None:
     app.add_node(deployguide_status, html=(html_visit_status, html_depart_status), **PASS_THROUGH)
-    app.add_node(deployguide_stage, html=(html_visit_stage, html_depart_stage), **PASS_THROUGH)
+    app.add_node(
+        deployguide_stage,
+        html=(html_visit_stage, html_depart_stage),
+        **{**PASS_THROUGH, "man": (man_visit_stage, pass_node)},
+    )
     app.add_directive("deploy-status", guard.directive(DeployStatus))
