@@ -542,6 +542,41 @@ def test_provenance_shows_on_hover_and_on_keyboard_focus(page, base_site):
 
 
 @browser_test
+def test_status_rows_show_published_and_overdue_in_words_and_colour(page, base_site):
+    """The demo's two charts: binderhub's head is in the index, binderhub-service's publish
+    job "failed" (the demo's index lacks its head version, landed long ago)."""
+    world = base_site.world
+    listed = {
+        chart: {entry["version"] for entry in entries}
+        for chart, entries in yaml.safe_load(world.index.read_bytes())["entries"].items()
+    }
+    assert world.current_version in listed["binderhub"]
+    assert world.service_current_version not in listed["binderhub-service"]
+    page.goto(base_site.url(base_site.checklist_page("staging")))
+    edges = {}
+    for chart, version, state in (
+        ("binderhub", world.current_version, "published"),
+        ("binderhub-service", world.service_current_version, "overdue"),
+    ):
+        stage = page.locator(
+            f'ol.deployguide-status[data-deployguide-status="{chart}"]'
+            ' > li[data-deployguide-stage="published"]'
+        )
+        stage.scroll_into_view_if_needed()
+        assert stage.get_attribute("data-deployguide-state") == state
+        word = stage.locator(".deployguide-stage-state .deployguide-value")
+        assert word.is_visible() and word.inner_text() == state
+        assert stage.locator("[data-deployguide-kind=version]").inner_text() == version
+        edges[state] = stage.evaluate("li => getComputedStyle(li).borderLeftColor")
+        # the state word is a value like any other: its provenance (the index) on focus
+        word.focus()
+        tip = page.locator("#" + word.get_attribute("aria-describedby"))
+        assert tip.is_visible() and "index.yaml" in tip.inner_text()
+        page.keyboard.press("Escape")
+    assert edges["published"] != edges["overdue"]
+
+
+@browser_test
 def test_stale_build_shows_a_banner_with_the_time_of_the_cached_values(page, stale_site, base_site):
     site = stale_site.site
     assert "[deployguide.stale]" in site.warnings

@@ -9,8 +9,9 @@ mybinder.org-deploy's docs). Its model points at the real binderhub history
 commits pending, a 30-character version, and the real chart repository in the helm
 commands. Without the real data these tests skip, saying so.
 
-Screenshots of the staging page (each theme at 1280 px, light; furo and pydata also dark;
-each at 390 px) go to ``docs/_build/screenshots/``, an ignored build folder.
+Screenshots of the staging page, its ``deploy-status`` row first (each theme at 1280 and
+390 px, light; furo and pydata also dark) go to ``docs/_build/screenshots/``, an ignored
+build folder.
 """
 
 from __future__ import annotations
@@ -309,6 +310,55 @@ def test_the_pending_list_is_folded(view, themed):
     more.locator("summary").click()  # folded again, for the next check
 
 
+#: Per stage of a ``deploy-status`` row: its state, the word it shows, how it is laid out
+#: and the colour of its edge.
+STAGES = """row => [...row.querySelectorAll(":scope > li")].map(li => {
+    const r = li.getBoundingClientRect(), style = getComputedStyle(li);
+    return {stage: li.dataset.deployguideStage, state: li.dataset.deployguideState,
+            word: li.querySelector(".deployguide-stage-state").innerText,
+            top: Math.round(r.top), right: r.right, wide: li.scrollWidth <= li.clientWidth,
+            edge: style.borderLeftColor, edgeWidth: parseFloat(style.borderLeftWidth)};
+})"""
+
+
+@browser_test
+def test_status_row_comes_first_and_says_each_state_in_words(view, themed):
+    page = view.shown(STAGING)
+    # the first thing under the page's title
+    first = page.locator("h1").first.evaluate("h => h.nextElementSibling.dataset.deployguideStatus")
+    assert first == "binderhub"
+    for chart in ("binderhub", "binderhub-service"):  # real history; the demo's failed job
+        row = page.locator(f'ol.deployguide-status[data-deployguide-status="{chart}"]')
+        row.scroll_into_view_if_needed()
+        stages = {s["stage"]: s for s in row.evaluate(STAGES)}
+        assert list(stages) == ["merged", "published", "pinned", "staging", "prod"]
+        state = themed.facts.get(f"charts.{chart}.state").value
+        published = stages["published"]
+        assert published["state"] == state and published["word"] == state
+        assert state == "overdue"  # neither head is in the index: the words say so
+        reason = row.locator(".deployguide-stage-reason")
+        assert "the publish job may have failed" in reason.inner_text()
+        age = themed.facts.get(f"charts.{chart}.age").display()
+        assert row.locator(f'[data-deployguide-fact="charts.{chart}.age"]').inner_text() == age
+        assert stages["pinned"]["state"] == "behind" and stages["pinned"]["word"] == "behind"
+        behind = len(themed.facts.get(f"charts.{chart}.pending").value)
+        pinned = row.locator('li[data-deployguide-stage="pinned"]').inner_text()
+        assert f"(published), {behind} chart commit" in pinned
+        # colour repeats the word: a visible edge, one colour per state
+        assert all(s["edgeWidth"] >= 3 for s in stages.values())
+        edges = {s["state"]: s["edge"] for s in stages.values()}
+        assert len(set(edges.values())) == len(edges), edges
+        # every stage fits the window without a sideways scroll; at the top of the page, side
+        # by side on a desktop; one under the other on a phone
+        for s in stages.values():
+            assert s["right"] <= view.width + 0.5 and s["wide"], s
+        tops = [s["top"] for s in stages.values()]
+        if view.width < 500:
+            assert len(set(tops)) == len(tops), "the stages do not stack on a phone"
+        elif chart == "binderhub":
+            assert tops[0] == tops[1], "the stages do not sit side by side at 1280 px"
+
+
 @browser_test
 def test_delay_chart_has_a_title_and_fits(view, themed):
     page = view.shown(DELAY)
@@ -334,7 +384,7 @@ def test_console_is_clean(view):
 
 @browser_test
 @pytest.mark.parametrize("theme", DARK_THEMES)
-def test_dark_mode_keeps_chart_and_values_readable(chromium, web_root, themed, theme):
+def test_dark_mode_keeps_chart_values_and_status_readable(chromium, web_root, themed, theme):
     for view in make_view(chromium, web_root, themed, theme, 1280, "dark"):
         page = view.open(DELAY)
         assert contrast(page, "figure.deployguide-delay-chart svg text") >= 4.5
@@ -342,6 +392,9 @@ def test_dark_mode_keeps_chart_and_values_readable(chromium, web_root, themed, t
         value = page.locator("span.deployguide-value[aria-describedby]").first
         value.focus()
         assert contrast(page, ".deployguide-tooltip:not([hidden])") >= 4.5
+        page = view.open(STAGING)
+        for part in (".deployguide-stage-state", ".deployguide-stage-reason", "strong"):
+            assert contrast(page, f"ol.deployguide-status {part}") >= 4.5, part
 
 
 def contrast(page: Any, selector: str) -> float:
@@ -375,7 +428,7 @@ def test_screenshots_of_the_staging_page(chromium, web_root, themed, theme):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shots = [(1280, "light"), (390, "light")]
     if theme in DARK_THEMES:
-        shots.append((1280, "dark"))
+        shots += [(1280, "dark"), (390, "dark")]
     for width, scheme in shots:
         for view in make_view(chromium, web_root, themed, theme, width, scheme):
             page = view.open(STAGING)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 from gitfixtures import git, merge_chart_change
+from htmltree import parse_html
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -535,16 +536,30 @@ def test_every_front_end_says_the_same_state_on_the_demo(demo_copy, capsys):
         ),
         "unknown": ("binderhub", "1.0.0-0.dev.git.34.h1234abc", world.pinned_version),
     }
+    docs, html = world.deploy / "docs" / "source", world.root / "html"
     for state, (chart, version, older) in cases.items():
-        said = _states(world, capsys, chart, version, older)
+        said = _states(world, capsys, chart, version, older)  # leaves ``version`` pinned
+        # the pinned version's verdict: its fact, and the pinned stage of the page's
+        # deploy-status row (binderhub's)
+        _, out = _cli(world, capsys, "facts", "--json", f"charts.{chart}.pinned_state")
+        said["facts (pin)"] = json.loads(out)["facts"][f"charts.{chart}.pinned_state"]["value"]
+        capsys.readouterr()
+        assert build_main(["-q", "-E", "-b", "html", str(docs), str(html)]) == 0
+        page = parse_html((html / "staging.html").read_text())
+        (row,) = page.find_all("ol", "deployguide-status", data_deployguide_status="binderhub")
+        stages = {li.attrs["data-deployguide-stage"]: li for li in row.find_all("li")}
+        if chart == "binderhub":
+            (word,) = stages["pinned"].find_all(
+                data_deployguide_fact="charts.binderhub.pinned_state"
+            )
+            said["status (pin)"] = word.text()
+            if state != "published":  # a pin that will not install colours its stage
+                said["status (pin stage)"] = stages["pinned"].attrs["data-deployguide-state"]
         if state in ("published", "overdue"):  # what the branch head is: facts and page
             _, out = _cli(world, capsys, "facts", "--json", f"charts.{chart}.state")
             said["facts"] = json.loads(out)["facts"][f"charts.{chart}.state"]["value"]
-            docs, html = world.deploy / "docs" / "source", world.root / "html"
-            assert build_main(["-q", "-E", "-b", "html", str(docs), str(html)]) == 0
-            page = (html / "staging.html").read_text()
-            found = re.search(
-                rf'data-deployguide-fact="charts\.{chart}\.state"[^>]*>([a-z]+)</span>', page
-            )
-            said["page"] = found.group(1)
+            (value, *_) = page.find_all("span", data_deployguide_fact=f"charts.{chart}.state")
+            said["page"] = value.text()
+            if chart == "binderhub":
+                said["status"] = stages["published"].attrs["data-deployguide-state"]
         assert set(said.values()) == {state}, (state, said)
