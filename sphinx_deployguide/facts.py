@@ -33,6 +33,7 @@ from .files import FileProblem, inside
 from .git import GitRepo, open_source
 from .keypath import load_data_file, parse_key_path, resolve_key_path
 from .links import SourceLinks, source_links
+from .redact import redact_value
 from .verdict import Verdict, advised_wait, prefetch, verdict_for_commit, verdict_for_version
 from .workflow import JobMatrix, WorkflowError, read_job
 
@@ -69,9 +70,15 @@ class Fact:
     #: checklist ticked in the browser is not reset by time passing.
     volatile: bool = False
 
+    @property
+    def shown(self) -> Any:
+        """The value as every output shows it: credentials in URLs (a config value, an
+        environment's URL) redacted (:func:`~sphinx_deployguide.redact.redact_value`)."""
+        return redact_value(self.value)
+
     def display(self) -> str:
         """The value as a person reads it: ``7 min``, ``yes``, ``a, b``."""
-        value = self.value
+        value = self.shown
         if value is None:
             return "none"
         if self.kind == "duration":
@@ -86,7 +93,7 @@ class Fact:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "value": self.value,
+            "value": self.shown,
             "kind": self.kind,
             "source": self.provenance.source,
             "ref": self.provenance.ref,

@@ -10,8 +10,9 @@ output, page or cache file name can show them.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["SECRET_PARAMS", "redact_url"]
+__all__ = ["SECRET_PARAMS", "redact_url", "redact_value"]
 
 #: Query parameters whose value is a credential, matched case-insensitively on the whole name
 #: or as its last ``_``/``-``/``.`` part (``x-amz-signature``, ``client_secret``, ...).
@@ -51,3 +52,15 @@ def redact_url(text: str) -> str:
     """
     text = _USERINFO.sub(r"\1***@", text)
     return _QUERY.sub(r"\1***", text)
+
+
+def redact_value(value: Any) -> Any:
+    """``value`` with :func:`redact_url` applied to every string in it (lists, tuples and
+    dicts walked): a fact value or a JSON document on its way out."""
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, (list, tuple)):
+        return [redact_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    return value

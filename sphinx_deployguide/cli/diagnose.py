@@ -37,6 +37,7 @@ from ..failures import (
     read_log_tail,
 )
 from ..failures.catalog import FailureEntry
+from ..redact import redact_url, redact_value
 from .common import find_model_path
 
 RUNBOOK_ENV = "DEPLOYGUIDE_RUNBOOK_URL"
@@ -204,10 +205,13 @@ def _run(args: argparse.Namespace) -> int:
     if not facts.requested:
         model_note = None  # no check needed the model: nothing is missing
     name = "<stdin>" if args.log == "-" else args.log
+    # Log lines may hold credentials (a repository URL with a token): none is printed.
     if args.json:
-        print(json.dumps(as_json(diagnosis, log, name, base, model_note, job), indent=2))
+        document = as_json(diagnosis, log, name, base, model_note, job)
+        print(json.dumps(redact_value(document), indent=2))
     else:
-        print(terminal_text(render_text(diagnosis, log, name, base, model_note, job)))
+        text = render_text(diagnosis, log, name, base, model_note, job)
+        print(terminal_text(redact_url(text)))
     return diagnosis.exit_code
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..redact import redact_url
+
 #: ``error``: the runbook is wrong and will stay wrong (fails ``deployguide lint``);
 #: ``warning``: it may resolve itself or is advisory (fails ``sphinx-build -W``, and
 #: ``deployguide lint --strict``); ``info``: worth knowing, never a failure.
@@ -27,6 +29,10 @@ class Finding:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+        # A message may quote a config value or a URL: every output shows it redacted.
+        object.__setattr__(self, "message", redact_url(self.message))
+        if self.fix is not None:
+            object.__setattr__(self, "fix", redact_url(self.fix))
 
     @property
     def location(self) -> str:

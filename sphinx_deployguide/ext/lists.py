@@ -61,7 +61,7 @@ def is_block_list(fact: Fact) -> bool:
 def list_node(
     fact: Fact, links: SourceLinks | None, classes: list[str] | None = None
 ) -> deployguide_list:
-    entries = [str(v) for v in fact.value]
+    entries = [str(v) for v in fact.shown]
     if fact.kind == "durations":
         entries = fact.display().split(", ")
     make = _commit_item if fact.kind == "commits" else _plain_item

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 
 from ..config import Environment
+from ..redact import redact_url
 from . import guard
 from .state import get_facts
 from .values import _Role
@@ -152,7 +153,8 @@ def expand_per_member(
                 )
                 node.replace_self(_problematic(node))
             else:
-                node.replace_self(nodes.inline(value, value, classes=[MEMBER_CLASS]))
+                shown = redact_url(value)
+                node.replace_self(nodes.inline(shown, shown, classes=[MEMBER_CLASS]))
         for literal in list(copy.findall(nodes.literal)):
             if TEMPLATE_ATTR in literal and literal.get("deployguide_env") == env_name:
                 name = job.expand(literal[TEMPLATE_ATTR], entry)

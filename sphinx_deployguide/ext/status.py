@@ -24,6 +24,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from ..config import is_remote
 from ..errors import DeployGuideError
+from ..redact import redact_url
 from ..verdict import STATES
 from . import guard
 from .state import get_facts, note_fact_use
@@ -113,7 +114,9 @@ class DeployStatus(SphinxDirective):
         state, version = self.fact(f"charts.{chart}.state"), self.fact(f"charts.{chart}.version")
         verdict = self.fact(f"charts.{chart}.verdict")
         index = self.facts.charts[chart].spec.index
-        url = index if is_remote(index) and index.startswith(("http://", "https://")) else None
+        # no link to an index whose URL carries credentials (a page never shows them)
+        web = is_remote(index) and index.startswith(("http://", "https://"))
+        url = index if web and redact_url(index) == index else None
         links = [("index", url)] if url else []
         if isinstance(state, str):
             return stage("published", "Published", "unknown", [nodes.Text(state)], links)

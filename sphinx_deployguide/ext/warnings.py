@@ -13,6 +13,8 @@ from typing import Union
 from docutils import nodes
 from sphinx.util import logging
 
+from ..redact import redact_url
+
 logger = logging.getLogger(__name__)
 
 WARNING_TYPE = "deployguide"
@@ -88,7 +90,7 @@ def warn(
     """
     subtype = DeployGuideWarning(subtype)
     logger.warning(
-        message,
+        redact_url(message),  # it may quote a config value or a URL with its credentials
         type=WARNING_TYPE,
         subtype=subtype.value,
         location=location,
