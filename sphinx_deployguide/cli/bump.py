@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -39,24 +40,33 @@ changes; the file is written atomically and read back. Nothing is pushed.
 """
 
 
-def _positive(unit: str) -> Callable[[str], float]:
-    """An argparse ``type``: a positive number of ``unit`` (so 0 or -5 is a usage error)."""
+def _bounded(unit: str, maximum: float, shown: str) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number of ``unit`` above 0 and at most ``maximum``
+    (``shown`` says it in words), so 0, -5, nan, inf or 1e12 is a usage error, not a wait
+    that never ends."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {unit}, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a positive number of {unit}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a number of {unit}, got {text!r}") from None
+        if not (math.isfinite(value) and 0 < value <= maximum):
+            raise argparse.ArgumentTypeError(
+                f"expected a number of {unit} above 0 and at most {maximum:g} ({shown}), "
+                f"got {text!r}"
+            )
         return value
 
     parse.__name__ = unit
     return parse
 
 
-_minutes = _positive("minutes")
-_seconds = _positive("seconds")
+#: ``--timeout``: a day at most (a chart that has not appeared by then is overdue anyway).
+MAX_TIMEOUT_MIN = 24 * 60
+#: ``--poll-interval``: an hour at most.
+MAX_POLL_S = 60 * 60
+_minutes = _bounded("minutes", MAX_TIMEOUT_MIN, "24 h")
+_seconds = _bounded("seconds", MAX_POLL_S, "1 h")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -81,8 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--timeout",
         metavar="MIN",
         type=_minutes,
-        help="with --wait: give up after MIN minutes (default: p95 publish delay "
-        "+ 10 min, at least 30)",
+        help="with --wait: give up after MIN minutes, at most 1440 (24 h) (default: p95 "
+        "publish delay + 10 min, at least 30)",
     )
     parser.add_argument(
         "--commit", action="store_true", help="commit the pin file on a branch (nothing is pushed)"

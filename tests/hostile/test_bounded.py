@@ -164,3 +164,29 @@ def test_a_cross_host_redirect_goes_without_the_token_and_the_provenance_says_wh
     fact = json.loads(result.out)["facts"]["charts.binderhub.published"]
     assert fact["source"] == origin.url and fact["redirected_to"] == elsewhere.url
     assert "t0ken-v4lue" not in result.text
+
+
+def test_bump_wait_takes_only_a_finite_bounded_timeout_and_poll_interval(hworld):
+    # binderhub-service's current version never appears: --wait would poll until the timeout
+    for bad in ("nan", "inf", "1e12", "0", "-5", "1441"):
+        result = deployguide(
+            "bump", "binderhub-service", "--wait", "--dry-run", "--timeout", bad,
+            cwd=hworld.deploy, timeout=QUICK,
+        )  # fmt: skip
+        expect(
+            result,
+            2,
+            "argument --timeout: expected a number of minutes above 0 and at most 1440 (24 h), "
+            f"got {bad!r}",
+        )
+    for bad in ("nan", "inf", "1e9"):
+        result = deployguide(
+            "bump", "binderhub-service", "--wait", "--dry-run", "--poll-interval", bad,
+            cwd=hworld.deploy, timeout=QUICK,
+        )  # fmt: skip
+        expect(result, 2, "argument --poll-interval: expected a number of seconds above 0")
+        from_env = deployguide(
+            "bump", "binderhub-service", "--wait", "--dry-run",
+            cwd=hworld.deploy, env={"DEPLOYGUIDE_POLL_INTERVAL": bad}, timeout=QUICK,
+        )  # fmt: skip
+        expect(from_env, 2, "DEPLOYGUIDE_POLL_INTERVAL: expected a number of seconds above 0")
