@@ -36,10 +36,10 @@ from .config import ChartSpec, Model
 from .delay import format_duration
 from .docsdir import DocsNotFound, find_docs_dir
 from .errors import DeployGuideError, GitError, NetworkError
-from .escape import markdown_code, markdown_text, terminal_text
+from .escape import inert_references, markdown_code, markdown_text, terminal_text
 from .facts import ChartState, iso_utc, resolve_chart
 from .git import GitRepo
-from .links import MERGE_PR, SQUASH_PR, github_repo
+from .links import MERGE_PR, SQUASH_PR, github_repo, qualify_refs
 from .pinedit import PinEdit, apply_pin_edit, atomic_write_bytes, locate_pin, replace_pin
 from .pinsafety import check_writable, real_pin, undo_interrupted_edit
 from .redact import redact_url
@@ -197,23 +197,20 @@ def describe_commit(
 ) -> str:
     """A commit subject with its PR number made explicit (``owner/repo#N`` on GitHub).
 
-    ``#N`` alone would link to the deploy repo's own PR N once pasted there, so a GitHub
-    source qualifies it. A merge of a PR shows the PR title (the merge body's first line);
-    ``via`` is the subject of the merge that landed a commit (``Merge pull request #N``).
+    ``#N`` alone would link to the deploy repo's own PR N once pasted there, so every
+    reference of a GitHub source is qualified (:func:`~.links.qualify_refs`; elsewhere the
+    outputs break it, :func:`~.escape.inert_references`). A merge of a PR shows the PR title
+    (the merge body's first line); ``via`` is the subject of the merge that landed a commit
+    (``Merge pull request #N``).
     """
-    ref = (lambda n: f"{gh[0]}/{gh[1]}#{n}") if gh else (lambda n: f"#{n}")
     merge = MERGE_PR.match(subject)
     if merge:
         title = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
         branch = f" from {merge.group('branch')}" if merge.group("branch") else ""
-        return f"{ref(merge.group('n'))} {title}".rstrip() + f" (merge{branch})"
-    squash = SQUASH_PR.search(subject)
-    if squash:
-        return subject[: squash.start()] + f"({ref(squash.group('n'))})" if gh else subject
-    landed = MERGE_PR.match(via or "")
-    if landed:
-        return f"{subject} ({ref(landed.group('n'))})"
-    return subject
+        subject = f"#{merge.group('n')} {title}".rstrip() + f" (merge{branch})"
+    elif (landed := MERGE_PR.match(via or "")) and not SQUASH_PR.search(subject):
+        subject = f"{subject} (#{landed.group('n')})"
+    return qualify_refs(subject, gh)
 
 
 def order_of(repo: GitRepo, pin_chart: str, target: str) -> str:
@@ -328,7 +325,10 @@ def commit_message(
         lines += [f"Compare: {url}", ""]
     rng = f"{pin.short}..{target.short}" if pin.short else target.short
     lines.append(f"Chart commits (git log --oneline {rng} -- {' '.join(target.paths)}):")
-    lines += _listed(commits, lambda sha, subject: f"{sha} {subject}") or ["(none)"]
+    # a merged commit message closes the issues its text names: never an upstream one's
+    lines += _listed(commits, lambda sha, subject: f"{sha} {inert_references(subject)}") or [
+        "(none)"
+    ]
     lines.append("")
     if published is not None:
         delay = ""
@@ -918,7 +918,7 @@ def bump(
         result.new = target.version
 
     # the evidence
-    gh = github_repo(spec.source)
+    gh = (state.links.owner, state.links.repo) if state.links else None  # a checkout's origin too
     commits_raw = chart_commits_between(
         repo, pin.full if relation != "unknown" else None, target.full, target.paths
     )

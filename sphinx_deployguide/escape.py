@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ESCAPE_SEQUENCES", "markdown_code", "markdown_fence", "markdown_text", "terminal_text"]
+__all__ = [
+    "ESCAPE_SEQUENCES",
+    "inert_references",
+    "markdown_code",
+    "markdown_fence",
+    "markdown_text",
+    "terminal_text",
+]
 
 # CommonMark lets a backslash escape any ASCII punctuation. These start markup anywhere in a
 # line: links and images, HTML and <autolinks>, entities, emphasis, code, table cells,
@@ -28,6 +35,18 @@ _MD_LINE_START = re.compile(r"^(\s*)([-+#>=]|\d{1,9}(?=[.)](?:\s|$)))")
 # looks for mentions in the rendered text, where a backslash escape is already gone.
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 _NEWLINES = re.compile(r"[\r\n\u2028\u2029\x85]+")
+# GitHub closes an issue when a PR body or a merged commit message says "fixes #N" (or
+# "closes owner/repo#N", "resolves https://github.com/.../issues/N"): a keyword, an optional
+# colon, then a reference. A keyword followed by one (or ending the text, where a link may
+# follow) gets a zero-width space after its first letter, so it is no keyword any more.
+_CLOSING = re.compile(
+    r"(?i)\b(?P<first>[cfr])(?P<rest>lose[sd]?|ix(?:e[sd])?|esolve[sd]?)\b"
+    r"(?=[:\s]*(?:$|\\?[#\[]|gh-\d|[\w.-]+/[\w.-]+#\d|https?://))"
+)
+# "#N" / "GH-N" standing alone names an issue of the repository showing the text (the deploy
+# repo), never the one the text came from: broken the same way (links.qualify_refs writes
+# the chart source's references as owner/repo#N first, which stay links).
+_BARE_REF = re.compile(r"(?i)(?<![\w/&.-])(#|gh-)(?=\d)")
 
 # ESC [ ... final (CSI), ESC ] ... BEL or ESC \ (OSC: titles, hyperlinks), ESC P/X/^/_ ... ST
 # (DCS, SOS, PM, APC), other two-byte ESC sequences; and their 8-bit C1 forms. Every repeat
@@ -44,9 +63,18 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROLS_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+def inert_references(text: str) -> str:
+    """``text`` without GitHub closing keywords or bare issue references (``#N``), each
+    broken by a zero-width space: shown in a PR body or a commit message of the deploy repo,
+    upstream text can neither close its issues nor point at the wrong one."""
+    text = _CLOSING.sub("\\g<first>\u200b\\g<rest>", text)
+    return _BARE_REF.sub("\\1\u200b", text)
+
+
 def markdown_text(text: object) -> str:
-    """``text`` as inert Markdown: one line, markup characters escaped, mentions broken."""
-    flat = terminal_text(_NEWLINES.sub(" ", str(text)), multiline=False)
+    """``text`` as inert Markdown: one line, markup characters escaped, mentions, closing
+    keywords and bare issue references broken."""
+    flat = inert_references(terminal_text(_NEWLINES.sub(" ", str(text)), multiline=False))
     escaped = _MD_LINE_START.sub(_escape_line_start, _MD_INLINE.sub(r"\\\1", flat))
     return _MENTION.sub("@\u200b", escaped)
 

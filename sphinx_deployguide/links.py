@@ -20,6 +20,9 @@ MERGE_PR = re.compile(r"^Merge pull request #(?P<n>\d+)(?: from (?P<branch>\S+))
 #: ``Subject (#N)``: GitHub's squash-merge subject.
 SQUASH_PR = re.compile(r"\(#(?P<n>\d+)\)\s*$")
 _SHA = re.compile(r"^[0-9a-f]{4,40}$")
+#: ``#N`` standing alone (not ``owner/repo#N``, not an entity ``&#N;``): GitHub links it to
+#: an issue of whatever repository shows the text.
+BARE_REF = re.compile(r"(?<![\w/&.-])#(?P<n>\d+)\b")
 
 
 def github_repo(source: str) -> tuple[str, str] | None:
@@ -28,10 +31,14 @@ def github_repo(source: str) -> tuple[str, str] | None:
     return (match.group("owner"), match.group("repo")) if match else None
 
 
-def pr_number(subject: str) -> int | None:
-    """The pull request a commit subject names (a merge or a squash), else None."""
-    match = MERGE_PR.match(subject) or SQUASH_PR.search(subject)
-    return int(match.group("n")) if match else None
+def qualify_refs(text: str, owner_repo: tuple[str, str] | None) -> str:
+    """``text`` (a commit subject of the chart source) with each bare ``#N`` written
+    ``owner/repo#N`` when the source is on GitHub: shown in the deploy repo, ``#N`` alone
+    would name the deploy repo's own issue N."""
+    if owner_repo is None:
+        return text
+    owner, repo = owner_repo
+    return BARE_REF.sub(lambda m: f"{owner}/{repo}#{m.group('n')}", text)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from sphinx_deployguide.ext.codewrap import wrap_highlighted, wrap_line
 from sphinx_deployguide.ext.lists import FOLD_OVER, SHOWN
 from sphinx_deployguide.ext.status import STATE_WORDS
 from sphinx_deployguide.facts import resolve_facts
-from sphinx_deployguide.links import SourceLinks, github_repo, pr_number, source_links
+from sphinx_deployguide.links import BARE_REF, SourceLinks, github_repo, qualify_refs, source_links
 
 try:
     from tests.gitfixtures import git
@@ -129,16 +129,18 @@ def test_other_sources_have_no_pages_and_only_shas_are_linked():
 
 
 @pytest.mark.parametrize(
-    ("subject", "number"),
+    ("subject", "qualified"),
     [
-        ("Merge pull request #395 from minrk/chart", 395),
-        ("Add a network policy (#1234)", 1234),
-        ("Fix #12 in the docs", None),
-        ("Add a network policy", None),
+        ("Merge pull request #395 from minrk/chart", "Merge pull request o/r#395 from minrk/chart"),
+        ("Add a network policy (#1234)", "Add a network policy (o/r#1234)"),
+        ("Fix #12 and jupyterhub/other#3", "Fix o/r#12 and jupyterhub/other#3"),
+        ("Add a network policy", "Add a network policy"),
+        ("colour &#35; and issue#4", "colour &#35; and issue#4"),  # no reference GitHub sees
     ],
 )
-def test_pr_number_of_a_subject(subject, number):
-    assert pr_number(subject) == number
+def test_references_of_a_github_source_are_qualified(subject, qualified):
+    assert qualify_refs(subject, ("o", "r")) == qualified
+    assert qualify_refs(subject, None) == subject
 
 
 # --- folded lists ----------------------------------------------------------------------------
@@ -164,12 +166,10 @@ def test_a_long_pending_list_is_folded_with_every_commit_linked(built, facts):
             assert link.attrs["href"] == f"https://github.com/example-org/binderhub/commit/{sha}"
             assert link.text() == sha
             assert subject in li.text()  # exactly as computed: no smart quotes
-            number = pr_number(subject)
-            if number is None:
-                assert pr == []
-            else:
-                assert pr[0].attrs["href"].endswith(f"/example-org/binderhub/pull/{number}")
-                assert pr[0].text() == f"#{number}"
+            numbers = [m.group("n") for m in BARE_REF.finditer(subject)]
+            assert [a.text() for a in pr] == [f"#{n}" for n in numbers]
+            for a, number in zip(pr, numbers, strict=True):
+                assert a.attrs["href"].endswith(f"/example-org/binderhub/pull/{number}")
 
 
 def test_a_list_block_leaves_its_paragraph_and_keeps_the_text_around_it(built):

@@ -4,7 +4,7 @@
 it was 4,000 px tall. A list of commits (or any list longer than :data:`FOLD_OVER` items)
 renders as a block: a bulleted list of the first :data:`SHOWN` items and a ``<details>``
 holding the rest. Each commit links to its page when the chart source is on GitHub, and
-shows its pull request when the subject names one.
+each pull request or issue its subject names (``#N``) to that page.
 
 A role can only put inline nodes in a paragraph, so :class:`LiftLists` moves each list block
 out of its paragraph after parsing (the text around it stays where it was). Text, LaTeX and
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.transforms import SphinxTransform
 
-from ..links import pr_number
+from ..links import BARE_REF
 from .tooltip import tooltip_html
 from .values import (
     PASS_THROUGH,
@@ -83,22 +83,23 @@ def _plain_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
 
 
 def _commit_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
-    """``SHA SUBJECT``: the SHA (linked to its commit page), the subject, its PR."""
+    """``SHA SUBJECT``: the SHA linked to its commit page, and each ``#N`` the subject names
+    (its pull request, an issue) linked to that page of the chart source."""
     sha, _, subject = entry.partition(" ")
     para = nodes.paragraph()
     code = nodes.inline(sha, sha, classes=["deployguide-sha"])
     url = links.commit(sha) if links is not None else None
     para += nodes.reference("", "", code, refuri=url, internal=False) if url else code
     para += nodes.Text(" ")
-    number = pr_number(subject)
-    label = f"#{number}"
-    at = subject.find(label) if number is not None and links is not None else -1
-    if at < 0:
-        para += nodes.Text(subject)
-    else:  # the "#N" the subject names becomes the link to the pull request
-        para += nodes.Text(subject[:at])
-        para += nodes.reference(label, label, refuri=links.pull(number), internal=False)
-        para += nodes.Text(subject[at + len(label) :])
+    done = 0
+    for ref in BARE_REF.finditer(subject) if links is not None else ():
+        label = ref.group(0)
+        if ref.start() > done:
+            para += nodes.Text(subject[done : ref.start()])
+        para += nodes.reference(label, label, refuri=links.pull(int(ref.group("n"))), internal=False)
+        done = ref.end()
+    if done < len(subject):
+        para += nodes.Text(subject[done:])
     return nodes.list_item("", para)
 
 

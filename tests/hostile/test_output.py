@@ -8,9 +8,11 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from sphinx_deployguide.chartindex import cache_path
 
-from .conftest import DOCS, SPHINX, commit_file, deployguide, expect, set_model, sphinx_build
+from .conftest import DOCS, SPHINX, commit_file, deployguide, expect, git, set_model, sphinx_build
 
 try:
     from tests.indexserver import IndexServer
@@ -159,6 +161,51 @@ def test_a_hostile_commit_subject_in_the_github_checklist_and_the_facts_table(hw
     facts = deployguide("facts", "charts.binderhub.pending", cwd=hworld.deploy)
     expect(facts, 0, "SRE approved <script>")
     assert "\x1b" not in facts.text and "\x07" not in facts.text
+
+
+#: What GitHub reads in a PR body or a merged commit message as "close this issue": a keyword,
+#: an optional colon, then a reference (``#N``, ``owner/repo#N``, an issue URL, a link).
+CLOSES = re.compile(
+    r"(?i)\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\b[:\s]*"
+    r"(?:\\?#\d|[\w.-]+/[\w.-]+#\d|https?://|\\?\[)"
+)
+#: A reference GitHub resolves in the repository showing the text (the deploy repo).
+BARE_REF = re.compile(r"(?<![\w/&.-])#\d")
+REFERENCING_SUBJECTS = (
+    "Add a network policy (#1833)",
+    "close #1 and fixes jupyterhub/mybinder.org-deploy#2",
+    "Resolves: https://github.com/jupyterhub/binderhub/issues/3",
+)
+
+
+@pytest.mark.parametrize("origin", ["https://github.com/jupyterhub/binderhub.git", None])
+def test_upstream_references_neither_close_nor_name_deploy_repo_issues(hworld, origin):
+    source = Path(hworld.source)
+    if origin:  # a local checkout of a GitHub repository
+        git(source, "remote", "add", "origin", origin)
+    values = source / "helm-chart" / "binderhub" / "values.yaml"
+    for n, subject in enumerate(REFERENCING_SUBJECTS):
+        commit_file(source, "helm-chart/binderhub/values.yaml", f"{values.read_text()}# {n}\n", subject)
+    page = Path(hworld.deploy) / DOCS / "staging.md"
+    step = "- [ ] {#review} Review {deploy-value}`charts.binderhub.pending`.\n\n"
+    page.write_text(
+        page.read_text().replace("- [ ] {#check-version}", step + "- [ ] {#check-version}", 1)
+    )
+    bumped = deployguide(
+        "bump", "binderhub", "--allow-unpublished", "--dry-run", "--json", cwd=hworld.deploy
+    )
+    expect(bumped, 0, within=SPHINX)
+    data = json.loads(bumped.out)
+    checklist = deployguide("checklist", "staging", "--format", "github", cwd=hworld.deploy)
+    expect(checklist, 0, within=SPHINX)
+    for text in (data["pr_body"], data["message"], checklist.out):
+        assert "Add a network policy" in text and "mybinder.org-deploy" in text
+        assert not CLOSES.search(text), CLOSES.search(text)
+        assert not BARE_REF.search(text), BARE_REF.search(text)
+    if origin:
+        assert "Add a network policy (jupyterhub/binderhub#1833)" in data["pr_body"]
+        assert "Add a network policy (jupyterhub/binderhub#1833)" in data["message"]
+        assert "](https://github.com/jupyterhub/binderhub/pull/1833)" in checklist.out
 
 
 # --- secrets ---------------------------------------------------------------------------------------
