@@ -96,7 +96,9 @@ def _commit_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
         label = ref.group(0)
         if ref.start() > done:
             para += nodes.Text(subject[done : ref.start()])
-        para += nodes.reference(label, label, refuri=links.pull(int(ref.group("n"))), internal=False)
+        para += nodes.reference(
+            label, label, refuri=links.pull(int(ref.group("n"))), internal=False
+        )
         done = ref.end()
     if done < len(subject):
         para += nodes.Text(subject[done:])

@@ -185,7 +185,9 @@ def test_upstream_references_neither_close_nor_name_deploy_repo_issues(hworld, o
         git(source, "remote", "add", "origin", origin)
     values = source / "helm-chart" / "binderhub" / "values.yaml"
     for n, subject in enumerate(REFERENCING_SUBJECTS):
-        commit_file(source, "helm-chart/binderhub/values.yaml", f"{values.read_text()}# {n}\n", subject)
+        commit_file(
+            source, "helm-chart/binderhub/values.yaml", f"{values.read_text()}# {n}\n", subject
+        )
     page = Path(hworld.deploy) / DOCS / "staging.md"
     step = "- [ ] {#review} Review {deploy-value}`charts.binderhub.pending`.\n\n"
     page.write_text(

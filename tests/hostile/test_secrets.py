@@ -74,7 +74,7 @@ def test_diagnose_never_echoes_credentials_from_the_log(hworld, tmp_path):
     log = tmp_path / "deploy.log"
     url = "https://ci:pw-log@charts.demo.invalid/helm-chart/?access_token=tok-log"
     log.write_text(
-        "2024-03-26T16:02:02Z Error: chart \"binderhub\" version "
+        '2024-03-26T16:02:02Z Error: chart "binderhub" version '
         f'"{hworld.current_version}x" not found in {url} repository\n'
         f"2024-03-26T16:02:03Z Error: looks like {url} is not a valid chart repository or "
         "cannot be reached: Get: dial tcp: lookup charts.demo.invalid: no such host\n"
