@@ -38,6 +38,7 @@ from .docsdir import DocsNotFound, find_docs_dir
 from .errors import DeployGuideError, GitError, NetworkError
 from .escape import inert_references, markdown_code, markdown_text, terminal_text
 from .facts import ChartState, iso_utc, resolve_chart
+from .files import not_a_file
 from .git import GitRepo
 from .links import MERGE_PR, SQUASH_PR, github_repo, qualify_refs
 from .pinedit import PinEdit, apply_pin_edit, atomic_write_bytes, locate_pin, replace_pin
@@ -778,6 +779,9 @@ def bump(
             raise DeployGuideError(f"branch {branch} has no {display}", file=display)
         before_text = blob
     else:
+        kind = not_a_file(pin_path)
+        if kind is not None:
+            raise DeployGuideError(f"the pin file is {kind}, expected a file", file=display)
         try:
             before_text = pin_path.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:

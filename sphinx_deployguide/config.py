@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
-from .files import FileProblem, inside, read_text
+from .files import FileProblem, inside, not_a_file, read_text
 from .keypath import Segment, parse_key_path
 
 try:
@@ -180,6 +181,21 @@ class Model:
             visit(name)
         return order
 
+    def named_files(self) -> dict[str, str]:
+        """Each file of the deploy repo the model names (a values, workflow or pin file),
+        normalized, with the key naming it (``environments.staging.values``)."""
+        named: dict[str, str] = {}
+        for env in self.environments.values():
+            prefix = f"environments.{env.name}"
+            for file in env.values:
+                named.setdefault(posixpath.normpath(file), f"{prefix}.values")
+            if env.workflow:
+                named.setdefault(posixpath.normpath(env.workflow), f"{prefix}.workflow")
+        for chart in self.charts.values():
+            if chart.pin is not None:
+                named.setdefault(posixpath.normpath(chart.pin.file), f"charts.{chart.name}.pin")
+        return named
+
     def next_environment(self, name: str) -> str | None:
         """The environment deployed right after ``name`` (the one whose ``after`` is it)."""
         for env in self.environments.values():
@@ -298,8 +314,9 @@ class _Reader:
     def repo_file(
         self, repo: Path, relative: str, key: str, what: str, problems: list[ModelError]
     ) -> Path:
-        """A file of the deploy repo: one that leaves it (``..``, a symlink out) or is a
-        folder is an error; a missing one is a problem (a warning) added to ``problems``."""
+        """A file of the deploy repo: one that leaves it (``..``, a symlink out) is an
+        error; a missing one, or one that is no regular file (a folder, a FIFO), is a
+        problem (a located warning) added to ``problems``: the rest of the site builds."""
         path = inside(repo, relative)
         if path is None:
             raise self.error(
@@ -307,9 +324,10 @@ class _Reader:
                 f"{what} {relative!r} is outside the deploy repo {repo} (a path that climbs out "
                 "of it, or a symlink to elsewhere): only files of the deploy repo are read",
             )
-        if path.is_dir():
-            raise self.error(key, f"{what} {relative!r} is a folder, expected a file")
-        if not path.is_file():
+        kind = not_a_file(path)
+        if kind is not None:
+            problems.append(self.error(key, f"{what} {relative!r} is {kind}, expected a file"))
+        elif not path.is_file():
             problems.append(
                 self.error(key, f"{what} {relative!r} does not exist (looked for {path})")
             )

@@ -29,7 +29,7 @@ from .config import ChartSpec, Model, toml_key_line
 from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration, iso_utc
 from .errors import DeployGuideError, FactError, GitError
 from .evidence import branch_landings, branch_tip
-from .files import FileProblem, inside
+from .files import FileProblem, inside, not_a_file
 from .git import GitRepo, open_source
 from .keypath import load_data_file, parse_key_path, resolve_key_path
 from .links import SourceLinks, source_links
@@ -230,10 +230,11 @@ def lookup_config(model: Model, spec: str, time: str) -> Fact:
             f'expected "config:FILE#KEY.PATH", got "config:{spec}"', key=f"config:{spec}"
         )
     path = deploy_file(model, file)
-    if not path.is_file():
+    kind = not_a_file(path)
+    if kind is not None or not path.is_file():
+        what = f"is {kind}, not a regular file" if kind else "does not exist"
         raise FactError(
-            f"{file!r} does not exist in the deploy repo ({model.deploy_repo})",
-            key=f"config:{spec}",
+            f"{file!r} {what} in the deploy repo ({model.deploy_repo})", key=f"config:{spec}"
         )
     try:
         value = resolve_key_path(load_data_file(path), parse_key_path(key))

@@ -11,11 +11,12 @@ Two rules every reader follows:
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from .errors import DeployGuideError
 
-__all__ = ["FileProblem", "decode_text", "inside", "read_text"]
+__all__ = ["FileProblem", "decode_text", "inside", "not_a_file", "read_text"]
 
 BOM = "\ufeff"
 
@@ -32,6 +33,27 @@ def inside(root: Path, relative: str | Path) -> Path | None:
     except (OSError, ValueError, RuntimeError):  # a NUL, a symlink loop
         return None
     return path if path.is_relative_to(base) else None
+
+
+def not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it exists but is no regular file (``"a folder"``, ``"a FIFO
+    (named pipe)"``, ...); None for a regular file or a path that does not exist. Reading
+    a FIFO would wait for a writer forever, so it is never read."""
+    try:
+        mode = Path(path).stat().st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
 
 
 def decode_text(data: bytes, file: str | Path) -> str:
@@ -52,12 +74,13 @@ def decode_text(data: bytes, file: str | Path) -> str:
 def read_text(path: Path, *, display: str | Path | None = None) -> str:
     """The UTF-8 text of ``path`` (a BOM is dropped); FileProblem naming ``display``."""
     file = display if display is not None else path
+    kind = not_a_file(path)
+    if kind is not None:
+        raise FileProblem(f"is {kind}, not a regular file", file=file)
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise FileProblem("the file does not exist", file=file) from None
-    except IsADirectoryError:
-        raise FileProblem("is a folder, not a file", file=file) from None
     except OSError as exc:
         raise FileProblem(f"cannot read the file: {exc.strerror or exc}", file=file) from None
     except ValueError as exc:  # an embedded NUL in the path

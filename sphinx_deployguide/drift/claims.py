@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import difflib
 import os
+import posixpath
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
 from .. import safeyaml
-from ..files import FileProblem, inside, read_text
+from ..files import FileProblem, inside, not_a_file, read_text
 from ..keypath import load_data_file, parse_key_path, resolve_key_path
 from ..userregex import UserRegex, UserRegexError
 from ..workflow import JobMatrix, normalize
@@ -61,19 +63,53 @@ def _outside(relative: str, *, file: str | None, line: int | None) -> Finding:
 
 
 def _missing_file(
-    deploy_repo: Path, relative: str, *, file: str | None, line: int | None, what: str
+    deploy_repo: Path,
+    relative: str,
+    *,
+    file: str | None,
+    line: int | None,
+    what: str,
+    named: Mapping[str, str] | None = None,
 ) -> Finding:
-    guess = _did_you_mean(relative, repo_files(deploy_repo))
-    fix = (
-        f"point it at {guess!r}" if guess else "point it at a file that exists, or remove the step"
-    )
+    """A claimed file that is not a regular file: what it is instead, and the fix.
+
+    ``named``: the files the model names, with their keys (:meth:`Model.named_files`). One
+    of them that is missing is to be restored, never replaced by another environment's
+    file (``config/prod.yaml`` for ``config/staging.yaml``)."""
+    path = inside(deploy_repo, relative)
+    kind = not_a_file(path) if path is not None else None
+    if kind is not None:  # a folder, a FIFO: it exists, but is nothing to read
+        return Finding(
+            SUBTYPE,
+            "error",
+            file,
+            line,
+            f"{what} {relative!r} is {kind}, not a regular file",
+            f"make {relative!r} a file, or point the claim at one",
+        )
+    key = (named or {}).get(posixpath.normpath(relative))
+    if key is not None:
+        fix = f"restore {relative!r} (the model names it: {key}), or remove the step"
+    else:
+        candidates = [c for c in repo_files(deploy_repo) if c != posixpath.normpath(relative)]
+        guess = _did_you_mean(relative, candidates)
+        fix = (
+            f"point it at {guess!r}"
+            if guess
+            else "point it at a file that exists, or remove the step"
+        )
     return Finding(
         SUBTYPE, "error", file, line, f"{what} {relative!r} does not exist in the deploy repo", fix
     )
 
 
 def check_file_claim(
-    deploy_repo: Path, relative: str, *, file: str | None, line: int | None
+    deploy_repo: Path,
+    relative: str,
+    *,
+    file: str | None,
+    line: int | None,
+    named: Mapping[str, str] | None = None,
 ) -> Finding | None:
     """``deploy-file``: the path exists in the deploy repo."""
     path = inside(deploy_repo, relative)
@@ -81,11 +117,16 @@ def check_file_claim(
         return _outside(relative, file=file, line=line)
     if path.exists():
         return None
-    return _missing_file(deploy_repo, relative, file=file, line=line, what="file")
+    return _missing_file(deploy_repo, relative, file=file, line=line, what="file", named=named)
 
 
 def check_config_claim(
-    deploy_repo: Path, spec: str, *, file: str | None, line: int | None
+    deploy_repo: Path,
+    spec: str,
+    *,
+    file: str | None,
+    line: int | None,
+    named: Mapping[str, str] | None = None,
 ) -> Finding | None:
     """``deploy-config``: ``FILE#KEY.PATH`` resolves in a YAML/JSON/TOML file of the deploy repo."""
     rel, sep, key = spec.partition("#")
@@ -103,7 +144,9 @@ def check_config_claim(
     if path is None:
         return _outside(rel, file=file, line=line)
     if not path.is_file():
-        return _missing_file(deploy_repo, rel, file=file, line=line, what="config file")
+        return _missing_file(
+            deploy_repo, rel, file=file, line=line, what="config file", named=named
+        )
     try:
         segments = parse_key_path(key)
     except ValueError as exc:
@@ -141,6 +184,7 @@ def check_job_claim(
     file: str | None,
     line: int | None,
     model_key: str | None = None,
+    named: Mapping[str, str] | None = None,
 ) -> Finding | None:
     """``deploy-job``: the workflow file exists and its ``jobs:`` mapping has the job id.
 
@@ -150,7 +194,9 @@ def check_job_claim(
     if path is None:
         return _outside(workflow, file=file, line=line)
     if not path.is_file():
-        return _missing_file(deploy_repo, workflow, file=file, line=line, what="workflow file")
+        return _missing_file(
+            deploy_repo, workflow, file=file, line=line, what="workflow file", named=named
+        )
     try:
         data = safeyaml.load(read_text(path, display=workflow), yaml.SafeLoader)
     except FileProblem as exc:
@@ -273,6 +319,7 @@ def check_text_claim(
     matches: str | None = None,
     file: str | None,
     line: int | None,
+    named: Mapping[str, str] | None = None,
 ) -> Finding | None:
     """``deploy-claim``: the file contains the literal, or the regex (multiline) matches it."""
     if not relative:
@@ -297,7 +344,9 @@ def check_text_claim(
     if path is None:
         return _outside(relative, file=file, line=line)
     if not path.is_file():
-        return _missing_file(deploy_repo, relative, file=file, line=line, what="claimed file")
+        return _missing_file(
+            deploy_repo, relative, file=file, line=line, what="claimed file", named=named
+        )
     try:
         text = read_text(path, display=relative)
     except FileProblem as exc:

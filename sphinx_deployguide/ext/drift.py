@@ -194,8 +194,9 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
     findings: list[Finding] = []
     drift = get_drift_state(env)
     jobs = _Jobs(model, model_lines)
+    named = model.named_files()  # a missing one is restored, never swapped for another's
     for claim in get_state(env).all_claims():
-        where = {"file": claim.source, "line": claim.lineno}
+        where = {"file": claim.source, "line": claim.lineno, "named": named}
         if claim.kind == "file":
             found = check_file_claim(repo, claim.target, **where)
         elif claim.kind == "config":
@@ -219,6 +220,7 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
                 matches=tc.matches,
                 file=tc.source,
                 line=tc.lineno,
+                named=named,
             )
             if found:
                 findings.append(found)

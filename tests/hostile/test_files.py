@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import DOCS, SPHINX, deployguide, expect, git, model_line, set_model
+from .conftest import DOCS, SPHINX, deployguide, expect, git, model_line, set_model, sphinx_build
 
 
 def test_a_pin_file_symlinked_out_of_the_deploy_repo_is_refused(hworld, tmp_path):
@@ -142,3 +142,64 @@ def test_a_toml_pin_is_refused_up_front_by_facts_and_bump_alike(hworld):
     for command in (("facts",), ("bump", "binderhub")):
         result = deployguide(*command, cwd=hworld.deploy)
         expect(result, 2, f"deployguide.toml:{line}: charts.binderhub.pin", "must be YAML or JSON")
+
+
+# --- a values file that is missing, a folder or a FIFO: located warnings, the right fix ---------
+
+
+def _staging_values_line(world) -> int:
+    return model_line(world, 'values = ["config/staging.yaml"]')
+
+
+def test_a_missing_values_file_is_restored_never_swapped_for_another_environments(hworld):
+    (Path(hworld.deploy) / "config" / "staging.yaml").unlink()
+    result = deployguide("lint", cwd=hworld.deploy)
+    expect(
+        result,
+        1,
+        f"deployguide.toml:{_staging_values_line(hworld)}: [file] warning: "
+        "environments.staging.values: the values file 'config/staging.yaml' does not exist",
+        "config file 'config/staging.yaml' does not exist in the deploy repo; fix: restore "
+        "'config/staging.yaml' (the model names it: environments.staging.values)",
+        within=SPHINX,
+    )
+    assert "config/prod.yaml" not in result.text
+
+
+def test_a_values_path_that_is_a_folder_is_a_located_warning_like_a_missing_file(hworld, tmp_path):
+    values = Path(hworld.deploy) / "config" / "staging.yaml"
+    values.unlink()
+    values.mkdir()
+    result = deployguide("lint", cwd=hworld.deploy)
+    expect(
+        result,
+        1,  # the claim on the file fails; the model's own problem is a warning
+        f"deployguide.toml:{_staging_values_line(hworld)}: [file] warning: "
+        "environments.staging.values: the values file 'config/staging.yaml' is a folder, "
+        "expected a file",
+        "config file 'config/staging.yaml' is a folder, not a regular file",
+        "1 error, 1 warning",
+        within=SPHINX,
+    )
+    assert "deployguide: deployguide:" not in result.text and "could not run" not in result.text
+    site = sphinx_build("-b", "html", "-q", DOCS, str(tmp_path / "html"), cwd=hworld.deploy)
+    expect(site, 0, "is a folder, expected a file [deployguide.file]", within=SPHINX)
+    assert (tmp_path / "html" / "staging.html").is_file()
+
+
+def test_a_values_file_that_is_a_fifo_is_named_as_such_and_never_read(hworld):
+    values = Path(hworld.deploy) / "config" / "staging.yaml"
+    values.unlink()
+    os.mkfifo(values)  # reading it would wait for a writer forever
+    result = deployguide("lint", cwd=hworld.deploy)
+    expect(
+        result,
+        1,
+        "environments.staging.values: the values file 'config/staging.yaml' is a FIFO "
+        "(named pipe), expected a file",
+        "config file 'config/staging.yaml' is a FIFO (named pipe), not a regular file; fix: make "
+        "'config/staging.yaml' a file",
+        within=SPHINX,
+    )
+    assert "does not exist" not in result.text
+    assert "point it at 'config/staging.yaml'" not in result.text

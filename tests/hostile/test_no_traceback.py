@@ -100,10 +100,17 @@ def test_a_pin_path_naming_a_folder(hworld):
     (Path(hworld.deploy) / "mybinder" / "pins.yaml").mkdir()
     set_model(hworld, 'pin = "mybinder/Chart.yaml#', 'pin = "mybinder/pins.yaml#')
     line = model_line(hworld, "pin =")
+    # like a missing pin file: a located warning, and the other facts stand
     result = deployguide("facts", cwd=hworld.deploy)
     expect(
-        result, 2, f"deployguide.toml:{line}: charts.binderhub.pin", "is a folder, expected a file"
+        result,
+        0,
+        f"warning: {hworld.model}:{line}: charts.binderhub.pin: the pin file 'mybinder/pins.yaml' "
+        "is a folder, expected a file",
+        "charts.binderhub.version",
     )
+    bump = deployguide("bump", "binderhub", "--dry-run", cwd=hworld.deploy)
+    expect(bump, 2, "mybinder/pins.yaml: the pin file is a folder, expected a file")
 
 
 def test_a_cache_file_with_naive_datetimes_is_ignored(hworld):
