@@ -117,6 +117,7 @@ def test_exit_2_on_a_bad_model(demo_copy, capsys, monkeypatch):
     assert status == 2
     assert "could not run" in err and "deployguide.toml" in err and "charts.binderhub.branch" in err
     assert "Traceback" not in err
+    assert f"deployguide lint: could not run: {model}:" in err  # one prefix, then the file
 
 
 def test_exit_2_without_conf_py(tmp_path, capsys):

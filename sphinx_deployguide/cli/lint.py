@@ -169,6 +169,8 @@ def lint(
         cause = exc.orig_exc if isinstance(exc.orig_exc, DeployGuideError) else exc
         raise LintError(str(cause)) from None
     except (ConfigError, SphinxError) as exc:
+        if isinstance(exc.__cause__, DeployGuideError):  # a bad model: its own message
+            raise LintError(str(exc.__cause__)) from None
         hint = ""
         if BUILDER in str(exc):
             hint = f' (is "sphinx_deployguide" in the extensions of {docs / "conf.py"}?)'
