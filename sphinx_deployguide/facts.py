@@ -134,6 +134,10 @@ class ChartState:
     #: Web pages of the chart source (commits, pull requests) when it lives on GitHub:
     #: the configured URL, or a local checkout's ``origin``.
     links: SourceLinks | None = None
+    #: Why the head of a local copy is no chart to deploy: the copy lacks the commit the
+    #: pin names, so it is behind the pin (None: it has that commit, or is a fetched mirror).
+    #: The facts that would offer it are unavailable with this reason (:data:`OFFERED`).
+    behind_pin: str | None = None
 
     @property
     def version(self) -> str:
@@ -388,10 +392,34 @@ def resolve_chart(
         unavailable["version"] = state.head_verdict.reason
     if pinned and pinned.strip():
         state.pin_verdict = verdict_for_version(state, pinned, now=moment)
+    state.behind_pin = _behind_pin(state)
+    if state.behind_pin is not None:  # never offer an older chart as the one to deploy
+        reason = f"{state.behind_pin}; update {repo.source} (`git fetch`), then check again"
+        unavailable.update((key, reason) for key in OFFERED)
     state.pending = _pending(state)
     if "pinned" in state.unavailable:
         state.unavailable["pinned_state"] = state.unavailable["pinned"]
     return state
+
+
+#: The facts that offer the head's chart as the one to deploy (see :func:`_behind_pin`).
+OFFERED = ("version", "published", "state", "verdict", "published_at", "pending")
+
+
+def _behind_pin(state: ChartState) -> str | None:
+    """Why the head of a local copy of the source is no chart to deploy: the pin names a
+    commit the copy lacks (deployguide never fetches a local source), so the copy is behind
+    the pin and its chart would be offered as an upgrade while it may be a downgrade."""
+    verdict = state.pin_verdict
+    if verdict is None or verdict.commit is not None or not verdict.sha:
+        return None
+    if state.repo.is_mirror():  # fetched before judging: its head is the branch's head
+        return None
+    return (
+        f"the local copy {verdict.source} lacks commit {verdict.sha}, which the pinned version "
+        f"{verdict.asked} names: the copy is behind the pin, so its chart is not the one to "
+        "deploy"
+    )
 
 
 def _pending(state: ChartState) -> list[tuple[str, str]]:
@@ -410,6 +438,8 @@ def _pending(state: ChartState) -> list[tuple[str, str]]:
         state.unavailable["pinned"] = state.unavailable["pending"] = reason
         return []
     if verdict.commit is None:
+        if state.behind_pin is not None:
+            return []  # said in unavailable["pending"] already
         names = verdict.state == "unknown"
         state.unavailable["pending"] = (
             verdict.reason if names else f"the pinned version {verdict.asked!r} names no commit"
@@ -470,6 +500,7 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
         )
     if verdict.published_at is not None:
         facts.append(Fact(f"{prefix}.published_at", iso_utc(verdict.published_at), "time", index))
+    facts = [f for f in facts if f.name[len(prefix) + 1 :] not in state.unavailable]
     if state.delay is not None:
         delay = Provenance(
             state.index.source,

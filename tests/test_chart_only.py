@@ -107,9 +107,12 @@ def test_lint_and_facts_cli_on_a_chart_only_model(chart_docs, capsys, monkeypatc
     assert main(["lint", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == []  # not even a pin info line
     assert main(["facts", "--json"]) == 0
-    names = json.loads(capsys.readouterr().out)
-    assert "charts.binderhub.version" in json.dumps(names)
-    assert "charts.binderhub.pinned" not in json.dumps(names)
+    document = json.loads(capsys.readouterr().out)
+    assert "charts.binderhub.version" in document["facts"]
+    assert "charts.binderhub.pinned" not in document["facts"]  # listed as not computed:
+    assert document["unavailable"]["charts.binderhub.pinned"] == (
+        "the model pins no version of binderhub (charts.binderhub.pin is not set)"
+    )
 
 
 def test_bump_says_there_is_no_pin(chart_docs, capsys, monkeypatch):

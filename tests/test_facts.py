@@ -264,10 +264,11 @@ def _pin(demo_copy, version: str) -> None:
 @pytest.mark.parametrize(
     ("pin", "missing", "reason"),
     [
-        (
+        (  # a local copy that lacks the pinned commit offers no chart to deploy
             "1.0.0-0.dev.git.3.hdeadbee",
-            ["pending"],
-            "names commit deadbee, which the local copy ../binderhub lacks",
+            ["pending", "version", "state", "verdict", "published"],
+            "the local copy ../binderhub lacks commit deadbee, which the pinned version "
+            "1.0.0-0.dev.git.3.hdeadbee names: the copy is behind the pin",
         ),
         ("1.2.3", ["pending"], "names tag 1.2.3, which the local copy ../binderhub lacks"),
         (
@@ -289,7 +290,7 @@ def test_facts_that_cannot_be_computed_are_absent_with_a_reason(
             FactError, match=f"{name} could not be computed: .*" + re.escape(reason)
         ):
             facts.get(name)
-    assert facts.get("charts.binderhub.version").value  # the rest is still there
+    assert facts.get("charts.binderhub.commit").value  # the rest is still there
 
 
 def test_delay_ignores_versions_whose_commit_is_not_in_the_source(demo_copy) -> None:

@@ -8,6 +8,7 @@ import sys
 
 from ..escape import terminal_text
 from ..facts import resolve_facts
+from ..redact import redact_url
 from .common import load_model_from_args
 
 
@@ -20,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help='print {"facts": {NAME: {"value": ..., "source": ..., "status": ...}}}',
+        help='print {"facts": {NAME: {"value": ..., "source": ..., "status": ...}}, '
+        '"unavailable": {NAME: REASON}}',
     )
     parser.add_argument(
         "--refresh",
@@ -37,9 +39,20 @@ def run(args: argparse.Namespace) -> int:
     facts = resolve_facts(load_model_from_args(args), refresh=args.refresh)
     for problem in facts.problems:  # missing files named by the model: the rest stands
         print(f"deployguide: warning: {terminal_text(problem)}", file=sys.stderr)
+    if facts.stale:
+        print(
+            "deployguide: warning: some values are stale (served from the cache after a network "
+            f"failure; as of {facts.as_of}): see the status of each",
+            file=sys.stderr,
+        )
     names = facts.names(args.prefix)
+    # what could not be computed is listed with its reason, never silently left out
+    missing = {
+        n: redact_url(r) for n, r in sorted(facts.unavailable.items()) if n.startswith(args.prefix)
+    }
     if args.json:
-        print(json.dumps({"facts": {n: facts.facts[n].as_json() for n in names}}, indent=2))
+        document = {"facts": {n: facts.facts[n].as_json() for n in names}, "unavailable": missing}
+        print(json.dumps(document, indent=2))
         return 0
     rows = [
         (n, terminal_text(f.display(), multiline=False), terminal_text(f.provenance.describe()))
@@ -54,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'fact':<{widths[0]}}  {'value':<{widths[1]}}  provenance")
     for name, value, provenance in rows:
         print(f"{name:<{widths[0]}}  {value:<{widths[1]}}  {provenance}")
-    if facts.stale:
-        print(
-            f"\nwarning: some values are stale (served from cache after a network failure; as of {facts.as_of})"
-        )
+    if missing:
+        print("\nnot computed (the reason):")
+        width = max(len(n) for n in missing)
+        for name, reason in missing.items():
+            print(f"{name:<{width}}  {terminal_text(reason, multiline=False)}")
     return 0

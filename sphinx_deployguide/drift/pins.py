@@ -50,6 +50,17 @@ def check_pin(state: ChartState, *, file: str | None, line: int | None) -> Findi
             _empty_pin_fix(name, current, null=pinned is None),
         )
     verdict, head = state.pin_verdict, state.head_verdict
+    if state.behind_pin is not None and verdict.state == "published":
+        # the pin is fine; the local copy of the source is older than it: no version to advise
+        return Finding(
+            SUBTYPE,
+            "warning",
+            file,
+            line,
+            f"{name} pins {pinned} (published), but {state.behind_pin}",
+            f"update {verdict.source} (`git fetch`), then check again",
+            verdict.state,
+        )
     if verdict.state != "published":
         return Finding(
             SUBTYPE,

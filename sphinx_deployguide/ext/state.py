@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sphinx.errors import ConfigError
 
+from ..config import toml_key_line
 from ..errors import DeployGuideError
 from . import guard
 from .warnings import DeployGuideWarning, warn
@@ -207,6 +208,7 @@ def resolve_build_facts(app: Sphinx) -> None:
         where = f"{problem.file}:{problem.line or ''}" if problem.file else f"{path}:"
         key = f"{problem.key}: " if problem.key else ""
         warn(where, DeployGuideWarning.FILE, f"{key}{problem.message}")
+    _warn_members(facts)
     if facts.stale:
         stale = sorted(n for n, f in facts.facts.items() if f.provenance.status == "stale")
         warn(
@@ -216,6 +218,25 @@ def resolve_build_facts(app: Sphinx) -> None:
             + ", ".join(stale[:5])
             + (" ..." if len(stale) > 5 else ""),
         )
+
+
+def _warn_members(facts: FactSet) -> None:
+    """``members = "KEY"`` of the model that yields no members from a job that was read:
+    said once, at that key, whether or not a page lists them (a page that does says it
+    again, where it is). A job that cannot be read is reported as a claim already."""
+    model = facts.model
+    lines: list[str] | None = None
+    for env in model.environments.values():
+        name = f"environments.{env.name}.members"
+        if env.members and env.name in facts.jobs and name in facts.unavailable:
+            if lines is None:
+                lines = model.path.read_text(encoding="utf-8").splitlines()
+            line = toml_key_line(lines, name)
+            warn(
+                f"{model.path}:{line or ''}",
+                DeployGuideWarning.CONFIG,
+                f"{name}: members = {env.members!r} gives no members: {facts.unavailable[name]}",
+            )
 
 
 def _outdated(

@@ -60,7 +60,8 @@ class DeployGuideWarning(str, Enum):
     FAILURES = "failures", "The failure catalog could not be rendered (deploy-failures)."
     CONFIG = (
         "config",
-        "deployguide_config is missing, or the model cannot be loaded or resolved.",
+        "deployguide_config is missing, or the model cannot be loaded or resolved (e.g. "
+        "its members = KEY gives no members).",
     )
     CODE = "code", "A deploy-code block has an unknown {{ placeholder }}."
     FILE = (

@@ -30,7 +30,9 @@ def test_alias_bomb_in_the_pin_file(hworld):
     chart.write_text(BOMB + chart.read_text())
     result = deployguide("facts", cwd=hworld.deploy)
     expect(result, 0, f"{chart}:{BOMB_LINE}", "a YAML alias bomb is refused", "warning")
-    assert "charts.binderhub.pinned" not in result.out  # not rendered: it was not read
+    table, unavailable = result.out.split("not computed (the reason):", 1)
+    assert "charts.binderhub.pinned" not in table  # not rendered: it was not read ...
+    assert "charts.binderhub.pinned " in unavailable  # ... and said why
 
 
 def test_alias_bomb_in_a_values_file(hworld):
