@@ -42,6 +42,7 @@ __all__ = [
     "archive_problem",
     "decide",
     "find_published",
+    "newest_published",
     "prefetch",
     "verdict_for_commit",
     "verdict_for_version",
@@ -358,3 +359,20 @@ def verdict_for_commit(
     """The verdict on the chart at a commit (a branch head): its chart commit's version.
     ``computed``: chartpress's version at ``rev`` when the caller already has it."""
     return decide(gather_commit(chart, rev, now=now, computed=computed, probe=probe))
+
+
+def newest_published(chart: ChartSubject, head: str, *, now: datetime) -> Verdict | None:
+    """The newest version the index lists for the chart that is ``published`` and whose
+    commit is on the branch (an ancestor of ``head``): what to pin when the current chart
+    is not installable. Only the newest :data:`NEWEST_TRIED` entries are judged."""
+    entries = sorted(chart.index.entries.get(chart.spec.name, ()), key=lambda e: e.created)
+    for entry in reversed(entries[-NEWEST_TRIED:]):
+        verdict = verdict_for_version(chart, entry.version, now=now)
+        if verdict.published and verdict.commit and chart.repo.is_ancestor(verdict.commit, head):
+            return verdict
+    return None
+
+
+#: How many of the newest index entries :func:`newest_published` judges (each is a few git
+#: calls, and a HEAD request to the chart host for an http(s) index).
+NEWEST_TRIED = 10

@@ -337,16 +337,49 @@ def test_pin_empty_or_null_is_an_error(chart, value):
     shown = "null" if value is None else "empty"
     assert found.message == (
         f"the binderhub pin ({chart.spec.pin.key}) is {shown}: "
-        f"expected a chart version (the current one is {chart.version})"
+        f"expected a chart version (the current one is {chart.version}, published)"
     )
     current = chart.version
     if value is None:  # bump edits a value in place: there is none to edit
         assert found.fix == (
-            f'write "{current}" there (`deployguide bump binderhub` replaces a value, not null)'
+            f'write "{current}" there; `deployguide bump binderhub` replaces a value, not null'
         )
     else:  # an empty pin has no order: bump refuses it without --allow-downgrade
         assert found.fix == (
             f"run `deployguide bump binderhub --allow-downgrade`, which pins {current}"
+        )
+
+
+def test_an_empty_pin_with_a_pending_current_chart_is_fixed_by_waiting_for_it(chart):
+    state, current = without_current(chart)
+    head = verdict_for_commit(state, chart.head, now=chart.head_verdict.landed_at)
+    assert head.state == "pending"
+    found = check_pin(pinned(dataclasses.replace(state, head_verdict=head), ""), **WHERE)
+    assert found.fix == (
+        f"run `deployguide bump binderhub --allow-downgrade --wait`, which pins {current} once "
+        f"it is published ({head.reason})"
+    )
+
+
+@pytest.mark.parametrize("value", ["", None])
+def test_an_empty_pin_with_an_overdue_current_chart_names_the_newest_published(
+    chart, demo_world, value
+):
+    state, current = without_current(chart)
+    head = verdict_for_commit(state, chart.head, now=chart.head_verdict.now)
+    assert head.state == "overdue"  # the demo's current chart landed long ago
+    found = check_pin(pinned(dataclasses.replace(state, head_verdict=head), value), **WHERE)
+    # the newest the index has once the current one is gone: the one published before it
+    newest = [v.version for v in demo_world.versions if v.version != current][-1]
+    assert current not in found.fix.split("(the current chart is")[0]  # never offered
+    assert f"the newest published version (the current chart is overdue: {head.reason})" in (
+        found.fix
+    )
+    if value is None:
+        assert found.fix.startswith(f'write "{newest}" there, the newest published version')
+    else:
+        assert found.fix.startswith(
+            f"run `deployguide bump binderhub --to {newest} --allow-downgrade`, which pins {newest}"
         )
 
 

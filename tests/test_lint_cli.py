@@ -108,6 +108,24 @@ def test_an_empty_pin_fails_at_the_pin_line(demo_copy, capsys, monkeypatch):
     assert run_lint(["lint", "--strict", "docs"], capsys)[0] == 0
 
 
+def test_an_empty_pin_of_an_overdue_chart_is_fixed_by_a_command_that_works(
+    demo_copy, capsys, monkeypatch
+):
+    """binderhub-service's current chart was never published (its publish job "failed"):
+    the fix never offers it, and the command it names succeeds."""
+    monkeypatch.chdir(demo_copy.deploy)
+    install_docs(demo_copy, "drift-clean")
+    chart = pin(demo_copy, "", current=demo_copy.service_pinned_version)
+    status, out, err = run_lint(["lint", "docs"], capsys)
+    [row] = [r for r in out.splitlines() if "the binderhub-service pin" in r]
+    newest = demo_copy.service_versions[-1].version  # the newest the index publishes
+    assert f"(the current one is {demo_copy.service_current_version}, overdue)" in row
+    [command] = re.findall(r"fix: run `([^`]+)`", row)
+    assert command == f"deployguide bump binderhub-service --to {newest} --allow-downgrade"
+    assert run_lint([*shlex.split(command)[1:], "--no-checklist"], capsys)[0] == 0
+    assert f'version: "{newest}"' in chart.read_text()
+
+
 def test_exit_2_on_a_bad_model(demo_copy, capsys, monkeypatch):
     monkeypatch.chdir(demo_copy.deploy)
     install_docs(demo_copy, "drift-clean")

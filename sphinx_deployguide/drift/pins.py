@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..verdict import newest_published
 from .finding import Finding
 from .locate import key_line
 
@@ -40,14 +41,15 @@ def check_pin(state: ChartState, *, file: str | None, line: int | None) -> Findi
     name, pinned, current = state.spec.name, state.pinned, state.version
     if pinned is None or not pinned.strip() or state.pin_verdict is None:
         shown = "null" if pinned is None else "empty"
+        head = state.head_verdict
         return Finding(
             SUBTYPE,
             "error",
             file,
             line,
             f"the {name} pin ({state.spec.pin.key}) is {shown}: expected a chart version "
-            f"(the current one is {current})",
-            _empty_pin_fix(name, current, null=pinned is None),
+            f"(the current one is {current}, {head.state})",
+            _empty_pin_fix(state, null=pinned is None),
         )
     verdict, head = state.pin_verdict, state.head_verdict
     if state.behind_pin is not None and verdict.state == "published":
@@ -85,9 +87,30 @@ def check_pin(state: ChartState, *, file: str | None, line: int | None) -> Findi
     return Finding(SUBTYPE, "info", file, line, message, move, verdict.state)
 
 
-def _empty_pin_fix(name: str, current: str, *, null: bool) -> str:
-    """A fix that works with ``deployguide bump`` as it is: it edits an existing value
-    only (not a null one), and needs ``--allow-downgrade`` for a pin it cannot order."""
+def _empty_pin_fix(state: ChartState, *, null: bool) -> str:
+    """A fix that works with ``deployguide bump`` as it is, in the words of the current
+    chart's verdict: ``bump`` edits an existing value only (not a null one), needs
+    ``--allow-downgrade`` for a pin it cannot order, and refuses a chart that is not
+    published; an overdue or never-published chart is not offered at all, the newest
+    published one is."""
+    name, head, current = state.spec.name, state.head_verdict, state.version
+    if head.state == "pending":  # it will be installable: wait for it
+        if null:
+            return f'write "{current}" there once it is published ({head.reason})'
+        return (
+            f"run `deployguide bump {name} --allow-downgrade --wait`, which pins {current} once "
+            f"it is published ({head.reason})"
+        )
+    target, to, note = current, "", ""
+    if not head.published:  # overdue, never, unknown: not installable, so never offered
+        newest = newest_published(state, state.head, now=head.now)
+        if newest is None:
+            return (
+                f"the current chart is {head.state} ({head.reason}): pin a version the index "
+                f"publishes, e.g. `deployguide bump {name} --to VERSION --allow-downgrade`"
+            )
+        target, to = newest.asked, f" --to {newest.asked}"
+        note = f", the newest published version (the current chart is {head.state}: {head.reason})"
     if null:
-        return f'write "{current}" there (`deployguide bump {name}` replaces a value, not null)'
-    return f"run `deployguide bump {name} --allow-downgrade`, which pins {current}"
+        return f'write "{target}" there{note}; `deployguide bump {name}` replaces a value, not null'
+    return f"run `deployguide bump {name}{to} --allow-downgrade`, which pins {target}{note}"
