@@ -343,8 +343,23 @@ def build_demo(root: Path | str) -> DemoWorld:
     _check_root(root)
     if shutil.which("git") is None:
         raise GitError("git is not installed (or not on PATH); the demo world needs it")
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # /proc/x, under a file, read-only, no permission
+        raise DeployGuideError(
+            f"cannot create the folder: {exc.strerror or exc}; give a folder you can write to",
+            file=root,
+        ) from None
+    try:
+        return _build(root)
+    except OSError as exc:  # a disk that fills up, a folder made read-only meanwhile
+        where = exc.filename or root
+        raise DeployGuideError(
+            f"cannot write the demo world: {exc.strerror or exc}", file=where
+        ) from None
 
+
+def _build(root: Path) -> DemoWorld:
     source_path = root / "binderhub"
     history = source_history()
     head = history.tips[BRANCH]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from ..demo import build_demo
@@ -20,6 +21,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+#: What to try in the demo deploy repo, each with what it shows (every one of them works
+#: there as written: the docs are found in docs/source, as in mybinder.org-deploy).
+TRY = (
+    ("deployguide facts", "every value, with its provenance"),
+    ("deployguide checklist staging --format github", "the runbook's staging checklist"),
+    ("deployguide lint", "the drift gate (finds the docs in docs/source)"),
+    ("deployguide bump binderhub --dry-run", "what the bump commit would change"),
+)
+
+
 def run(args: argparse.Namespace) -> int:
     world = build_demo(args.dir)
     print(f"demo world built in {world.root}")
@@ -28,9 +39,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  deploy repo:  {world.deploy}")
     print(f"  model:        {world.model}")
     print("\ntry, in the deploy repo:")
-    print(f"  cd {world.deploy}")
-    print("  deployguide facts                            # every value, with its provenance")
-    print("  deployguide checklist staging --format github   # the runbook's staging checklist")
-    print("  deployguide lint docs                        # the drift gate")
-    print("  deployguide bump binderhub --dry-run         # what the bump commit would change")
+    print(f"  cd {shlex.quote(str(world.deploy))}")
+    width = max(len(command) for command, _ in TRY)
+    for command, what in TRY:
+        print(f"  {command:<{width}}  # {what}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -228,3 +229,28 @@ def test_an_unexpected_error_in_a_sphinx_handler_is_one_located_warning(hworld, 
     assert (tmp_path / "html" / "staging.html").is_file()
     strict = sphinx_build("-W", "-b", "html", "-q", DOCS, str(tmp_path / "w"), cwd=hworld.deploy)
     expect(strict, 1, "[deployguide.internal]", within=SPHINX)
+
+
+def test_demo_into_a_folder_that_cannot_be_created(tmp_path):
+    under_a_file = tmp_path / "notes.txt"
+    under_a_file.write_text("mine")
+    targets = [under_a_file / "world"]
+    if Path("/proc").is_dir():  # a folder nobody can create anything in
+        targets.append(Path("/proc/deployguide-demo"))
+    for target in targets:
+        result = deployguide("demo", str(target), cwd=tmp_path)
+        expect(result, 2, f"deployguide: error: {target}: cannot create the folder")
+        assert "internal error" not in result.text
+
+
+def test_every_command_the_demo_suggests_works_as_printed(tmp_path):
+    built = deployguide("demo", str(tmp_path / "world"), cwd=tmp_path, timeout=SPHINX)
+    expect(built, 0, "try, in the deploy repo:", within=SPHINX)
+    cd, *suggested = built.out.split("try, in the deploy repo:\n", 1)[1].strip().splitlines()
+    assert cd.strip() == f"cd {tmp_path / 'world' / 'deploy'}"
+    assert len(suggested) == 4
+    for line in suggested:
+        command = shlex.split(line.split("#", 1)[0])
+        assert command[0] == "deployguide", line
+        result = deployguide(*command[1:], cwd=tmp_path / "world" / "deploy", timeout=SPHINX)
+        expect(result, 0, within=SPHINX)
