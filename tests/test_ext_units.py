@@ -67,6 +67,18 @@ def test_exact_line_finds_the_role_in_its_paragraph(tmp_path):
     assert exact_line(str(tmp_path / "gone.md"), 3, "x") == 3
 
 
+def test_exact_line_tells_apart_two_roles_with_the_same_text(tmp_path):
+    source = tmp_path / "page.md"
+    source.write_text(
+        "# T\n\nSee {deploy-file}`a/b.yaml`\nand {deploy-value}`a/b.yaml`\n"
+        "and :deploy-config:`a/b.yaml` too.\n"
+    )
+    assert exact_line(str(source), 3, ":deploy-file:`a/b.yaml`") == 3
+    assert exact_line(str(source), 3, ":deploy-value:`a/b.yaml`") == 4
+    assert exact_line(str(source), 3, ":deploy-config:`a/b.yaml`") == 5  # RST spelling
+    assert exact_line(str(source), 3, ":deploy-job:`a/b.yaml`") == 3  # by its text alone
+
+
 def test_warning_subtypes_are_listed_once_with_descriptions():
     rows = warning_table()
     assert len({name for name, _ in rows}) == len(rows) == len(DeployGuideWarning)

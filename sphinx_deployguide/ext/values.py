@@ -15,6 +15,7 @@ Values go into docutils Text nodes only, so every builder escapes them. The HTML
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,7 +108,11 @@ def _source_lines(path: str, mtime: float) -> tuple[str, ...]:
 
 
 def exact_line(source: str | None, line: int | None, rawtext: str) -> int | None:
-    """The line of a role itself: parsers report the first line of its paragraph."""
+    """The line of a role itself: parsers report the first line of its paragraph.
+
+    The role is looked for as written, name and text (``{deploy-file}`x``` in MyST,
+    ``:deploy-file:`x``` in RST), so two roles with the same text in one paragraph are told
+    apart; then by its text alone."""
     if not source or not line:
         return line
     try:
@@ -116,13 +121,19 @@ def exact_line(source: str | None, line: int | None, rawtext: str) -> int | None
         return line
     # MyST hands roles an RST-style rawtext (":name:`text`"): match from the backtick on.
     body = rawtext[rawtext.find("`") :] if "`" in rawtext else rawtext
-    needle = body.splitlines()[0].strip() if body.strip() else ""
-    if not needle:
+    first = body.splitlines()[0].strip() if body.strip() else ""
+    if not first:
         return line
-    for number in range(line, min(line + 200, len(lines) + 1)):
-        if needle in lines[number - 1]:
-            return number
+    role = _ROLE_NAME.match(rawtext)
+    needles = [f"{{{role.group(1)}}}{first}", f":{role.group(1)}:{first}"] if role else []
+    for needle in [*needles, first]:
+        for number in range(line, min(line + 200, len(lines) + 1)):
+            if needle in lines[number - 1]:
+                return number
     return line
+
+
+_ROLE_NAME = re.compile(r"^:([\w.+-]+):`")
 
 
 def message_of(error: Exception) -> str:

@@ -42,6 +42,23 @@ def test_a_deleted_values_file_is_a_warning_and_the_site_builds(hworld, tmp_path
     expect(strict, 1, "config/staging.yaml", "[deployguide.file]", within=SPHINX)
 
 
+def test_two_roles_with_the_same_text_in_one_paragraph_are_each_located(hworld, tmp_path):
+    page = Path(hworld.deploy) / DOCS / "staging.md"
+    text = page.read_text()
+    page.write_text(
+        text + "\nSee {deploy-file}`nowhere/x.yaml`\nand {deploy-value}`nowhere/x.yaml`.\n"
+    )
+    first = len(text.splitlines()) + 2
+    result = sphinx_build("-b", "html", "-q", DOCS, str(tmp_path / "html"), cwd=hworld.deploy)
+    expect(
+        result,
+        0,
+        f"staging.md:{first}: ERROR: file 'nowhere/x.yaml' does not exist",
+        f"staging.md:{first + 1}: WARNING: unknown fact 'nowhere/x.yaml'",
+        within=SPHINX,
+    )
+
+
 # --- machine output stays machine output --------------------------------------------------------
 
 
