@@ -4,6 +4,9 @@
   ``bump``), everything written to stdout, by Sphinx or by any extension or theme of the
   docs (``print`` or a subprocess writing to file descriptor 1), goes to stderr instead, so
   ``--format json|github`` and ``--json`` print only their own output on stdout.
+* :func:`sphinx_warning_stream`: where an embedded Sphinx writes its warnings. Sphinx
+  colours them unless ``sphinx-build`` turned colour off, which only it does; so a file,
+  a pipe or ``NO_COLOR`` gets them without escape sequences.
 * :func:`internal_error`: an unexpected exception as one located line (where in our code it
   happened) instead of a traceback.
 """
@@ -16,11 +19,12 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
-from .escape import terminal_text
+from .escape import ESCAPE_SEQUENCES, terminal_text
 from .redact import redact_url
 
-__all__ = ["internal_error", "stdout_to_stderr"]
+__all__ = ["internal_error", "sphinx_warning_stream", "stdout_to_stderr"]
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -44,6 +48,39 @@ def stdout_to_stderr() -> Iterator[None]:
             sys.stderr.flush()
             os.dup2(saved_fd, 1)
             os.close(saved_fd)
+
+
+def wants_colour(stream: TextIO) -> bool:
+    """Colour on ``stream``: a terminal (not a dumb one), and no ``NO_COLOR``."""
+    if "NO_COLOR" in os.environ or "NO_COLOUR" in os.environ:
+        return False
+    if os.environ.get("TERM", "").lower() == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Plain:
+    """A text stream that writes through to another without escape sequences."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(ESCAPE_SEQUENCES.sub("", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def sphinx_warning_stream(stream: TextIO | None = None) -> TextIO:
+    """``stream`` (default stderr) for an embedded Sphinx's warnings: as it is on a
+    terminal that wants colour, else one that drops Sphinx's colour codes."""
+    target = stream if stream is not None else sys.stderr
+    return target if wants_colour(target) else _Plain(target)  # type: ignore[return-value]
 
 
 def internal_error(exc: BaseException, doing: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import tempfile
 from pathlib import Path
 from types import MethodType
@@ -25,7 +24,7 @@ from sphinx.writers.text import TextTranslator
 
 from ..errors import DeployGuideError
 from ..escape import markdown_code, markdown_fence, markdown_text, terminal_text
-from ..stdio import internal_error, stdout_to_stderr
+from ..stdio import internal_error, sphinx_warning_stream, stdout_to_stderr
 from .checklist import deployguide_checklist, deployguide_step
 from .plaintext import PLAIN_NODES
 from .state import get_state
@@ -290,7 +289,7 @@ def render_checklist(
                 buildername=ChecklistBuilder.name,
                 confoverrides=overrides,
                 status=None,
-                warning=warning_stream if warning_stream is not None else sys.stderr,
+                warning=sphinx_warning_stream(warning_stream),
                 freshenv=True,
             )
             app.build()

@@ -4,8 +4,13 @@ outside is escaped for the format it goes into; secrets in URLs never reach any 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -112,6 +117,60 @@ def test_checklist_github_never_wraps_a_line(hworld):
     expect(result, 0, within=SPHINX)
     [line] = [ln for ln in result.out.splitlines() if "very long runbook" in ln]
     assert line == f"- [ ] Read [the very long runbook page about the deploy]({long_link}) first."
+
+
+def _stderr_on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """What ``deployguide ARGS`` writes to its stderr when that is a terminal (a pty)."""
+    leader, follower = pty.openpty()
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "NO_COLOUR")}
+    full_env.update(TERM="xterm", PYTHONPATH=str(Path(__file__).resolve().parents[2]), **env)
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # the child closed its end
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "sphinx_deployguide.cli", *args],
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=follower,
+            timeout=SPHINX,
+            check=False,
+        )
+    finally:
+        os.close(follower)
+        reader.join(timeout=5)
+        os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_sphinx_warnings_are_coloured_only_on_a_terminal_that_wants_colour(hworld):
+    page = Path(hworld.deploy) / DOCS / "staging.md"
+    page.write_text(
+        page.read_text().replace(
+            "| what | now |", "Oops {deploy-value}`charts.nope`.\n\n| what | now |", 1
+        )
+    )
+    args = ["checklist", "staging"]
+    piped = deployguide(*args, cwd=hworld.deploy)  # stderr is a pipe, as with 2>file
+    expect(piped, 0, "WARNING: unknown fact 'charts.nope'", within=SPHINX)
+    assert "\x1b" not in piped.err
+    terminal = _stderr_on_a_terminal(args, Path(hworld.deploy), {})
+    assert "unknown fact 'charts.nope'" in terminal and "\x1b[" in terminal  # colour kept
+    no_color = _stderr_on_a_terminal(args, Path(hworld.deploy), {"NO_COLOR": "1"})
+    assert "unknown fact 'charts.nope'" in no_color and "\x1b" not in no_color
 
 
 # --- escaped for the format it goes into ---------------------------------------------------------
