@@ -101,8 +101,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"deployguide lint: could not run: {terminal_text(exc)}", file=sys.stderr)
         return 2
     if args.format == "github":
-        write_github(findings, sys.stdout)
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        kept = ["the job summary"] if summary else []
+        if args.builddir:
+            kept.append(str(Path(args.builddir) / "output.json"))
+        write_github(findings, sys.stdout, kept=kept)
         if summary:
             with open(summary, "a", encoding="utf-8") as out:
                 out.write(summary_markdown(findings))
@@ -212,8 +215,10 @@ def annotation(finding: Finding) -> str:
     return f"::{kind} {','.join(props)}::{escape_data(finding.text())}"
 
 
-def write_github(findings: Sequence[Finding], out: TextIO) -> None:
-    """At most 10 error and 10 warning annotations, then a notice for the rest."""
+def write_github(findings: Sequence[Finding], out: TextIO, *, kept: Sequence[str] = ()) -> None:
+    """At most 10 error and 10 warning annotations, the rest as plain lines of the log, then
+    a notice saying so and naming only the places that do hold every finding (``kept``:
+    the job summary, ``output.json``)."""
     from ..ext.lint_builder import format_line
 
     shown = {"error": 0, "warning": 0}
@@ -227,10 +232,11 @@ def write_github(findings: Sequence[Finding], out: TextIO) -> None:
                 left[finding.severity] += 1
             out.write(format_line(finding) + "\n")
     if left["error"] or left["warning"]:
+        places = ["in this log", *(f"in {place}" for place in kept)]
+        where = ", ".join(places[:-1]) + f" and {places[-1]}" if len(places) > 1 else places[0]
         message = (
             f"{left['error']} more errors and {left['warning']} more warnings were not annotated "
-            f"(GitHub shows {ANNOTATION_CAP} of each); all findings are in the job summary "
-            "and in output.json"
+            f"(GitHub shows {ANNOTATION_CAP} of each); every finding is listed {where}"
         )
         out.write(f"::notice title={escape_property('deployguide lint')}::{escape_data(message)}\n")
     out.write(count_line(findings) + "\n")

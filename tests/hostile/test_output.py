@@ -173,6 +173,30 @@ def test_sphinx_warnings_are_coloured_only_on_a_terminal_that_wants_colour(hworl
     assert "unknown fact 'charts.nope'" in no_color and "\x1b" not in no_color
 
 
+def test_lint_github_names_only_the_places_that_hold_every_finding(hworld, tmp_path):
+    page = Path(hworld.deploy) / DOCS / "staging.md"
+    missing = "".join(f"- {{deploy-file}}`gone/file-{n}.yaml`\n" for n in range(12))
+    page.write_text(page.read_text() + "\nFiles:\n\n" + missing)
+    bare = deployguide("lint", "--format", "github", cwd=hworld.deploy)
+    expect(bare, 1, "2 more errors and 0 more warnings were not annotated", within=SPHINX)
+    [notice] = [line for line in bare.out.splitlines() if line.startswith("::notice ")]
+    assert notice.endswith("every finding is listed in this log")
+    assert "summary" not in notice and "output.json" not in notice
+    assert "gone/file-11.yaml" in bare.out  # the unannotated ones are in the log indeed
+    summary, build = tmp_path / "summary.md", tmp_path / "build"
+    kept = deployguide(
+        "lint", "--format", "github", "--builddir", str(build),
+        cwd=hworld.deploy, env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )  # fmt: skip
+    expect(kept, 1, within=SPHINX)
+    [notice] = [line for line in kept.out.splitlines() if line.startswith("::notice ")]
+    assert notice.endswith(
+        f"every finding is listed in this log, in the job summary and in {build / 'output.json'}"
+    )
+    assert "gone/file-11.yaml" in summary.read_text()
+    assert "gone/file-11.yaml" in (build / "output.json").read_text()
+
+
 # --- escaped for the format it goes into ---------------------------------------------------------
 
 HOSTILE_SUBJECT = (
