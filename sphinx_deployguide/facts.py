@@ -38,6 +38,18 @@ from .verdict import Verdict, advised_wait, prefetch, verdict_for_commit, verdic
 from .workflow import JobMatrix, WorkflowError, read_job
 
 STATUSES = ("live", "cached", "stale")
+#: Lists of more items than this fold (pages, the facts table); lists of commits are
+#: always a block on a page.
+FOLD_OVER = 5
+#: How many items a folded list shows before its "and N more".
+SHOWN = 3
+
+
+def fold_text(items: list[str]) -> str:
+    """``a, b, c`` for a few items; ``a, b, c and 267 more`` for a long list."""
+    if len(items) <= FOLD_OVER:
+        return ", ".join(items)
+    return ", ".join(items[:SHOWN]) + f" and {len(items) - SHOWN} more"
 
 
 @dataclass(frozen=True)
@@ -76,19 +88,24 @@ class Fact:
         environment's URL) redacted (:func:`~sphinx_deployguide.redact.redact_value`)."""
         return redact_value(self.value)
 
-    def display(self) -> str:
-        """The value as a person reads it: ``7 min``, ``yes``, ``a, b``."""
+    def display(self, *, fold: bool = False) -> str:
+        """The value as a person reads it: ``7 min``, ``yes``, ``a, b``; with ``fold``, a
+        long list as its first items and "and N more" (:func:`fold_text`)."""
         value = self.shown
         if value is None:
             return "none"
         if self.kind == "duration":
             return format_duration(float(value))
-        if self.kind == "durations":
-            return ", ".join(format_duration(float(v)) for v in value) if value else "none"
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, (list, tuple)):
-            return ", ".join(str(v) for v in value) if value else "none"
+            if not value:
+                return "none"
+            if self.kind == "durations":
+                items = [format_duration(float(v)) for v in value]
+            else:
+                items = [str(v) for v in value]
+            return fold_text(items) if fold else ", ".join(items)
         return str(value)
 
     def as_json(self) -> dict[str, Any]:

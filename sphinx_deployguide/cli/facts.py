@@ -11,6 +11,9 @@ from ..facts import resolve_facts
 from ..redact import redact_url
 from .common import load_model_from_args
 
+#: The widest the value column gets; a longer value has its provenance on the next line.
+VALUE_COLUMN = 48
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -54,19 +57,26 @@ def run(args: argparse.Namespace) -> int:
         document = {"facts": {n: facts.facts[n].as_json() for n in names}, "unavailable": missing}
         print(json.dumps(document, indent=2))
         return 0
+    # long lists fold (the JSON has every item); a value wider than its column puts the
+    # provenance on the next line, in its column, so that column stays readable
     rows = [
-        (n, terminal_text(f.display(), multiline=False), terminal_text(f.provenance.describe()))
+        (
+            n,
+            terminal_text(f.display(fold=True), multiline=False),
+            terminal_text(f.provenance.describe(), multiline=False),
+        )
         for n in names
         for f in (facts.facts[n],)
     ]
-    widths = [
-        max([len(h), *(len(r[i]) for r in rows)])
-        for i, h in enumerate(("fact", "value", "provenance"))
-    ]
-    widths[1] = min(widths[1], 48)
-    print(f"{'fact':<{widths[0]}}  {'value':<{widths[1]}}  provenance")
+    name_width = max([len("fact"), *(len(r[0]) for r in rows)])
+    value_width = min(max([len("value"), *(len(r[1]) for r in rows)]), VALUE_COLUMN)
+    print(f"{'fact':<{name_width}}  {'value':<{value_width}}  provenance")
     for name, value, provenance in rows:
-        print(f"{name:<{widths[0]}}  {value:<{widths[1]}}  {provenance}")
+        if len(value) <= value_width:
+            print(f"{name:<{name_width}}  {value:<{value_width}}  {provenance}")
+        else:
+            print(f"{name:<{name_width}}  {value}")
+            print(f"{'':<{name_width + value_width + 4}}{provenance}")
     if missing:
         print("\nnot computed (the reason):")
         width = max(len(n) for n in missing)

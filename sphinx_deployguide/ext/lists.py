@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.transforms import SphinxTransform
 
+from ..facts import FOLD_OVER, SHOWN, fold_text
 from ..links import BARE_REF
 from .tooltip import tooltip_html
 from .values import (
@@ -35,10 +36,6 @@ if TYPE_CHECKING:
     from ..facts import Fact
     from ..links import SourceLinks
 
-#: Lists of more items than this fold; lists of commits are always a block (with links).
-FOLD_OVER = 5
-#: How many items a folded list shows before its "and N more".
-SHOWN = 3
 LIST_KINDS = ("list", "commits", "durations")
 
 
@@ -107,10 +104,7 @@ def _commit_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
 
 def inline_fallback(node: deployguide_list) -> nodes.Node:
     """Where no block can go (a title, a term): the first items and "and N more", inline."""
-    items = [li.astext() for li in node.findall(nodes.list_item)]
-    shown = items if len(items) <= FOLD_OVER else items[:SHOWN]
-    hidden = len(items) - len(shown)
-    text = ", ".join(shown) + (f" and {hidden} more" if hidden else "")
+    text = fold_text([li.astext() for li in node.findall(nodes.list_item)])
     attributes = {k: node[k] for k in ("fact", "kind", "provenance", "stale")}
     return deployguide_value(
         "", nodes.Text(text), classes=list(node["classes"]), support_smartquotes=False, **attributes

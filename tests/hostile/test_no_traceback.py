@@ -190,7 +190,7 @@ def test_an_unexpected_error_in_a_command_is_one_located_line(hworld, monkeypatc
     from sphinx_deployguide import facts
     from sphinx_deployguide.cli import main
 
-    def broken(self):  # stands for any bug
+    def broken(self, **options):  # stands for any bug
         raise RuntimeError("a bug")
 
     monkeypatch.chdir(hworld.deploy)
