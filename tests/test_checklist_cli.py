@@ -88,6 +88,33 @@ def test_github_task_list_matches_the_page(docs, demo_world, staging_page, capsy
     assert capsys.readouterr().out == output
 
 
+def test_github_paragraphs_flow_and_code_blocks_keep_their_lines(tmp_path, demo_world):
+    """GitHub renders each newline of a PR body as a line break: a paragraph's soft breaks
+    join with spaces (nothing is wrapped either), a code block keeps its lines."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text('extensions = ["sphinx_deployguide", "myst_parser"]\n')
+    (docs / "index.md").write_text(
+        "# Runbook\n\n````{deploy-checklist} staging\n"
+        "- [ ] Pin {deploy-value}`charts.binderhub.version`\n  in the chart,\n  then commit.\n\n"
+        "  A second paragraph that the author\n  wrapped by hand, **mid\n  emphasis**.\n\n"
+        "  ```bash\n  first line\n  second line\n  ```\n"
+        "````\n"
+    )
+    out = render_checklist(docs, "staging", "github", config_path=demo_world.model)
+    version = resolve_facts(load_model(demo_world.model)).get("charts.binderhub.version").value
+    assert out.splitlines()[2:] == [
+        f"- [ ] Pin {version} in the chart, then commit.",
+        "",
+        "  A second paragraph that the author wrapped by hand, **mid emphasis**.",
+        "",
+        "  ```bash",
+        "  first line",
+        "  second line",
+        "  ```",
+    ]
+
+
 def test_json_and_text_formats(docs, demo_world, staging_page):
     data = json.loads(render_checklist(docs, "staging", "json", config_path=demo_world.model))
     (checklist,) = data["checklists"]

@@ -45,6 +45,9 @@ class UnwrappedTranslator(TextTranslator):
         super().end_state(False, end, first)
 
 
+_SOFT_BREAK = re.compile(r"[ \t]*\n[ \t]*")
+
+
 class GithubTranslator(UnwrappedTranslator):
     """Markdown for a PR body: fenced code, backticks, bold and italics (the text builder's
     plain emphasis does not apply here), links; never wrapped (a wrapped line would break a
@@ -57,7 +60,10 @@ class GithubTranslator(UnwrappedTranslator):
     _values = 0  # depth inside fact nodes (values, lists): their text is escaped
 
     def visit_Text(self, node: nodes.Text) -> None:
-        self.add_text(markdown_text(node.astext()) if self._values else node.astext())
+        # GitHub renders a newline of a PR body as a line break: the source's soft breaks
+        # join with spaces, so paragraphs flow (code blocks are written whole, elsewhere)
+        text = _SOFT_BREAK.sub(" ", node.astext())
+        self.add_text(markdown_text(text) if self._values else text)
 
     def dispatch_visit(self, node: nodes.Node) -> None:
         if isinstance(node, FactNode):
@@ -73,7 +79,7 @@ class GithubTranslator(UnwrappedTranslator):
         language = node.get("language", "")
         if language in ("default", "none", "text") or not re.fullmatch(r"[\w+.-]*", language):
             language = ""
-        text = terminal_text(node.astext())
+        text = terminal_text(node.astext()).rstrip("\n")  # its lines as written, no blank tail
         fence = markdown_fence(text)
         self.new_state(0)
         self.add_text(f"{fence}{language}\n{text}\n{fence}")
