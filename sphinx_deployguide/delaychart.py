@@ -11,6 +11,7 @@ its container.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from html import escape
@@ -225,29 +226,91 @@ def _ticks(axis, tallest, x, y_count, y_share, plot_h, overflow, slot) -> list[s
     return out
 
 
+#: Marker labels: their rows' baselines, the estimated width of a character (generous for
+#: the sans-serif fonts themes use), the space between a label and its own line, and the
+#: least space between a label and any other marker's line.
+LABEL_ROWS = (12, 26, 40)
+CHAR_WIDTH = 0.6 * FONT
+LABEL_OFFSET = 4
+LABEL_CLEARANCE = 3
+
+
+@dataclass(frozen=True)
+class Label:
+    """Where a marker's label goes: its row, its anchor ``x`` and ``anchor`` (SVG)."""
+
+    row: int
+    x: float
+    anchor: str
+
+    def span(self, text: str) -> tuple[float, float]:
+        """The estimated left and right of the text."""
+        width = len(text) * CHAR_WIDTH
+        if self.anchor == "start":
+            return self.x, self.x + width
+        if self.anchor == "end":
+            return self.x - width, self.x
+        return self.x - width / 2, self.x + width / 2
+
+
+def place_labels(marks: list[tuple[str, float]]) -> list[Label]:
+    """A label for each ``(text, line x)``: one row each, every label inside the picture,
+    and no marker line through another marker's label (a line runs from just below its
+    own label down to the axis, so it crosses the labels of the rows below it). Centred
+    over its line where it can be, else beside it. The markers are often a minute apart."""
+    best: tuple[int, list[Label]] | None = None
+    for rows in itertools.permutations(range(len(marks))):
+        for anchors in itertools.product(("middle", "start", "end"), repeat=len(marks)):
+            labels = [
+                Label(row, px + {"start": LABEL_OFFSET, "end": -LABEL_OFFSET}.get(a, 0.0), a)
+                for (_, px), row, a in zip(marks, rows, anchors, strict=True)
+            ]
+            cost = _crossings(marks, labels) * 100 + sum(a != "middle" for a in anchors)
+            if best is None or cost < best[0]:
+                best = (cost, labels)
+            if cost == 0:
+                return labels
+    assert best is not None
+    return best[1]
+
+
+def _crossings(marks: list[tuple[str, float]], labels: list[Label]) -> int:
+    """How many labels leave the picture or have another marker's line through them."""
+    count = 0
+    for (text, _), label in zip(marks, labels, strict=True):
+        left, right = label.span(text)
+        if left < 2 or right > WIDTH - 2:
+            count += 1
+        for (_, px), other in zip(marks, labels, strict=True):
+            below = other.row < label.row  # that line starts above this label's row
+            if (
+                other is not label
+                and below
+                and left - LABEL_CLEARANCE <= px <= right + LABEL_CLEARANCE
+            ):
+                count += 1
+    return count
+
+
 def _markers(picture: DelayPicture, x) -> list[str]:  # type: ignore[no-untyped-def]
-    """Median, p90 and the advised wait: a line each, labelled in its own row (they are
-    often a minute apart, so labels in one row would overlap)."""
+    """Median, p90 and the advised wait: a line each, labelled in its own row, placed so
+    that no line strikes through a label (:func:`place_labels`)."""
     out = []
     rows = (
         ("median", f"median {format_duration(picture.median)}", picture.median, "4 3"),
         ("p90", f"90% within {format_duration(picture.p90)}", picture.p90, "2 3"),
         ("wait", f"advised wait {format_duration(picture.wait)}", picture.wait, ""),
     )
-    for row, (name, label, seconds, dash) in enumerate(rows):
-        px = x(seconds / 60)
-        label_y = 12 + row * 14
-        width = len(label) * FONT * 0.56
-        anchor = "middle"
-        if px - width / 2 < 2:
-            anchor = "start"
-        elif px + width / 2 > WIDTH - 2:
-            anchor = "end"
+    lines = [x(seconds / 60) for _, _, seconds, _ in rows]
+    labels = place_labels([(label, px) for (_, label, _, _), px in zip(rows, lines, strict=True)])
+    for (name, label, _, dash), px, place in zip(rows, lines, labels, strict=True):
+        label_y = LABEL_ROWS[place.row]
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(
             f'<g class="dg-mark dg-{name}" data-deployguide-mark="{name}">'
             f'<line x1="{_num(px)}" y1="{label_y + 4}" x2="{_num(px)}" y2="{HEIGHT - BOTTOM}" '
             f'stroke="currentColor" stroke-width="1.5"{dashes}/>'
-            f'<text x="{_num(px)}" y="{label_y}" text-anchor="{anchor}">{escape(label)}</text></g>'
+            f'<text x="{_num(place.x)}" y="{label_y}" text-anchor="{place.anchor}">'
+            f"{escape(label)}</text></g>"
         )
     return out

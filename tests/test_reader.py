@@ -8,6 +8,7 @@ has a GitHub ``origin``. The browser side is in ``test_themes.py``.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import shutil
 import subprocess
@@ -21,7 +22,14 @@ from sphinx.testing.util import SphinxTestApp
 
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.delay import format_duration
-from sphinx_deployguide.delaychart import DelayPicture, choose_axis, render_svg, summary
+from sphinx_deployguide.delaychart import (
+    CHAR_WIDTH,
+    FONT,
+    DelayPicture,
+    choose_axis,
+    render_svg,
+    summary,
+)
 from sphinx_deployguide.demo import copy_demo, git_env
 from sphinx_deployguide.ext.codewrap import wrap_highlighted, wrap_line
 from sphinx_deployguide.ext.lists import FOLD_OVER, SHOWN
@@ -389,6 +397,61 @@ def test_delay_axis_puts_outliers_in_one_bar():
     # every sample is a bar's worth: the bar heights add up to the count
     heights = [el for el in re.findall(r"<rect [^>]*><title>(\d+)</title>", svg)]
     assert sum(int(h) for h in heights) == len(minutes)
+
+
+def _marks(svg: str) -> list[dict]:
+    """Each marker of a delay SVG: its line and its label, with the label's box estimated
+    from its characters (the browser test measures the real glyphs)."""
+    found = []
+    pattern = (
+        r'<line x1="([\d.]+)" y1="([\d.]+)" x2="[\d.]+" y2="([\d.]+)"[^>]*/>'
+        r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)">([^<]*)</text>'
+    )
+    for px, y1, y2, tx, ty, anchor, text in re.findall(pattern, svg):
+        width = len(html_lib.unescape(text)) * CHAR_WIDTH
+        left = {"start": 0.0, "middle": width / 2, "end": width}[anchor]
+        found.append(
+            {
+                "line": (float(px), float(y1), float(y2)),
+                "box": (
+                    float(tx) - left,
+                    float(ty) - FONT,
+                    float(tx) - left + width,
+                    float(ty) + 3,
+                ),
+                "text": text,
+            }
+        )
+    return found
+
+
+@pytest.mark.parametrize(
+    ("median", "p90", "wait", "samples"),
+    [
+        (7.1, 8.1, 9, (4, 5, 6, 7, 7.2, 8, 8.1, 9, 12)),  # the labels that were struck through
+        (7.1, 22, 23, (4.4, 7.9, 12, 5.7, 4, 9.6, 6, 18, 7.1, 4.8, 25, 6.9, 41, 4.2, 8.9)),
+        (1, 1, 1, (1, 1, 1)),  # three lines in one place
+        (2, 3, 4, (1, 2, 3, 4, 600)),  # near the left edge, an outlier on the right
+        (50, 55, 58, (48, 50, 52, 55, 58)),  # near the right edge
+        (3, 40, 45, (2, 3, 3, 40, 44)),  # far apart
+    ],
+)
+def test_no_delay_marker_line_strikes_through_a_label(median, p90, wait, samples):
+    picture = DelayPicture("x", tuple(m * 60.0 for m in samples), median * 60, p90 * 60, wait * 60)
+    marks = _marks(render_svg(picture, "t"))
+    assert len(marks) == 3
+    for mark in marks:
+        left, top, right, bottom = mark["box"]
+        assert 0 <= left and right <= 360, f"{mark['text']!r} leaves the picture"
+        for other in marks:
+            if other is mark:
+                continue
+            px, y1, y2 = other["line"]
+            crosses = y1 <= bottom and y2 >= top and left <= px <= right
+            assert not crosses, f"the line at x={px} strikes through {mark['text']!r}"
+            o_left, o_top, o_right, o_bottom = other["box"]
+            apart = o_bottom <= top or o_top >= bottom or o_right <= left or o_left >= right
+            assert apart, f"{mark['text']!r} overlaps {other['text']!r}"
 
 
 def test_delay_svg_escapes_the_chart_name():

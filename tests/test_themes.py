@@ -63,6 +63,26 @@ LINES = """el => {
     return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
 }"""
 
+#: The delay chart's marker labels that another marker's line crosses, or that leave the
+#: picture (in the SVG's own units, from the rendered text's box).
+STRUCK_LABELS = """s => {
+    const marks = [...s.querySelectorAll("[data-deployguide-mark]")].map(
+        g => ({line: g.querySelector("line"), text: g.querySelector("text")}));
+    const struck = [];
+    for (const m of marks) {
+        const b = m.text.getBBox();
+        if (b.x < 0 || b.x + b.width > s.viewBox.baseVal.width) struck.push(m.text.textContent);
+        for (const o of marks) {
+            if (o === m) continue;
+            const x = o.line.x1.baseVal.value;
+            const [y1, y2] = [o.line.y1.baseVal.value, o.line.y2.baseVal.value];
+            if (y1 <= b.y + b.height && y2 >= b.y && x >= b.x && x <= b.x + b.width)
+                struck.push(`${m.text.textContent} (by the ${o.text.textContent} line)`);
+        }
+    }
+    return struck;
+}"""
+
 browser_test = pytest.mark.browser
 
 
@@ -372,6 +392,9 @@ def test_delay_chart_has_a_title_and_fits(view, themed):
         " s.getBoundingClientRect().right]"
     )
     assert 0 < fit[0] <= fit[1] and fit[2] <= view.width
+    # no marker line strikes through a label, measured on the glyphs the theme's font drew
+    struck = svg.evaluate(STRUCK_LABELS)
+    assert struck == [], f"labels struck through or cut off: {struck}"
 
 
 @browser_test
