@@ -566,7 +566,10 @@ def test_status_rows_show_published_and_overdue_in_words_and_colour(page, base_s
         assert stage.get_attribute("data-deployguide-state") == state
         word = stage.locator(".deployguide-stage-state .deployguide-value")
         assert word.is_visible() and word.inner_text() == state
-        assert stage.locator("[data-deployguide-kind=version]").inner_text() == version
+        assert (
+            stage.locator(".deployguide-value[data-deployguide-kind=version]").inner_text()
+            == version
+        )
         edges[state] = stage.evaluate("li => getComputedStyle(li).borderLeftColor")
         # the state word is a value like any other: its provenance (the index) on focus
         word.focus()

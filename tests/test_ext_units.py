@@ -6,6 +6,7 @@ import pytest
 from docutils import nodes
 
 from sphinx_deployguide.ext.checklist import _source_text, _strip_marker, slugify
+from sphinx_deployguide.ext.tokens import split_tokens
 from sphinx_deployguide.ext.values import deployguide_value, exact_line
 from sphinx_deployguide.ext.warnings import DeployGuideWarning, warning_table
 
@@ -86,3 +87,30 @@ def test_warning_subtypes_are_listed_once_with_descriptions():
     assert DeployGuideWarning("fact") is DeployGuideWarning.FACT
     with pytest.raises(ValueError):
         DeployGuideWarning("nope")
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        (
+            "1.0.0-0.dev.git.3983.h383374de is not in x 600 days after its chart commit "
+            "383374de landed (charts usually appear within 9 min).",
+            [
+                ("1.0.0-0.dev.git.3983.h383374de", "version"),
+                ("600 days", "duration"),
+                ("383374de", "sha"),
+                ("9 min", "duration"),
+            ],
+        ),
+        (
+            "0.1.0-441f5ea (created 2024-03-26T15:42:24Z)",
+            [("0.1.0-441f5ea", "version"), ("2024-03-26T15:42:24Z", "time")],
+        ),
+        ("wait about 2 h 10 min more, or 45 s", [("2 h 10 min", "duration"), ("45 s", "duration")]),
+        ("a decade of cafe 1234567 seconds", []),  # words and plain numbers are no tokens
+    ],
+)
+def test_the_versions_shas_and_durations_of_a_sentence(text, tokens):
+    pieces = split_tokens(text)
+    assert "".join(piece for piece, _ in pieces) == text  # nothing lost or added
+    assert [(piece, kind) for piece, kind in pieces if kind] == tokens

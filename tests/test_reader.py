@@ -558,8 +558,16 @@ def test_deploy_status_says_the_verdict_and_the_age(built, facts, world, chart, 
     (reason,) = published.find_all("span", "deployguide-stage-reason")
     assert reason.text() == facts.get(f"charts.{chart}.verdict").value
     assert version in reason.text()
+    # inside the sentence, the version (and the durations) are tokens that never break
+    tokens = {
+        (span.text(), span.attrs["data-deployguide-kind"])
+        for span in reason.find_all("span", "deployguide-token")
+    }
+    assert (version, "version") in tokens
     if state == "overdue":
         assert "the publish job may have failed" in reason.text()
+        wait = facts.get(f"charts.{chart}.delay.wait").display()
+        assert (wait, "duration") in tokens and (commit, "sha") in tokens
     # the merged stage: how long ago the chart commit landed, as git says (the build ran a
     # moment ago: the same whole days, unless a day ended in between)
     shown = fact_text(stages["merged"], f"charts.{chart}.age")

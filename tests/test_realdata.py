@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import os
-import re
 import subprocess
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 from gitfixtures import git, merge_chart_change
+from htmltree import parse_html
 
 from sphinx_deployguide.chartversion import parse_version
 from sphinx_deployguide.cli import main
@@ -198,9 +198,11 @@ def page_values(deploy: Deploy) -> dict[str, str]:
 
     out = deploy.root / "docs" / "_build" / "html"
     assert build_main(["-q", "-E", "-b", "html", str(deploy.root / "docs"), str(out)]) == 0
-    html = (out / "index.html").read_text()
-    found = re.findall(r'data-deployguide-fact="([^"]+)"[^>]*>(.*?)</span>', html, re.S)
-    return {name: re.sub(r"<[^>]+>", "", text) for name, text in found}
+    page = parse_html((out / "index.html").read_text())
+    return {
+        span.attrs["data-deployguide-fact"]: span.text()
+        for span in page.find_all("span", "deployguide-value")
+    }
 
 
 def bump_json(deploy: Deploy, capsys, *args: str) -> tuple[int, dict]:

@@ -53,7 +53,9 @@ WIDTHS = (1280, 390)
 STAGING, DELAY = "runbook/staging.html", "runbook/publish-delay.html"
 #: The kinds of value that are one token: never broken across lines.
 TOKENS = ", ".join(
-    f'.deployguide-value[data-deployguide-kind="{kind}"]' for kind in ("version", "sha", "duration")
+    f'{element}[data-deployguide-kind="{kind}"]'
+    for element in (".deployguide-value", ".deployguide-token")  # alone, or inside a sentence
+    for kind in ("version", "sha", "duration")
 )
 
 #: How many lines an element's text is laid out in (the distinct tops of its text boxes).
@@ -227,6 +229,10 @@ def test_versions_shas_and_durations_never_break(view, themed):
     tokens = visible_rects(page, TOKENS)
     version = themed.facts.get("charts.binderhub.version").value
     assert sum(t["text"] == version for t in tokens) >= 2, "the page shows the version"
+    # the verdict is a sentence: the version and the durations in it are tokens too
+    verdict = page.locator('.deployguide-value[data-deployguide-fact="charts.binderhub.verdict"]')
+    inside = verdict.first.locator(".deployguide-token").all_text_contents()
+    assert version in inside and len(inside) >= 3, inside
     for token in tokens:
         assert token["rects"] == 1, f"{token['text']!r} breaks across lines"
         assert token["right"] <= view.width + 0.5, f"{token['text']!r} runs off the screen"

@@ -24,13 +24,14 @@ from .plaintext import setup_plaintext
 from .reference import setup_reference
 from .state import setup_state
 from .status import setup_status
+from .tokens import setup_tokens
 from .values import setup_values
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
 # Bump when the pickled state (ext.state.DeployGuideState, node attributes) changes shape.
-ENV_VERSION = 3
+ENV_VERSION = 4
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -43,6 +44,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
 
     setup_state(app)
     setup_values(app)
+    setup_tokens(app)
     setup_lists(app)
     setup_plaintext(app)
     setup_matrix(app)

@@ -20,6 +20,7 @@ from sphinx.transforms import SphinxTransform
 
 from ..facts import FOLD_OVER, SHOWN, fold_text
 from ..links import BARE_REF
+from .tokens import sentence_nodes
 from .tooltip import tooltip_html
 from .values import (
     PASS_THROUGH,
@@ -76,7 +77,7 @@ def list_node(
 
 
 def _plain_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
-    return nodes.list_item("", nodes.paragraph(entry, entry))
+    return nodes.list_item("", nodes.paragraph(entry, "", *sentence_nodes(entry)))
 
 
 def _commit_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
@@ -92,13 +93,13 @@ def _commit_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
     for ref in BARE_REF.finditer(subject) if links is not None else ():
         label = ref.group(0)
         if ref.start() > done:
-            para += nodes.Text(subject[done : ref.start()])
+            para.extend(sentence_nodes(subject[done : ref.start()]))
         para += nodes.reference(
             label, label, refuri=links.pull(int(ref.group("n"))), internal=False
         )
         done = ref.end()
     if done < len(subject):
-        para += nodes.Text(subject[done:])
+        para.extend(sentence_nodes(subject[done:]))
     return nodes.list_item("", para)
 
 

@@ -28,6 +28,7 @@ from ..redact import redact_url
 from ..verdict import STATES
 from . import guard
 from .state import get_facts, note_fact_use
+from .tokens import sentence_nodes
 from .values import PASS_THROUGH, FactNode, fact_links, message_of, pass_node, value_nodes
 from .warnings import DeployGuideWarning, warn
 
@@ -102,7 +103,7 @@ class DeployStatus(SphinxDirective):
     def merged(self, chart: str) -> deployguide_stage:
         commit, age = self.fact(f"charts.{chart}.commit"), self.fact(f"charts.{chart}.age")
         if isinstance(commit, str):
-            return stage("merged", "Merged", "unknown", [nodes.Text(commit)])
+            return stage("merged", "Merged", "unknown", sentence_nodes(commit))
         body: list[nodes.Node] = [*self.value(commit), nodes.Text(" (the chart commit)")]
         if not isinstance(age, str):
             body += [nodes.Text(", "), *self.value(age), nodes.Text(" ago")]
@@ -119,8 +120,8 @@ class DeployStatus(SphinxDirective):
         url = index if web and redact_url(index) == index else None
         links = [("index", url)] if url else []
         if isinstance(state, str):
-            return stage("published", "Published", "unknown", [nodes.Text(state)], links)
-        body = [nodes.Text(version)] if isinstance(version, str) else self.value(version)
+            return stage("published", "Published", "unknown", sentence_nodes(state), links)
+        body = sentence_nodes(version) if isinstance(version, str) else self.value(version)
         if not isinstance(verdict, str):
             reason = nodes.inline("", classes=["deployguide-stage-reason"])
             reason.extend(self.value(verdict))
@@ -133,18 +134,18 @@ class DeployStatus(SphinxDirective):
         pinned, pending = self.fact(f"charts.{chart}.pinned"), self.fact(f"charts.{chart}.pending")
         verdict = self.fact(f"charts.{chart}.pinned_state")
         if isinstance(pinned, str):
-            return stage("pinned", "Pinned", "unpinned", [nodes.Text(pinned)])
+            return stage("pinned", "Pinned", "unpinned", sentence_nodes(pinned))
         # a pin that will not install says so first, in the verdict's word; an installable
         # one says how far behind it is, and that it is published
         installable = not isinstance(verdict, str) and verdict.value == "published"
         body = self.value(pinned)
         if isinstance(verdict, str):
-            body.append(nodes.Text(f" ({verdict})"))
+            body += sentence_nodes(f" ({verdict})")
         elif installable:
             body += [nodes.Text(" ("), *self.value(verdict), nodes.Text(")")]
         if isinstance(pending, str):
             state = "unknown"
-            body.append(nodes.Text(f" ({pending})"))
+            body += sentence_nodes(f" ({pending})")
         elif pending.value:
             state = "behind"
             count = len(pending.value)

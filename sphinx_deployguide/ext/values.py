@@ -50,6 +50,10 @@ class deployguide_value(FactNode, nodes.Inline, nodes.TextElement):
 
 
 STALE_MARK = " (stale)"
+#: Kinds of value shown as one token (never broken, see the CSS), or not to be split
+#: (a URL, a path); a value of any other kind is a sentence or a list whose versions, SHAs
+#: and durations are kept whole one by one (:mod:`.tokens`).
+WHOLE_KINDS = ("version", "sha", "duration", "time", "bool", "url", "path")
 
 
 def fact_attributes(fact: Fact) -> dict[str, object]:
@@ -84,6 +88,7 @@ def value_nodes(
     (:func:`.lists.list_node`) that a transform lifts out of its paragraph.
     """
     from .lists import is_block_list, list_node
+    from .tokens import sentence_nodes
 
     stale = fact.provenance.status == "stale"
     node: Node
@@ -92,7 +97,12 @@ def value_nodes(
     else:
         text = fact.display()
         node = deployguide_value("", classes=list(classes or []), **fact_attributes(fact))
-        node += nodes.literal(text, text) if literal else nodes.Text(text)
+        if literal:
+            node += nodes.literal(text, text)
+        elif fact.kind in WHOLE_KINDS:  # one token already (the CSS keeps it whole)
+            node += nodes.Text(text)
+        else:  # a sentence, a list: the versions, SHAs and durations in it stay whole
+            node.extend(sentence_nodes(text))
     result: list[Node] = [node]
     if stale:
         result.append(nodes.inline(STALE_MARK, STALE_MARK, classes=["deployguide-stale-mark"]))
