@@ -108,7 +108,8 @@ def _strip_marker(item: nodes.list_item) -> tuple[bool, str | None]:
     checked = False
     # MyST tasklist: a raw <input type="checkbox"> node first.
     first = para.children[0] if para.children else None
-    if isinstance(first, nodes.raw) and "task-list-item-checkbox" in first.astext():
+    tasklist_box = isinstance(first, nodes.raw) and "task-list-item-checkbox" in first.astext()
+    if tasklist_box:
         checked = "checked" in first.astext()
         para.remove(first)
     # Join the leading Text nodes, match, then cut the matched characters off them.
@@ -123,6 +124,8 @@ def _strip_marker(item: nodes.list_item) -> tuple[bool, str | None]:
     if match:
         checked = checked or match.group(1) in "xX"
         consumed = match.end()
+    elif tasklist_box:  # the space after MyST's box (myst-parser < 5 keeps it)
+        consumed = len(text) - len(text.lstrip())
     explicit = None
     match = STEP_ID_RE.match(text[consumed:])
     if match:

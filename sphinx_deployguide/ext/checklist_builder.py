@@ -194,7 +194,9 @@ class ChecklistBuilder(Builder):
             document += child.deepcopy()
         translator = cls(document, self)
         # Transplant the text visitors of custom nodes (ours, sphinx-design's, ...).
-        registry = self.env._registry
+        # Sphinx >= 8.2 keeps the registry on the environment (9 deprecates ``env.app``);
+        # 8.1 reaches it only through the application.
+        registry = getattr(self.env, "_registry", None) or self.env.app.registry
         handlers = registry.translation_handlers.get("text", {})
         for name, (visit, depart) in handlers.items():
             if name in getattr(cls, "own_nodes", ()):  # the translator renders it itself

@@ -148,11 +148,7 @@ class DeployFailures(SphinxDirective):
                 f"deploy-failures: no catalog entry has stage {stage!r}",
             )
             return []
-        std = (
-            self.env.domains.standard_domain
-            if hasattr(self.env, "domains")
-            else self.env.get_domain("std")
-        )
+        std = self.env.domains.standard_domain
         result: list[nodes.Node] = []
         for entry in entries:
             box = entry_nodes(entry)
