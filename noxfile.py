@@ -107,7 +107,10 @@ def tests(session: nox.Session, cell: str) -> None:
         # (in the venv: session.create_tmp() would move TMPDIR, and the tests' temp
         # folders with it, into this git checkout)
         constraints = Path(session.virtualenv.location) / "floors.txt"
-        constraints.write_text(floor_constraints(version), encoding="utf-8")
+        try:
+            constraints.write_text(floor_constraints(version), encoding="utf-8")
+        except ValueError as exc:
+            session.error(str(exc))
         session.install("-c", str(constraints), "-e", ".[test,docs]")
     else:
         session.install("-e", ".[test,docs]", NEWEST_SPHINX)
