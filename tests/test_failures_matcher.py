@@ -12,7 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sphinx_deployguide.failures import clean_log, load_catalog, match_lines, read_log_tail
-from sphinx_deployguide.failures.logtext import MAX_LINE, clean_line, last_error_lines
+from sphinx_deployguide.failures.logtext import (
+    MAX_LINE,
+    LogText,
+    clean_line,
+    last_error_lines,
+)
 
 CATALOG = load_catalog()
 # A user entry with unbounded repeats and ignore_case: searched line by line, pre-filtered.
@@ -121,6 +126,65 @@ def test_arbitrary_bytes_never_crash(data):
     match_lines(CATALOG, lines)
 
 
+CLEANING_FRAGMENTS = [
+    "\n",
+    "\r",
+    "\r\n",
+    "\x1b[31;1m",
+    "\x1b[0m",
+    "\x1b]0;title\x07",
+    "\x1b]8;;https://x.invalid\x1b\\",
+    "\x1b]unterminated",
+    "\x1b]0;across\nlines\x07",  # not a sequence: line by line, it never sees the end
+    "\x1b",
+    "\x9b31m",  # the 8-bit forms of CSI and OSC, on lines with and without an ESC
+    "\x9d0;title\x9c",
+    "\x9dunterminated",
+    "\ufeff",
+    "2024-01-04T16:05:12.1234567Z ",
+    "2024-01-04T16:05:12Z",
+    "2024-13-45T16:05:12Z ",  # a timestamp's shape, not a real date
+    "\u0662\u0660\u0662\u0664-\u0660\u0661-\u0660\u0664T\u0661\u0666:\u0660\u0665:\u0661\u0662Z ",
+    "##[error]",
+    "##[group]",
+    "##[",
+    "::error::",
+    "::warning file=a.py,line=1::",
+    "::",
+    "Error: boom",
+    "timed out",
+    " ",
+    "z" * 3000,  # a few make a line longer than MAX_LINE
+    "y" * 9000,  # and longer than the raw cut (4 * MAX_LINE)
+]
+
+
+def naive_clean(text: str) -> list:
+    raw = text.split("\n")
+    if raw and raw[-1] == "":
+        raw.pop()
+    return [clean_line(line, 1 + i) for i, line in enumerate(raw)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(CLEANING_FRAGMENTS), st.text(max_size=12)), max_size=40))
+def test_whole_text_cleaning_equals_line_by_line(parts):
+    """The whole-text passes give exactly what clean_line gives on each line, and the
+    backwards searches what a walk over every cleaned line gives."""
+    text = "".join(parts)
+    log = clean_log(LogText(text, 1, len(text), len(text)))
+    expected = naive_clean(text)
+    assert list(log) == expected
+    assert log.texts == [line.text for line in expected]
+    assert log.text == "\n".join(log.texts)
+    assert [log.text[start:].split("\n", 1)[0] for start in log.starts] == log.texts
+    errors = [line for line in expected if line.text.strip() and line.looks_like_error()]
+    assert last_error_lines(log) == errors[-8:]
+    for index in range(len(expected) + 1):
+        stamped = [line for line in expected[:index] if line.timestamp is not None]
+        assert log.stamp_before(index) == (stamped[-1] if stamped else None)
+
+
 def test_long_lines_are_cut():
     line = clean_line("x" * (10 * MAX_LINE), 1)
     assert line.cut and len(line.text) == MAX_LINE
@@ -205,6 +269,7 @@ def naive_matches(catalog, lines):
 
 FRAGMENTS = [
     'chart "binderhub" version "0.1.0-4e3bafb" not found in https://x.invalid repository',
+    'chart "binderhub" version "0.1.0-4e3bafb" not \x1b[1mfound\x1b[0m in https://x.invalid repository',
     "binderhub-0.1.0-4e3bafb not found in https://x.invalid repository",
     "can't get a valid version for repositories binderhub",
     "UPGRADE FAILED: ",
@@ -243,8 +308,9 @@ FRAGMENTS = [
     st.sampled_from([None, 0, 2]),
 )
 def test_fast_matcher_equals_naive_reference(parts, limit):
-    """Literal pre-filter, candidate lines and whole-text scan (limit 0 forces it) all give
-    exactly what trying every pattern on every line gives."""
+    """Literal pre-filter (limit 2 leaves out the literals of more lines), candidate lines
+    and whole-text scan (limit 0 forces it) all give exactly what trying every pattern on
+    every line gives."""
     text = "\n".join("".join(line) for line in parts)
     lines = lines_of(text)
     for catalog in (CATALOG, WITH_USER):
@@ -253,3 +319,28 @@ def test_fast_matcher_equals_naive_reference(parts, limit):
             for m in match_lines(catalog, lines, candidate_limit=limit)
         }
         assert fast == naive_matches(catalog, lines)
+
+
+def test_lines_cut_before_cleaning_match_as_line_by_line():
+    """Over 4 * MAX_LINE characters a line is cut before its escape codes are removed, so
+    what a whole-log pass removes and what the cut line keeps may differ: such lines are
+    always searched, and give what line-by-line cleaning gives. Here: an error after many
+    colour codes (kept in the cut: it matches), and one inside a title sequence that the
+    cut leaves unterminated (removed with the title either way: no match)."""
+    error = 'chart "a" version "1" not found in https://r.invalid repository'
+    coloured = "\x1b[0m" * 3700 + error + " end" + "y" * 2000
+    title = "\x1b[0m" * 3700 + "\x1b]0;" + error + "z" * 1600 + "\x07 end"
+    for line in (coloured, title):
+        assert len(line) > 4 * MAX_LINE
+    lines = lines_of(f"before\n{coloured}\n{title}\nafter\n")
+    expected = naive_matches(CATALOG, lines)
+    assert expected == {
+        "chart-version-not-found": [
+            (2, 0, {"chart": "a", "version": "1", "url": "https://r.invalid"})
+        ]
+    }
+    found = {
+        m.entry.id: [(h.number, h.pattern, h.groups) for h in m.hits]
+        for m in match_lines(CATALOG, lines)
+    }
+    assert found == expected

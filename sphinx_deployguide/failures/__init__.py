@@ -26,7 +26,7 @@ from .catalog import (
 )
 from .checks import CheckContext, CheckResult, LazyFacts
 from .diagnosis import EXIT_CODES, Diagnosis, Finding, diagnose_lines
-from .logtext import MAX_LINE, MAX_LOG_BYTES, LogLine, LogText, clean_log, read_log_tail
+from .logtext import MAX_LINE, MAX_LOG_BYTES, CleanLog, LogLine, LogText, clean_log, read_log_tail
 from .matcher import EntryMatch, LineHit, match_lines
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "CatalogError",
     "CheckContext",
     "CheckResult",
+    "CleanLog",
     "Diagnosis",
     "EntryMatch",
     "FailureEntry",

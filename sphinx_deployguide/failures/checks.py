@@ -21,14 +21,14 @@ tested with plain values and the adapters against real git repos and a real HTTP
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..delay import format_duration
 from ..errors import DeployGuideError
-from .logtext import LogLine
+from .logtext import CleanLog
 from .matcher import EntryMatch
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class LazyFacts:
 class CheckContext:
     """What the checks may use besides the match itself."""
 
-    lines: Sequence[LogLine]
+    lines: CleanLog
     now: datetime
     facts: LazyFacts = field(default_factory=lambda: LazyFacts(None, "no model loaded"))
     failed_at: datetime | None = None  # --failed-at (wins over log timestamps)
@@ -109,9 +109,9 @@ def failure_time(match: EntryMatch, ctx: CheckContext) -> tuple[datetime | None,
     hit = match.last
     if hit.timestamp is not None:
         return hit.timestamp, f"log line {hit.number}"
-    for line in reversed(ctx.lines):
-        if line.number < hit.number and line.timestamp is not None:
-            return line.timestamp, f"log line {line.number} (nearest timestamp before the error)"
+    line = ctx.lines.stamp_before(hit.number - ctx.lines.first_line)
+    if line is not None and line.timestamp is not None:
+        return line.timestamp, f"log line {line.number} (nearest timestamp before the error)"
     return None, "unknown"
 
 

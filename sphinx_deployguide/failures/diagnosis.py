@@ -13,13 +13,12 @@ Verdicts and exit codes: ``spurious`` 0 (safe to rerun), ``legitimate`` 1, ``und
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from .catalog import STAGES, Catalog
 from .checks import CheckContext, CheckResult, LazyFacts, run_check
-from .logtext import LogLine, last_error_lines
+from .logtext import CleanLog, LogLine, last_error_lines
 from .matcher import EntryMatch, match_lines
 
 EXIT_CODES = {"spurious": 0, "legitimate": 1, "undetermined": 2, "unknown": 2}
@@ -89,7 +88,7 @@ def judge(match: EntryMatch, check: CheckResult | None, order: int) -> Finding:
 
 def diagnose_lines(
     catalog: Catalog,
-    lines: Sequence[LogLine],
+    lines: CleanLog,
     *,
     now: datetime,
     facts: LazyFacts | None = None,
@@ -109,5 +108,5 @@ def diagnose_lines(
     findings = [judge(m, run_check(m, ctx), order[m.entry.id]) for m in match_lines(catalog, lines)]
     findings.sort(key=Finding.rank, reverse=True)
     if not findings:
-        return Diagnosis("unknown", (), tuple(last_error_lines(list(lines))))
+        return Diagnosis("unknown", (), tuple(last_error_lines(lines)))
     return Diagnosis(findings[0].verdict, tuple(findings), ())

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .checks import CheckContext, CheckResult
-from .logtext import LogLine
-from .matcher import EntryMatch
+from .logtext import CleanLog
+from .matcher import EntryMatch, search_log
 
 _NOT_FOUND_RE = re.compile(r"\b404\b|Not Found|no such host", re.IGNORECASE)
 _TRANSIENT_RE = re.compile(
@@ -124,10 +124,10 @@ POD_FAILURE_RE = re.compile(
 )
 
 
-def decide_rollout(lines: Sequence[LogLine]) -> CheckResult:
+def decide_rollout(lines: CleanLog) -> CheckResult:
     """Legitimate when the log shows pods that cannot start, else rerun once (pure)."""
     name = "rollout"
-    found = [(line, m.group(1)) for line in lines for m in [POD_FAILURE_RE.search(line.text)] if m]
+    found = [(lines[i], m.group(1)) for i, m in sorted(search_log(POD_FAILURE_RE, lines).items())]
     if found:
         reasons = sorted({reason for _, reason in found})
         evidence = tuple(f"line {line.number}: {line.text.strip()[:200]}" for line, _ in found[:5])

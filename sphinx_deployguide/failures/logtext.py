@@ -5,14 +5,24 @@ A GitHub Actions log line looks like ``2024-01-04T16:05:12.1234567Z ##[error]\x1
 command, and ANSI colours. Patterns are written against the message alone, so all of that
 is removed first, keeping the timestamp (the failure time) and whether the line was flagged
 as an error (for "show the last error-looking lines").
+
+A 20 MB log has about 200,000 lines, so :func:`clean_log` cleans the whole text with a few
+regular-expression passes (each confined to one line) instead of a Python call per line,
+and makes a :class:`LogLine` (timestamp, marker) only for the lines a diagnosis shows;
+:func:`clean_line` is the definition both follow.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, NamedTuple
+from functools import cached_property
+from itertools import accumulate, count
+from operator import add
+from typing import BinaryIO, NamedTuple, overload
 
 from ..escape import ESCAPE_SEQUENCES
 
@@ -23,15 +33,36 @@ MAX_LOG_BYTES = 20 * 2**20
 MAX_LINE = 4096
 _CHUNK = 2**20
 
-_TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?")
-_MARKER_RE = re.compile(
+#: Longer raw lines are cut to this many characters before cleaning (bounds that work too).
+_MAX_RAW = 4 * MAX_LINE
+
+#: What starts an escape sequence (ESC, or one of the 8-bit C1 introducers): a line holding
+#: none has none to remove.
+_ESCAPE_START_RE = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
+# The escape sequences of terminal output (:data:`~..escape.ESCAPE_SEQUENCES`), with no part
+# that matches a newline (an unterminated title stops at the end of its line), so over a
+# whole text it removes exactly what it removes line by line.
+_IN_LINES = ESCAPE_SEQUENCES.pattern.replace(r"[^\x07\x1b\x9c]", r"[^\x07\x1b\x9c\n]")
+assert _IN_LINES != ESCAPE_SEQUENCES.pattern, "escape.ESCAPE_SEQUENCES changed: update this"
+_ESCAPES_IN_LINES_RE = re.compile(_IN_LINES, ESCAPE_SEQUENCES.flags)
+_TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?"
+_TIMESTAMP_RE = re.compile(_TIMESTAMP)
+_MARKER = (
     r"##\[(group|endgroup|error|warning|notice|debug|command|section)\]"
     r"|::(group|endgroup|error|warning|notice|debug)(?: [^:\n]{0,1000})?::"
 )
-_ERROR_WORDS_RE = re.compile(
-    r"\b(?:error|failed|failure|fatal|exception|traceback|timed out|denied|refused)\b",
-    re.IGNORECASE,
+_MARKER_RE = re.compile(_MARKER)
+# The same at every line start of a whole text, which the caller prefixes with "\n": a
+# leading literal lets the engine jump from newline to newline.
+_BOM_AT_STARTS_RE = re.compile("\n\ufeff+")
+_MARKER_GROUPLESS = re.sub(r"\((?!\?)", "(?:", _MARKER)
+_STAMP_MARKER_AT_STARTS_RE = re.compile(
+    rf"\n(?:{_TIMESTAMP}(?:{_MARKER_GROUPLESS})?|{_MARKER_GROUPLESS})"
 )
+_ERROR_WORDS = r"error|failed|failure|fatal|exception|traceback|timed out|denied|refused"
+_ERROR_WORDS_RE = re.compile(rf"\b(?:{_ERROR_WORDS})\b", re.IGNORECASE)
+#: What a raw line must hold to look like an error once cleaned (see last_error_lines).
+_ERROR_HINT_RE = re.compile(rf"{_ERROR_WORDS}|{_ESCAPE_START_RE.pattern}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -93,7 +124,7 @@ def read_log_tail(stream: BinaryIO, max_bytes: int = MAX_LOG_BYTES) -> LogText:
             del tail[: newline + 1]
         else:
             tail.clear()
-    text = bytes(tail).decode("utf-8", errors="replace")
+    text = tail.decode("utf-8", errors="replace")
     return LogText(text=text, first_line=skipped_lines + 1, total_bytes=total, read_bytes=len(tail))
 
 
@@ -113,8 +144,8 @@ def clean_line(raw: str, number: int) -> LogLine:
     cut = False
     if len(text) > 4 * MAX_LINE:
         text, cut = text[: 4 * MAX_LINE], True  # bound the cleaning work too
-    if "\x1b" in text:
-        text = ESCAPE_SEQUENCES.sub("", text)
+    if _ESCAPE_START_RE.search(text):
+        text = _ESCAPES_IN_LINES_RE.sub("", text)
     if text.startswith("\ufeff"):
         text = text.lstrip("\ufeff")
     stamp = None
@@ -134,18 +165,179 @@ def clean_line(raw: str, number: int) -> LogLine:
     return LogLine(number, text, stamp, marker, cut)
 
 
-def clean_log(log: LogText) -> list[LogLine]:
+def _clean_text(text: str) -> str:
+    """What :func:`clean_line` makes of each line of ``text``, for all lines at once (lines
+    over ``4 * MAX_LINE`` characters and the ``MAX_LINE`` cut aside: see :class:`CleanLog`).
+
+    Every pass is confined to one line (no pattern matches a newline, except the leading
+    one that anchors a line start), in clean_line's order: carriage return, ANSI codes,
+    byte-order marks, timestamp, then marker.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if text.endswith("\r"):
+            text = text[:-1]
+    text = "\n" + _decolor(text)
+    if "\ufeff" in text:
+        text = _BOM_AT_STARTS_RE.sub("\n", text)
+    return _STAMP_MARKER_AT_STARTS_RE.sub("\n", text)[1:]
+
+
+def _decolor(text: str) -> str:
+    return _ESCAPES_IN_LINES_RE.sub("", text) if _ESCAPE_START_RE.search(text) else text
+
+
+def line_starts(lengths: Iterable[int]) -> list[int]:
+    """Offsets of lines of these lengths in their newline-joined text."""
+    ends = map(add, accumulate(lengths), count(1))
+    return [0, *ends]
+
+
+class LineIndex:
+    """Line numbers of offsets in a text (str or bytes), found by counting newlines from the
+    nearest offset known before (the start, the end when the number of lines is given, or
+    an offset asked before): cheaper than a table of every line start when only the lines
+    of a few hits are needed, which are mostly near the end of a log."""
+
+    def __init__(self, text: str | bytes, newlines: int | None = None) -> None:
+        self.text = text
+        self._newline = "\n" if isinstance(text, str) else b"\n"
+        self._offsets = [0]
+        self._lines = [0]
+        if newlines is not None:
+            self._offsets.append(len(text))
+            self._lines.append(newlines)
+
+    def line_of(self, offset: int) -> int:
+        """Index (0-based) of the line holding ``offset``."""
+        after = bisect_right(self._offsets, offset)
+        before = after - 1
+        if self._offsets[before] == offset:
+            return self._lines[before]
+        count = self.text.count  # type: ignore[union-attr]
+        if after < len(self._offsets) and (
+            self._offsets[after] - offset < offset - self._offsets[before]
+        ):
+            line = self._lines[after] - count(self._newline, offset, self._offsets[after])
+        else:
+            line = self._lines[before] + count(self._newline, self._offsets[before], offset)
+        self._offsets.insert(after, offset)
+        self._lines.insert(after, line)
+        return line
+
+
+class CleanLog(Sequence[LogLine]):
+    """Every line of a log, cleaned on demand.
+
+    ``self[i]`` is made by :func:`clean_line` when asked for: a diagnosis shows a few
+    dozen lines of the hundreds of thousands a log can have. For searching, :attr:`hay`
+    is the whole log with only the ANSI codes removed (one pass): every cleaned line is a
+    part of its line there (cleaning only takes a prefix off and cuts the end), so a line
+    whose ``hay`` line lacks a literal cannot have it once cleaned, except the lines of
+    :attr:`long_lines` (cut before their codes are removed). :attr:`texts` and
+    :attr:`text` (all cleaned lines, joined) take a few passes over the whole log more:
+    they are made only when a search needs them.
+    """
+
+    def __init__(self, text: str, first_line: int = 1) -> None:
+        raw = text.split("\n")
+        if raw[-1] == "":
+            raw.pop()
+            text = text[:-1]
+        self.raw = raw
+        self.first_line = first_line
+        self._source = text
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @overload
+    def __getitem__(self, index: int) -> LogLine: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[LogLine]: ...
+
+    def __getitem__(self, index: int | slice) -> LogLine | list[LogLine]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self.raw)))]
+        if index < 0:
+            index += len(self.raw)
+        if not 0 <= index < len(self.raw):
+            raise IndexError("log line index out of range")
+        return clean_line(self.raw[index], self.first_line + index)
+
+    def text_of(self, index: int) -> str:
+        """``self[index].text``."""
+        if "texts" in self.__dict__:
+            return self.texts[index]
+        return clean_line(self.raw[index], 0).text
+
+    @cached_property
+    def hay(self) -> str:
+        """The log without its ANSI codes, lines as in the log (see the class docstring)."""
+        return _decolor(self._source)
+
+    @cached_property
+    def long_lines(self) -> list[int]:
+        """Lines cut before cleaning (over ``4 * MAX_LINE`` characters)."""
+        if not self.raw or max(map(len, self.raw)) <= _MAX_RAW:
+            return []
+        return [i for i, line in enumerate(self.raw) if len(line) > _MAX_RAW]
+
+    @cached_property
+    def texts(self) -> list[str]:
+        """Every cleaned line: ``texts[i] == self[i].text``."""
+        if not self.raw:
+            return []
+        texts = _clean_text(self._source).split("\n")
+        for i in self.long_lines:
+            texts[i] = clean_line(self.raw[i], 0).text
+        if max(map(len, texts)) > MAX_LINE:
+            texts = [t[:MAX_LINE] for t in texts]
+        return texts
+
+    @cached_property
+    def text(self) -> str:
+        """The cleaned lines joined by newlines."""
+        return "\n".join(self.texts)
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Offset in :attr:`text` of each line."""
+        return line_starts(map(len, self.texts))[: len(self.raw)]
+
+    def stamp_before(self, index: int) -> LogLine | None:
+        """The nearest line before line ``index`` that has a timestamp.
+
+        A line whose raw text starts with neither a digit, an escape sequence nor a
+        byte-order mark has none (only those are removed before the timestamp), so only the
+        others are cleaned.
+        """
+        for i in range(min(index, len(self.raw)) - 1, -1, -1):
+            first = self.raw[i][:1]
+            if first.isdigit() or first == "\ufeff" or _ESCAPE_START_RE.match(first):
+                line = self[i]
+                if line.stamp is not None and line.timestamp is not None:
+                    return line
+        return None
+
+
+def clean_log(log: LogText) -> CleanLog:
     """Every line of ``log``, cleaned (split on ``\\n`` only, like an editor counts lines)."""
-    raw_lines = log.text.split("\n")
-    if raw_lines and raw_lines[-1] == "":
-        raw_lines.pop()
-    return [clean_line(raw, log.first_line + i) for i, raw in enumerate(raw_lines)]
+    return CleanLog(log.text, log.first_line)
 
 
-def last_error_lines(lines: list[LogLine], count: int = 8) -> list[LogLine]:
-    """The last ``count`` lines that look like errors (for an unknown failure)."""
+def last_error_lines(lines: CleanLog, count: int = 8) -> list[LogLine]:
+    """The last ``count`` lines that look like errors (for an unknown failure).
+
+    Read from the end; a line is cleaned only if its raw text holds one of the error
+    words (the marker's "error" among them) or an ANSI code (which may split one).
+    """
     found: list[LogLine] = []
-    for line in reversed(lines):
+    for i in range(len(lines) - 1, -1, -1):
+        if not _ERROR_HINT_RE.search(lines.raw[i]):
+            continue
+        line = lines[i]
         if line.text.strip() and line.looks_like_error():
             found.append(line)
             if len(found) == count:

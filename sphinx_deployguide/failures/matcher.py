@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
+
+from ahocorasick_rs import BytesAhoCorasick, MatchKind
 
 from ..userregex import UserRegex
 from .catalog import Catalog, FailureEntry
-from .logtext import LogLine
+from .logtext import CleanLog, LineIndex
 from .regexsafety import required_literal_sets, unbounded_repeats
 
 #: At most this many matched lines are kept per entry (all are counted).
@@ -61,76 +65,156 @@ class EntryMatch:
         return None
 
 
-@dataclass
 class _Test:
     """One pattern, prepared: its literal pre-filter and how to scan with it."""
 
-    entry: FailureEntry
-    index: int  # into the entry's patterns
-    regex: re.Pattern[str] | UserRegex
-    literal_sets: list[tuple[tuple[str, ...], bool]]  # a match has one literal of each set
-    whole_text: re.Pattern[str] | None  # MULTILINE copy for one scan of the joined text
+    def __init__(self, regex: re.Pattern[str] | UserRegex) -> None:
+        self.regex = regex
+        self.flags = regex.flags & ~re.UNICODE
+        # A match holds one literal of each set (the sets with the longest literals first).
+        # A user's pattern runs on RE2 (linear) line by line: Python's parser cannot read
+        # RE2 syntax safely (e.g. [[:alpha:]]), so it has no literal pre-filter.
+        self.literal_sets: list[tuple[tuple[str, ...], bool]] = (
+            [] if isinstance(regex, UserRegex) else required_literal_sets(regex.pattern, self.flags)[:3]
+        )
+
+    @cached_property
+    def whole_text(self) -> re.Pattern[str] | None:
+        """A MULTILINE copy for one scan of the joined text, when that is safe.
+
+        Scanning the joined text once is much faster than a search per line, and
+        equivalent when every repeat is bounded (a match cannot run far past a line end;
+        those that cross one are re-checked line by line) and no \\A/\\Z is used. Others
+        (e.g. a user's ".*") are searched line by line, so each line bounds them.
+        """
+        pattern = self.regex.pattern
+        if isinstance(self.regex, UserRegex):
+            return None
+        if unbounded_repeats(pattern, self.flags) or "\\A" in pattern or "\\Z" in pattern:
+            return None
+        return re.compile(pattern, self.regex.flags | re.MULTILINE)
 
 
-def _prepare(catalog: Catalog) -> list[_Test]:
-    tests = []
-    for entry in catalog.entries:
-        for index, regex in enumerate(entry.regexes):
-            if isinstance(regex, UserRegex):
-                # RE2 (linear) line by line; Python's parser cannot read RE2 syntax safely
-                # (e.g. [[:alpha:]]), so there is no literal pre-filter.
-                tests.append(_Test(entry, index, regex, [], None))
-                continue
-            flags = regex.flags & ~re.UNICODE
-            literal_sets = required_literal_sets(regex.pattern, flags)[:3]
-            # Scanning the joined text once is much faster than a search per line, and
-            # equivalent when every repeat is bounded (a match cannot run far past a line
-            # end; those that cross one are re-checked line by line) and no \A/\Z is used.
-            # Others (e.g. a user's ".*") are searched line by line, so each line bounds them.
-            whole = None
-            if (
-                not unbounded_repeats(regex.pattern, flags)
-                and "\\A" not in regex.pattern
-                and "\\Z" not in regex.pattern
-            ):
-                whole = re.compile(regex.pattern, regex.flags | re.MULTILINE)
-            tests.append(_Test(entry, index, regex, literal_sets, whole))
-    return tests
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
-class _Text:
-    """The cleaned lines joined by newlines, with their offsets (and a case-folded copy on
-    demand, with offsets of its own: folding can change lengths, e.g. "ß" -> "ss")."""
-
-    def __init__(self, lines: Sequence[LogLine]) -> None:
-        self.lines = lines
-        self.text, self.starts = self._join([line.text for line in lines])
-        self._folded: tuple[str, list[int]] | None = None
-
-    @staticmethod
-    def _join(texts: list[str]) -> tuple[str, list[int]]:
-        starts: list[int] = []
-        offset = 0
-        for text in texts:
-            starts.append(offset)
-            offset += len(text) + 1
-        return "\n".join(texts), starts
-
-    def view(self, folded: bool) -> tuple[str, list[int]]:
-        if not folded:
-            return self.text, self.starts
-        if self._folded is None:
-            self._folded = self._join([line.text.casefold() for line in self.lines])
-        return self._folded
-
-    def line_at(self, offset: int, starts: list[int] | None = None) -> int:
-        return bisect_right(self.starts if starts is None else starts, offset) - 1
+def _leftmost(literals: list[str], data: bytes) -> list[tuple[int, int, int]]:
+    """(literal index, start, end) of the leftmost, non-overlapping occurrences."""
+    if not literals:
+        return []
+    automaton = BytesAhoCorasick(
+        [_encode(literal) for literal in literals], matchkind=MatchKind.LeftmostFirst
+    )
+    return automaton.find_matches_as_indexes(data)
 
 
-def _search_lines(test: _Test, lines: Sequence[LogLine], indexes) -> dict[int, Any]:  # type: ignore[no-untyped-def]
+#: Bytes of the log read first to guess which literals are on too many lines to help.
+_SAMPLE = 2**18
+
+
+class _View:
+    """One text, as UTF-8, with the lines holding each literal it was asked about.
+
+    Literals are looked for together (Aho-Corasick), in batches: those of the patterns'
+    first literal sets, then, only if some pattern needs them, those of the second sets,
+    and so on. The search reports only non-overlapping occurrences; but no literal holds a
+    newline, so a line holding a literal holds a reported occurrence (the literal's own or
+    one overlapping it), and on those few lines every literal of the batch is checked.
+    Literals on more than ``limit`` lines are no help as a pre-filter and are left out
+    (None): those of one or two characters, those a sample of the log shows to be frequent
+    (they would only slow the search down), and those the search finds too often.
+    """
+
+    def __init__(self, data: bytes, newlines: int, limit: int) -> None:
+        self.data = data
+        self.index = LineIndex(data, newlines)
+        self.limit = limit
+        self.lines: dict[str, set[int] | None] = {}
+
+    def search(self, literals: Iterable[str]) -> None:
+        """Find the lines of every literal not looked for yet."""
+        data, limit = self.data, self.limit
+        batch = sorted(set(literals) - self.lines.keys())
+        for literal in batch:
+            if len(literal) < 3:
+                self.lines[literal] = None
+        batch = [literal for literal in batch if literal not in self.lines]
+        if len(data) > 3 * _SAMPLE:
+            middle = len(data) // 2
+            sample = data[:_SAMPLE] + data[middle : middle + _SAMPLE] + data[-_SAMPLE:]
+            seen = Counter(i for i, _, _ in _leftmost(batch, sample))
+            scale = len(data) / len(sample)
+            for i, n in seen.items():
+                if n * scale > limit:
+                    self.lines[batch[i]] = None
+            batch = [literal for literal in batch if literal not in self.lines]
+        found = _leftmost(batch, data)
+        texts: dict[int, bytes] = {}
+        for _, start, _ in found:
+            line = self.index.line_of(start)
+            if line not in texts:
+                end = data.find(b"\n", start)
+                texts[line] = data[data.rfind(b"\n", 0, start) + 1 : end if end >= 0 else None]
+        for literal in batch:
+            needle = _encode(literal)
+            lines = {line for line, text in texts.items() if needle in text}
+            self.lines[literal] = lines if len(lines) <= limit else None
+
+
+class _Haystack:
+    """Where literals are looked for: :attr:`CleanLog.hay` and its case-folded copy."""
+
+    def __init__(self, log: CleanLog, tests: Iterable[_Test], limit: int) -> None:
+        self.log = log
+        self.limit = limit
+        # (folded, rank of the set in its pattern) -> the literals of those sets
+        self._batches: dict[tuple[bool, int], set[str]] = {}
+        for test in tests:
+            for rank, (literals, folded) in enumerate(test.literal_sets):
+                self._batches.setdefault((folded, rank), set()).update(literals)
+        self._views: dict[bool, _View] = {}
+
+    def view(self, folded: bool) -> _View:
+        if folded not in self._views:
+            hay = self.log.hay
+            if not folded:
+                data = _encode(hay)
+            elif hay.isascii():  # the same as casefold() there, and faster
+                data = self.view(False).data.lower()
+            else:
+                data = _encode(hay.casefold())
+            self._views[folded] = _View(data, max(0, len(self.log) - 1), self.limit)
+        return self._views[folded]
+
+    def lines_with(self, literal: str, folded: bool) -> set[int] | None:
+        """Indexes of the lines holding ``literal``; None when more than ``limit`` do."""
+        view = self.view(folded)
+        if literal not in view.lines:
+            rank = min(
+                r for (f, r), batch in self._batches.items() if f == folded and literal in batch
+            )
+            view.search(self._batches[folded, rank])
+        return view.lines[literal]
+
+    def candidates(self, literals: tuple[str, ...], folded: bool) -> set[int] | None:
+        """Lines that may hold one of ``literals`` once cleaned; None when more than
+        ``limit`` do (then another literal set, or one scan of the whole text, is cheaper)."""
+        found = set(self.log.long_lines)
+        for literal in literals:
+            lines = self.lines_with(literal, folded)
+            if lines is None:
+                return None
+            found |= lines
+            if len(found) > self.limit:
+                return None
+        return found
+
+
+def _search_lines(test: _Test, log: CleanLog, indexes: Iterable[int]) -> dict[int, Any]:
     found = {}
     for i in indexes:
-        text = lines[i].text
+        text = log.text_of(i)
         if test.literal_sets:
             literals, folded = test.literal_sets[0]
             haystack = text.casefold() if folded else text
@@ -142,51 +226,42 @@ def _search_lines(test: _Test, lines: Sequence[LogLine], indexes) -> dict[int, A
     return found
 
 
-def _literal_lines(
-    literals: tuple[str, ...], folded: bool, text: _Text, limit: int
-) -> set[int] | None:
-    """Indexes of the lines holding one of ``literals``; None when more than ``limit`` do
-    (then another literal set, or one scan of the whole text, is cheaper)."""
-    haystack, starts = text.view(folded)
-    found: set[int] = set()
-    for literal in literals:
-        position = haystack.find(literal)
-        while position >= 0:
-            line = text.line_at(position, starts)
-            found.add(line)
-            if len(found) > limit:
-                return None
-            # Continue after this line: one hit per line is enough.
-            next_start = starts[line + 1] if line + 1 < len(starts) else len(haystack)
-            position = haystack.find(literal, next_start)
-    return found
-
-
-def _scan(test: _Test, text: _Text, limit: int) -> dict[int, Any]:
+def _scan(test: _Test, hay: _Haystack) -> dict[int, Any]:
     """Line index -> first match of ``test`` on that line."""
+    log = hay.log
     for literals, folded in test.literal_sets:
-        candidates = _literal_lines(literals, folded, text, limit)
+        candidates = hay.candidates(literals, folded)
         if candidates is not None:
-            return _search_lines(test, text.lines, sorted(candidates))
+            return _search_lines(test, log, sorted(candidates))
     if test.whole_text is None:
-        return _search_lines(test, text.lines, range(len(text.lines)))
+        return _search_lines(test, log, range(len(log)))
     found: dict[int, Any] = {}
     recheck: set[int] = set()
-    for hit in test.whole_text.finditer(text.text):
-        first = text.line_at(hit.start())
+    for hit in test.whole_text.finditer(log.text):
+        first = bisect_right(log.starts, hit.start()) - 1
         if "\n" in hit.group(0):
-            recheck.update(range(first, text.line_at(hit.end()) + 1))
+            recheck.update(range(first, bisect_right(log.starts, hit.end())))
         elif first not in found:
             found[first] = hit
     if recheck:
         for i in recheck:
             found.pop(i, None)
-        found.update(_search_lines(test, text.lines, sorted(recheck)))
+        found.update(_search_lines(test, log, sorted(recheck)))
     return found
 
 
+def _limit(log: CleanLog, candidate_limit: int | None) -> int:
+    return max(64, len(log) // 16) if candidate_limit is None else candidate_limit
+
+
+def search_log(regex: re.Pattern[str], log: CleanLog) -> dict[int, re.Match[str]]:
+    """Line index -> first match of ``regex`` on that cleaned line, for every line."""
+    test = _Test(regex)
+    return _scan(test, _Haystack(log, [test], _limit(log, None)))
+
+
 def match_lines(
-    catalog: Catalog, lines: Sequence[LogLine], *, candidate_limit: int | None = None
+    catalog: Catalog, lines: CleanLog, *, candidate_limit: int | None = None
 ) -> list[EntryMatch]:
     """The entries that matched at least one line, in catalog order.
 
@@ -194,17 +269,15 @@ def match_lines(
     ``candidate_limit``: above this many lines holding a pattern's literals, the joined
     text is scanned instead of those lines (default: 1/16 of the lines, at least 64).
     """
-    text = _Text(lines)
-    limit = max(64, len(lines) // 16) if candidate_limit is None else candidate_limit
-    per_entry: dict[str, dict[int, tuple[int, Any]]] = {}
-    for test in _prepare(catalog):
-        hits = per_entry.setdefault(test.entry.id, {})
-        for i, found in _scan(test, text, limit).items():
-            if i not in hits:  # an earlier pattern of the entry matched this line already
-                hits[i] = (test.index, found)
+    tests = {regex: _Test(regex) for entry in catalog.entries for regex in entry.regexes}
+    hay = _Haystack(lines, tests.values(), _limit(lines, candidate_limit))
     result = []
     for entry in catalog.entries:
-        hits = per_entry.get(entry.id)
+        hits: dict[int, tuple[int, Any]] = {}
+        for index, regex in enumerate(entry.regexes):
+            for i, found in _scan(tests[regex], hay).items():
+                if i not in hits:  # an earlier pattern of the entry matched this line already
+                    hits[i] = (index, found)
         if not hits:
             continue
         kept = []

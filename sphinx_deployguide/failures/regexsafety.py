@@ -13,6 +13,7 @@ as a fast substring pre-filter (:func:`required_literal_sets`).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -30,7 +31,9 @@ def _name(op_code: Any) -> str:
     return getattr(op_code, "name", None) or str(op_code)
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse(pattern: str, flags: int = 0) -> Any:
+    """Parsed once per pattern: loading a catalog vets it, matching takes its literals."""
     return sre_parse.parse(pattern, flags)
 
 
