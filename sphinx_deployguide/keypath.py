@@ -17,20 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import safeyaml
 from .files import read_text
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
-
-try:
-    _YamlLoader: type = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _YamlLoader = yaml.SafeLoader
 
 
 @dataclass(frozen=True)
@@ -164,6 +156,10 @@ def load_data_file(path: Path) -> Any:
     missing or unreadable file, bytes that are not UTF-8 (with their offset), invalid
     syntax, and YAML that aliases would blow up (:mod:`.safeyaml`).
     """
+    import yaml  # here: key paths are parsed by commands that read no file
+
+    from . import safeyaml
+
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json", ".toml"):
         raise ValueError(
@@ -175,7 +171,7 @@ def load_data_file(path: Path) -> Any:
             return json.loads(text)
         if suffix == ".toml":
             return tomllib.loads(text)
-        return safeyaml.load(text, _YamlLoader)
+        return safeyaml.load(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -1,7 +1,9 @@
 """``deployguide``: the command-line front end.
 
-Each subcommand lives in its own module of this package with ``register(subparsers)``
-(whose parser sets ``func=run``) and ``run(args) -> int``. User mistakes raise
+Each subcommand lives in its own module of this package with ``register(parser)`` (adds
+its arguments and sets ``func=run``) and ``run(args) -> int``. Only the module of the
+command being run is imported (``diagnose`` has no use for the HTTP client, ``facts`` none
+for Sphinx); :data:`COMMANDS` is what ``--help`` lists. User mistakes raise
 :class:`~sphinx_deployguide.errors.DeployGuideError`; :func:`main` prints them as one line
 and exits with their code, never with a traceback. So does anything unexpected (one line
 saying where, exit 2, or the command's ``EXIT_COULD_NOT_RUN``), a closed pipe (``| head``:
@@ -15,7 +17,7 @@ import importlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from .. import __version__
 from ..errors import DeployGuideError
@@ -30,22 +32,34 @@ class Terminated(BaseException):
     """SIGTERM, raised in the main thread so that cleanups (``finally``) run."""
 
 
-#: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (
-    "facts",
-    "checklist",
-    "lint",
-    "bump",
-    "diagnose",
-    "demo",
-)
+#: Subcommand module -> its summary in ``--help``, in the order listed there.
+COMMANDS = {
+    "facts": "print every fact with its value and provenance",
+    "checklist": "print an environment's deploy checklist (text, GitHub task list or JSON)",
+    "lint": "run the drift checks on the docs (the CI gate)",
+    "bump": "pin the current chart version (waits for publication, edits, commits)",
+    "diagnose": "tell whether a failed deploy log is spurious (rerun) or legitimate",
+    "demo": "build the demo world (chart source, chart index, deploy repo) in DIR",
+}
 
 EPILOG = """exit codes: 0 success; 1 findings or refusal (see each command);
 2 bad input (model, arguments); 3 chart not published yet (bump); 4 could not run (diagnose);
 141 the output pipe was closed; 143 terminated (SIGTERM)"""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not a global option."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(commands: Collection[str] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser, with the arguments of ``commands`` (the others only listed)."""
     parser = argparse.ArgumentParser(
         prog="deployguide",
         description="Deploy runbooks that cannot lie: facts, drift lint, bump and diagnose for Helm chart deploys.",
@@ -59,14 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the model file (default: ./deployguide.toml, then docs/deployguide.toml)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
-        module.register(subparsers)
+    for name, summary in COMMANDS.items():
+        command = subparsers.add_parser(name, help=summary)
+        if name in commands:
+            importlib.import_module(f".{name}", __name__).register(command)
     return parser
 
 
@@ -91,7 +101,8 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser([name] if (name := command_in(argv)) else ())
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -69,15 +69,14 @@ _minutes = _bounded("minutes", MAX_TIMEOUT_MIN, "24 h")
 _seconds = _bounded("seconds", MAX_POLL_S, "1 h")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "bump",
-        help="pin the current chart version (waits for publication, edits, commits)",
-        description="Compute the chart version to pin, check it is published, edit the pin "
-        "changing only the version string, optionally commit it on a branch, and print a PR body.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def register(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``deployguide bump``."""
+    parser.description = (
+        "Compute the chart version to pin, check it is published, edit the pin "
+        "changing only the version string, optionally commit it on a branch, and print a PR body."
     )
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("chart", metavar="CHART", help="a chart of the model, e.g. binderhub")
     parser.add_argument(
         "--to",

@@ -17,14 +17,11 @@ from .common import model_path_if_any
 FORMATS = ("text", "github", "json")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "checklist",
-        help="print an environment's deploy checklist (text, GitHub task list or JSON)",
-        description=(
-            "Render the deploy-checklist of ENV from the docs site, values filled, e.g. "
-            "`deployguide checklist staging --format github` for a PR body."
-        ),
+def register(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``deployguide checklist``."""
+    parser.description = (
+        "Render the deploy-checklist of ENV from the docs site, values filled, e.g. "
+        "`deployguide checklist staging --format github` for a PR body."
     )
     parser.add_argument("env", metavar="ENV", help="the environment (as in deployguide.toml)")
     parser.add_argument(

@@ -9,13 +9,12 @@ from pathlib import Path
 from ..demo import build_demo
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="build the demo world (chart source, chart index, deploy repo) in DIR",
-        description="Build a small, deterministic world to try deployguide on: a chart source repo "
+def register(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``deployguide demo``."""
+    parser.description = (
+        "Build a small, deterministic world to try deployguide on: a chart source repo "
         "whose history holds the 2018 incident pattern, a chart index, and a deploy repo "
-        "in the mybinder.org-deploy layout with a deployguide.toml.",
+        "in the mybinder.org-deploy layout with a deployguide.toml."
     )
     parser.add_argument("dir", type=Path, help="an empty or new folder")
     parser.set_defaults(func=run)

@@ -51,19 +51,16 @@ class DiagnoseError(DeployGuideError):
     exit_code = EXIT_COULD_NOT_RUN
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "diagnose",
-        help="tell whether a failed deploy log is spurious (rerun) or legitimate",
-        description=(
-            "Match a CI log against the failure catalog, run the live checks (chart index, git, "
-            "pod states) and print the verdict, the matched lines, the evidence, the next action "
-            "and the runbook link."
-        ),
-        epilog=(
-            "exit codes: 0 spurious (rerun, maybe after waiting), 1 legitimate, "
-            "2 undetermined/unknown, 4 could not run"
-        ),
+def register(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``deployguide diagnose``."""
+    parser.description = (
+        "Match a CI log against the failure catalog, run the live checks (chart index, git, "
+        "pod states) and print the verdict, the matched lines, the evidence, the next action "
+        "and the runbook link."
+    )
+    parser.epilog = (
+        "exit codes: 0 spurious (rerun, maybe after waiting), 1 legitimate, "
+        "2 undetermined/unknown, 4 could not run"
     )
     parser.add_argument(
         "log",

@@ -15,11 +15,10 @@ from .common import load_model_from_args
 VALUE_COLUMN = 48
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "facts",
-        help="print every fact with its value and provenance",
-        description="Compute the facts of the model (chart version, pin, publish delay, ...) and print them.",
+def register(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``deployguide facts``."""
+    parser.description = (
+        "Compute the facts of the model (chart version, pin, publish delay, ...) and print them."
     )
     parser.add_argument(
         "--json",

@@ -42,16 +42,15 @@ ANNOTATION_CAP = 10
 BUILDER = "deployguide-lint"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "lint",
-        help="run the drift checks on the docs (the CI gate)",
-        description=(
-            "Build the docs with the deployguide-lint checker builder and report every drift "
-            "finding (claims, typed versions, pins, checklist coverage, stale facts)."
-        ),
-        epilog="exit codes: 0 clean (no errors); 1 findings at error level (--strict: or warning); "
-        "2 could not run (bad model, Sphinx error)",
+def register(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``deployguide lint``."""
+    parser.description = (
+        "Build the docs with the deployguide-lint checker builder and report every drift "
+        "finding (claims, typed versions, pins, checklist coverage, stale facts)."
+    )
+    parser.epilog = (
+        "exit codes: 0 clean (no errors); 1 findings at error level (--strict: or warning); "
+        "2 could not run (bad model, Sphinx error)"
     )
     parser.add_argument(
         "docs",
