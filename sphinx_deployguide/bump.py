@@ -37,7 +37,7 @@ from .delay import format_duration
 from .docsdir import DocsNotFound, find_docs_dir
 from .errors import DeployGuideError, GitError, NetworkError
 from .escape import inert_references, markdown_code, markdown_text, terminal_text
-from .facts import ChartState, iso_utc, resolve_chart
+from .facts import ChartState, index_charts, iso_utc, resolve_chart
 from .files import not_a_file
 from .git import GitRepo
 from .links import MERGE_PR, SQUASH_PR, github_repo, qualify_refs
@@ -497,6 +497,7 @@ def _loaded(spec: ChartSpec, model: Model, refresh: bool) -> IndexSnapshot:
         refresh=refresh,
         retries=1,
         deadline=model.timeout,
+        charts=index_charts(model, spec),
     )
 
 

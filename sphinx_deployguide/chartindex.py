@@ -22,57 +22,38 @@ Freshness rules of :func:`load_index` (``source`` is an http(s) URL):
   whatever the policy: serving an old copy would hide a real problem.
 
 A local file is read, hashed and served with status ``"live"`` on every call (the cache only
-saves the parse). An optional bearer token for private indexes comes from the environment
-variable ``DEPLOYGUIDE_INDEX_TOKEN``; it is sent only over https (or to a loopback host) and
-never appears in a message.
+saves the parse). Only the entries of the model's charts are read (from the YAML parser's
+events, :mod:`.indexstream`) and cached, so a large index costs little more than its bytes.
+The requests themselves are in :mod:`.indexfetch`, imported only when one is made: a warm
+run reads this cache and imports neither YAML nor the HTTP client.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import functools
 import hashlib
 import json
 import logging
 import os
 import re
-import tempfile
-import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-from urllib.request import url2pathname
 
-import requests
-import yaml
-
-from . import __version__, safeyaml
-from .deadline import Deadline, DeadlineExceeded, call_within, track_sockets
+from . import __version__
 from .errors import ChartIndexError, NetworkError
 from .redact import redact_url
 
+if TYPE_CHECKING:  # imported where a request is made or YAML is read: a warm run does neither
+    import requests
+
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2
-TOKEN_ENV = "DEPLOYGUIDE_INDEX_TOKEN"
-#: Statuses worth retrying: the server is overloaded, restarting or rate-limiting us.
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504}) | frozenset(range(520, 530))
-#: Longest ``Retry-After`` we honour; a server asking for more gets this (a docs build should
-#: not hang for an hour because a CDN said so).
-MAX_RETRY_AFTER = 30.0
-_CHUNK = 64 * 1024
-#: Redirects followed (by hand: loops are caught, credentials stay with their origin).
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 5
-
-try:  # libyaml is ~4x faster on the real index (REFERENCE.md)
-    _BaseLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _BaseLoader = yaml.SafeLoader
+CACHE_FORMAT = 3
 
 
 def _string_scalar_loader(base: type) -> type:
@@ -89,8 +70,13 @@ def _string_scalar_loader(base: type) -> type:
     return type(f"Index{base.__name__}", (base,), {"yaml_implicit_resolvers": resolvers})
 
 
-IndexLoader = _string_scalar_loader(_BaseLoader)
-IndexPureLoader = _string_scalar_loader(yaml.SafeLoader)
+@functools.cache
+def index_loader() -> type:
+    """The index's loader, on libyaml when there (~4x faster on the real index, REFERENCE.md).
+    Made on first use: a warm run never imports YAML."""
+    import yaml
+
+    return _string_scalar_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @dataclass(frozen=True)
@@ -173,16 +159,44 @@ def parse_created(value: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def load_document(data: bytes, charts: Collection[str] | None = None) -> Any:
+    """The index document as the index loader reads it, with the entries of ``charts``
+    only (all when None): streamed from the parser's events (:mod:`.indexstream`, which
+    never expands an alias), or, for what only the general loader handles (tags, anchors,
+    aliases, deep nesting), loaded whole by the bounded loader (:mod:`.safeyaml`)."""
+    from . import safeyaml
+    from .indexstream import Unusual, index_document
+
+    loader = index_loader()(data)
+    try:
+        return index_document(loader, charts)
+    except Unusual:
+        pass
+    finally:
+        loader.dispose()
+    doc = safeyaml.load(data, index_loader())
+    entries = doc.get("entries") if isinstance(doc, dict) else None
+    if charts is not None and isinstance(entries, dict):
+        doc["entries"] = {chart: items for chart, items in entries.items() if str(chart) in charts}
+    return doc
+
+
 def parse_index(
-    data: bytes, source: str, *, loader: type | None = None
+    data: bytes, source: str, *, charts: Collection[str] | None = None
 ) -> dict[str, tuple[IndexEntry, ...]]:
     """Parse an ``index.yaml`` body into chart name -> entries (in index order).
 
-    Every problem is a ChartIndexError naming ``source``, the key and what was expected:
-    a broken index must never look like an empty one. ``loader`` is for benchmarks.
+    Only the entries of ``charts`` (all when None) are read and checked: the facts of a
+    model need a few charts of an index that may list many. Every problem is a
+    ChartIndexError naming ``source``, the key and what was expected: a broken index must
+    never look like an empty one.
     """
+    import yaml
+
+    from . import safeyaml
+
     try:
-        doc = safeyaml.load(data, loader or IndexLoader)
+        doc = load_document(data, charts)
     except yaml.YAMLError as exc:
         problem, line = safeyaml.problem_of(exc)
         raise ChartIndexError(
@@ -203,16 +217,16 @@ def parse_index(
         raise ChartIndexError(
             "expected a Helm index: the top-level key 'entries' is missing", file=source
         )
-    charts = doc["entries"]
-    if not isinstance(charts, Mapping):
+    entries = doc["entries"]
+    if not isinstance(entries, Mapping):
         raise ChartIndexError(
-            f"expected a mapping of chart name -> list of versions, got {_describe_value(charts)}",
+            f"expected a mapping of chart name -> list of versions, got {_describe_value(entries)}",
             file=source,
             key="entries",
         )
 
     result: dict[str, tuple[IndexEntry, ...]] = {}
-    for chart, items in charts.items():
+    for chart, items in entries.items():
         key = f"entries.{chart}"
         if not isinstance(items, list):
             raise ChartIndexError(
@@ -287,42 +301,6 @@ def _describe_value(value: Any) -> str:
     return f"a {_kind(value)}"
 
 
-# --------------------------------------------------------------------------- retry policy (pure)
-
-
-def retry_delay(
-    attempt: int,
-    backoff: float,
-    retry_after: str | None = None,
-    *,
-    max_retry_after: float = MAX_RETRY_AFTER,
-    now: datetime | None = None,
-) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based).
-
-    Exponential backoff ``backoff * 2**attempt``; a ``Retry-After`` header (seconds or an
-    HTTP date) replaces it, capped at ``max_retry_after``. An unparseable header is ignored.
-    """
-    delay = backoff * (2**attempt)
-    if retry_after:
-        text = retry_after.strip()
-        asked: float | None = None
-        if text.isdigit():
-            asked = float(text)
-        else:
-            try:
-                when = email.utils.parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=timezone.utc)
-                asked = (when - (now or _now())).total_seconds()
-        if asked is not None:
-            delay = min(max(asked, 0.0), max_retry_after)
-    return max(delay, 0.0)
-
-
 # --------------------------------------------------------------------------- cache (thin I/O)
 
 
@@ -347,6 +325,7 @@ class _Cached:
     entries: dict[str, tuple[IndexEntry, ...]]
     redirected_to: str | None = None
     max_age: int | None = None
+    charts: tuple[str, ...] | None = None  # the charts read from the body (None: all)
 
 
 def _aware(text: str) -> datetime:
@@ -357,8 +336,11 @@ def _aware(text: str) -> datetime:
     return moment
 
 
-def _read_cache(path: Path, source: str) -> tuple[_Cached | None, str | None]:
-    """The cached copy, or (None, why it is unusable); a missing file is not a problem."""
+def _read_cache(
+    path: Path, source: str, charts: Collection[str] | None = None
+) -> tuple[_Cached | None, str | None]:
+    """The cached copy, or (None, why it is unusable); a missing file, or one made for
+    other charts (then the body is fetched and read again), is not a problem."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -369,6 +351,9 @@ def _read_cache(path: Path, source: str) -> tuple[_Cached | None, str | None]:
         doc = json.loads(raw)
         if doc.get("format") != CACHE_FORMAT or doc.get("source") != source:
             return None, f"the cache {path} is for another format or source"
+        read = doc["charts"]
+        if read is not None and (charts is None or not set(charts) <= set(read)):
+            return None, None
         entries = {
             chart: tuple(IndexEntry(v, _aware(c), d, tuple(u)) for v, c, d, u in items)
             for chart, items in doc["entries"].items()
@@ -383,6 +368,7 @@ def _read_cache(path: Path, source: str) -> tuple[_Cached | None, str | None]:
                 entries=entries,
                 redirected_to=doc.get("redirected_to"),
                 max_age=doc.get("max_age"),
+                charts=None if read is None else tuple(read),
             ),
             None,
         )
@@ -403,6 +389,7 @@ def _write_cache(path: Path, source: str, cached: _Cached) -> None:
         "fetched_at": cached.fetched_at.isoformat(),
         "redirected_to": cached.redirected_to,
         "max_age": cached.max_age,
+        "charts": None if cached.charts is None else list(cached.charts),
         "entries": {
             chart: [[e.version, e.created.isoformat(), e.digest, list(e.urls)] for e in items]
             for chart, items in cached.entries.items()
@@ -411,6 +398,8 @@ def _write_cache(path: Path, source: str, cached: _Cached) -> None:
     data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -462,16 +451,20 @@ def load_index(
     retries: int = 3,
     backoff: float = 0.5,
     max_bytes: int = 64 * 2**20,
-    max_retry_after: float = MAX_RETRY_AFTER,
+    max_retry_after: float | None = None,
     deadline: float | None = None,
+    charts: Collection[str] | None = None,
 ) -> IndexSnapshot:
     """The chart index at ``source`` (http(s) URL, or a path relative to ``base_dir``).
 
     ``retries`` is the number of retries after the first attempt; ``timeout`` is
     (connect, read) in seconds; ``deadline`` bounds the whole fetch (connect, reads,
-    redirects, retries and their backoff) in seconds. See the module docstring for the
-    freshness rules.
+    redirects, retries and their backoff) in seconds; ``max_retry_after``: the longest
+    ``Retry-After`` honoured (default :data:`.indexfetch.MAX_RETRY_AFTER`). ``charts``: the
+    charts whose entries are read and cached (all when None). See the module docstring for
+    the freshness rules.
     """
+    charts = None if charts is None else tuple(sorted(set(charts)))
     if offline not in ("stale", "error"):
         raise ValueError(f"offline must be 'stale' or 'error', not {offline!r}")
     scheme = urlsplit(source).scheme.lower()
@@ -488,9 +481,12 @@ def load_index(
             backoff=backoff,
             max_bytes=max_bytes,
             max_retry_after=max_retry_after,
-            deadline=Deadline(deadline),
+            deadline=deadline,
+            charts=charts,
         )
     if scheme == "file":
+        from urllib.request import url2pathname
+
         path = Path(url2pathname(urlsplit(source).path))
     elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", source):
         raise ChartIndexError(
@@ -501,10 +497,12 @@ def load_index(
         path = Path(source).expanduser()
     if not path.is_absolute():
         path = Path(base_dir) / path
-    return _load_file(path.resolve(), cache_dir=Path(cache_dir), max_bytes=max_bytes)
+    return _load_file(path.resolve(), cache_dir=Path(cache_dir), max_bytes=max_bytes, charts=charts)
 
 
-def _load_file(path: Path, *, cache_dir: Path, max_bytes: int) -> IndexSnapshot:
+def _load_file(
+    path: Path, *, cache_dir: Path, max_bytes: int, charts: tuple[str, ...] | None
+) -> IndexSnapshot:
     """A local index: always read and hashed (cheap, and never misses a same-size rewrite)."""
     source = str(path)
     try:
@@ -527,50 +525,14 @@ def _load_file(path: Path, *, cache_dir: Path, max_bytes: int) -> IndexSnapshot:
         ) from None
     sha = hashlib.sha256(data).hexdigest()
     cpath = cache_path(cache_dir, source)
-    cached, _ = _read_cache(cpath, source)
+    cached, _ = _read_cache(cpath, source, charts)
     now = _now()
     if cached is not None and cached.sha256 == sha:
         return _snapshot(source, cached, "live", fetched_at=now)
-    entries = parse_index(data, source)
-    fresh = _Cached(f"sha256:{sha}", None, None, sha, now, entries)
+    entries = parse_index(data, source, charts=charts)
+    fresh = _Cached(f"sha256:{sha}", None, None, sha, now, entries, charts=charts)
     _write_cache(cpath, source, fresh)
     return _snapshot(source, fresh, "live")
-
-
-def _auth_headers(url: str) -> dict[str, str]:
-    token = os.environ.get(TOKEN_ENV, "").strip()
-    if not token:
-        return {}
-    parts = urlsplit(url)
-    if parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1"):
-        return {"Authorization": f"Bearer {token}"}
-    log.warning("not sending %s over plain http to %s", TOKEN_ENV, parts.hostname)
-    return {}
-
-
-class _Transient(Exception):
-    """A failure worth retrying (and, in the end, a NetworkError)."""
-
-    def __init__(self, reason: str, retry_after: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-        self.attempts = 1  # how many requests were made in all (set by the retry loop)
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    body: bytes
-    etag: str | None
-    last_modified: str | None
-    redirected_to: str | None = None  # the final URL (redacted) when it was not the asked one
-    max_age: int | None = None
-
-
-@dataclass(frozen=True)
-class _Redirect:
-    location: str
 
 
 def _load_url(
@@ -585,17 +547,21 @@ def _load_url(
     retries: int,
     backoff: float,
     max_bytes: int,
-    max_retry_after: float,
-    deadline: Deadline,
+    max_retry_after: float | None,
+    deadline: float | None,
+    charts: tuple[str, ...] | None,
 ) -> IndexSnapshot:
     source = redact_url(url)
     cpath = cache_path(cache_dir, source)
-    cached, cache_problem = _read_cache(cpath, source)
+    cached, cache_problem = _read_cache(cpath, source, charts)
     now = _now()
     if cached is not None and not refresh:
         age = (now - cached.fetched_at).total_seconds()
         if 0 <= age < ttl:
             return _snapshot(source, cached, "cached")
+
+    from . import indexfetch
+    from .deadline import Deadline
 
     headers = {
         "User-Agent": f"sphinx-deployguide/{__version__}",
@@ -606,25 +572,22 @@ def _load_url(
             headers["If-None-Match"] = cached.etag
         if cached.last_modified:
             headers["If-Modified-Since"] = cached.last_modified
-    headers.update(_auth_headers(url))
-
-    own_session = session is None
-    sess = session or requests.Session()
-    track_sockets(sess)
     try:
-        response = _fetch_with_retries(
-            sess,
+        response = indexfetch.fetch_index(
             url,
             source,
             headers,
+            session=session,
             timeout=timeout,
             retries=retries,
             backoff=backoff,
             max_bytes=max_bytes,
-            max_retry_after=max_retry_after,
-            deadline=deadline,
+            max_retry_after=(
+                indexfetch.MAX_RETRY_AFTER if max_retry_after is None else max_retry_after
+            ),
+            deadline=Deadline(deadline),
         )
-    except _Transient as exc:
+    except indexfetch.Transient as exc:
         attempts = exc.attempts
         reason = f"{exc.reason} (after {attempts} attempt{'s' if attempts != 1 else ''})"
         if cached is not None and offline == "stale":
@@ -633,9 +596,6 @@ def _load_url(
         raise NetworkError(
             _network_message(source, reason, cached, cache_problem, offline), file=source
         ) from None
-    finally:
-        if own_session:
-            sess.close()
 
     now = _now()
     if response.status == 304:
@@ -644,13 +604,9 @@ def _load_url(
                 "the server answered 304 Not Modified to a request without a validator",
                 file=source,
             )
-        confirmed = _Cached(
-            cached.validator,
-            cached.etag,
-            cached.last_modified,
-            cached.sha256,
-            now,
-            cached.entries,
+        confirmed = dataclasses.replace(
+            cached,
+            fetched_at=now,
             redirected_to=response.redirected_to,
             max_age=response.max_age if response.max_age is not None else cached.max_age,
         )
@@ -659,9 +615,9 @@ def _load_url(
 
     sha = hashlib.sha256(response.body).hexdigest()
     if cached is not None and cached.sha256 == sha:
-        entries = cached.entries  # same bytes as last time: no need to parse again
+        entries, charts = cached.entries, cached.charts  # same bytes: no need to parse again
     else:
-        entries = parse_index(response.body, source)
+        entries = parse_index(response.body, source, charts=charts)
     validator = response.etag or response.last_modified or f"sha256:{sha}"
     fresh = _Cached(
         validator,
@@ -672,6 +628,7 @@ def _load_url(
         entries,
         redirected_to=response.redirected_to,
         max_age=response.max_age,
+        charts=charts,
     )
     _write_cache(cpath, source, fresh)
     return _snapshot(source, fresh, "live")
@@ -696,254 +653,7 @@ def _network_message(
     return text
 
 
-def _fetch_with_retries(
-    sess: requests.Session,
-    url: str,
-    source: str,
-    headers: dict[str, str],
-    *,
-    timeout: tuple[float, float],
-    retries: int,
-    backoff: float,
-    max_bytes: int,
-    max_retry_after: float,
-    deadline: Deadline,
-) -> _Response:
-    attempt = 0
-    while True:
-        try:
-            return _fetch_following(
-                sess, url, source, headers, timeout=timeout, max_bytes=max_bytes, deadline=deadline
-            )
-        except _Transient as exc:
-            exc.attempts = attempt + 1
-            if attempt >= retries:
-                raise
-            delay = retry_delay(attempt, backoff, exc.retry_after, max_retry_after=max_retry_after)
-            if delay >= deadline.remaining():
-                if not deadline.expired:
-                    exc.reason += (
-                        f"; no time left to retry within network.timeout ({deadline.seconds:g} s)"
-                    )
-                raise
-            log.info("chart index %s: %s; retrying in %.2f s", source, exc.reason, delay)
-            time.sleep(delay)
-            attempt += 1
-
-
-def _same_origin(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme.lower(), pa.hostname, pa.port) == (pb.scheme.lower(), pb.hostname, pb.port)
-
-
-def _fetch_following(
-    sess: requests.Session,
-    url: str,
-    source: str,
-    headers: dict[str, str],
-    *,
-    timeout: tuple[float, float],
-    max_bytes: int,
-    deadline: Deadline,
-) -> _Response:
-    """One GET with redirects followed by hand, all within ``deadline``.
-
-    A loop (a URL seen twice) or more than :data:`MAX_REDIRECTS` hops is a ChartIndexError
-    (a retry would loop again). A hop to another origin (scheme, host, port) goes without
-    the ``Authorization`` header; the final URL is reported in the response.
-    """
-    visited = [url]
-    current = url
-    while True:
-        hop = headers if _same_origin(url, current) else _without_auth(headers)
-        limits = (deadline.cap(timeout[0]), deadline.cap(timeout[1]))
-        try:
-            answer = call_within(
-                deadline,
-                functools.partial(
-                    _fetch_once, sess, current, source, hop, timeout=limits, max_bytes=max_bytes
-                ),
-            )
-        except DeadlineExceeded:
-            raise _Transient(
-                f"no complete answer within network.timeout ({deadline.seconds:g} s)"
-            ) from None
-        if isinstance(answer, _Response):
-            if current == url:
-                return answer
-            return dataclasses.replace(answer, redirected_to=redact_url(current))
-        target = urljoin(current, answer.location)
-        if target in visited:
-            chain = " -> ".join(redact_url(u) for u in [*visited, target])
-            raise ChartIndexError(f"redirect loop: {chain}", file=source)
-        if len(visited) > MAX_REDIRECTS:
-            raise ChartIndexError(
-                f"more than {MAX_REDIRECTS} redirects (last to {redact_url(target)})", file=source
-            )
-        if urlsplit(target).scheme.lower() not in ("http", "https"):
-            raise ChartIndexError(
-                f"redirected to a URL that is not http(s): {redact_url(target)}", file=source
-            )
-        visited.append(target)
-        current = target
-
-
-def _without_auth(headers: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() != "authorization"}
-
-
-def _fetch_once(
-    sess: requests.Session,
-    url: str,
-    source: str,
-    headers: dict[str, str],
-    *,
-    timeout: tuple[float, float],
-    max_bytes: int,
-) -> _Response | _Redirect:
-    """One GET; raises _Transient for what a retry may fix, ChartIndexError for the rest."""
-    try:
-        resp = sess.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
-    except requests.exceptions.RequestException as exc:
-        raise _classify(exc, timeout, source) from None
-    try:
-        if resp.status_code in RETRY_STATUSES:
-            raise _Transient(
-                f"HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
-                resp.headers.get("Retry-After"),
-            )
-        if resp.status_code == 304:
-            return _Response(
-                304,
-                b"",
-                resp.headers.get("ETag"),
-                resp.headers.get("Last-Modified"),
-                max_age=cache_max_age(resp.headers.get("Cache-Control")),
-            )
-        if resp.status_code in REDIRECT_STATUSES and resp.headers.get("Location"):
-            return _Redirect(resp.headers["Location"])
-        if resp.status_code != 200:
-            hint = ""
-            if resp.status_code in (401, 403):
-                hint = f"; for a private index set {TOKEN_ENV}"
-            elif resp.status_code == 404:
-                hint = "; check the chart's `index` URL"
-            raise ChartIndexError(
-                f"HTTP {resp.status_code} {resp.reason or ''}".rstrip() + hint, file=source
-            )
-        declared = _content_length(resp)
-        if declared is not None and declared > max_bytes:
-            raise ChartIndexError(
-                f"the chart index is {declared} bytes (Content-Length), over the limit of "
-                f"{max_bytes} bytes; refused without downloading it",
-                file=source,
-            )
-        chunks: list[bytes] = []
-        received = 0
-        try:
-            for chunk in resp.iter_content(_CHUNK):
-                received += len(chunk)
-                if received > max_bytes:
-                    raise ChartIndexError(
-                        f"the chart index is larger than the limit of {max_bytes} bytes; "
-                        "download aborted",
-                        file=source,
-                    )
-                chunks.append(chunk)
-        except requests.exceptions.RequestException as exc:
-            raise _classify(exc, timeout, source, declared=declared, received=received) from None
-        body = b"".join(chunks)
-        encoded = resp.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
-        if declared is not None and not encoded and len(body) < declared:
-            raise _Transient(
-                f"truncated body: Content-Length is {declared} bytes but the connection "
-                f"closed after {len(body)}"
-            )
-        return _Response(
-            200,
-            body,
-            resp.headers.get("ETag"),
-            resp.headers.get("Last-Modified"),
-            max_age=cache_max_age(resp.headers.get("Cache-Control")),
-        )
-    finally:
-        resp.close()  # an aborted stream closes the connection instead of draining it
-
-
-def _content_length(resp: requests.Response) -> int | None:
-    value = resp.headers.get("Content-Length")
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
-def _classify(
-    exc: requests.exceptions.RequestException,
-    timeout: tuple[float, float],
-    source: str,
-    *,
-    declared: int | None = None,
-    received: int | None = None,
-) -> Exception:
-    """A short reason for a requests failure; invalid URLs are not worth retrying."""
-    E = requests.exceptions
-    if isinstance(exc, (E.InvalidURL, E.MissingSchema, E.InvalidSchema, E.InvalidHeader)):
-        return ChartIndexError(f"invalid index URL: {exc}", file=source)
-    if isinstance(exc, E.ConnectTimeout):
-        return _Transient(f"connect timeout ({timeout[0]:g} s)")
-    if isinstance(exc, E.ReadTimeout) or "Read timed out" in str(exc):
-        return _Transient(f"read timeout ({timeout[1]:g} s)")
-    if isinstance(exc, E.ChunkedEncodingError):
-        if declared is not None:
-            got = re.search(r"IncompleteRead\((\d+) bytes read", str(exc))
-            count = (received or 0) + int(got.group(1)) if got else received
-            return _Transient(
-                f"truncated body: Content-Length is {declared} bytes but the connection "
-                f"closed after {count}"
-            )
-        return _Transient("the connection broke while reading the body")
-    if isinstance(exc, E.SSLError):
-        return _Transient(f"TLS error: {_root_cause(exc)}")
-    if isinstance(exc, E.ConnectionError):
-        return _Transient(f"connection failed: {_root_cause(exc)}")
-    return _Transient(f"{type(exc).__name__}: {_root_cause(exc)}")
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The innermost useful text of a requests/urllib3 exception chain."""
-    seen = exc
-    for _ in range(6):
-        inner = getattr(seen, "reason", None)
-        if inner is None and seen.args and isinstance(seen.args[0], BaseException):
-            inner = seen.args[0]
-        if not isinstance(inner, BaseException):
-            break
-        seen = inner
-    text = str(seen)
-    # urllib3 prefixes "<urllib3.connection.HTTPConnection object at 0x..>: "
-    text = re.sub(r"^<[^>]+>:\s*", "", text)
-    match = re.search(r"\[Errno -?\d+\][^')\"]*", text)
-    if match:
-        return match.group(0).strip()
-    return text[:200]
-
-
-_MAX_AGE_RE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,9})\"?\s*(?:,|$)", re.IGNORECASE)
-
-
-def cache_max_age(header: str | None) -> int | None:
-    """Seconds of ``max-age`` in a ``Cache-Control`` header; None when it has none."""
-    match = _MAX_AGE_RE.search(header or "")
-    return int(match.group(1)) if match else None
-
-
 # --------------------------------------------------------------------------- chart archives
-
-#: (connect, read) seconds for the archive probe: it decides a state, it must not hang a build.
-ARCHIVE_TIMEOUT = (3.0, 5.0)
 
 
 def archive_url(index_url: str, entry: IndexEntry) -> str | None:
@@ -960,40 +670,3 @@ def archive_url(index_url: str, entry: IndexEntry) -> str | None:
     if (parts.hostname, parts.port) != (base.hostname, base.port):
         return None
     return url
-
-
-def probe_archive(
-    url: str,
-    *,
-    session: requests.Session | None = None,
-    timeout: tuple[float, float] = ARCHIVE_TIMEOUT,
-) -> str | None:
-    """Why the chart archive at ``url`` does not answer, or None when it does.
-
-    A ``HEAD`` (a ``GET`` of the first byte if the server refuses HEAD); any status below
-    400 answers (a redirect is not followed: the server knows the archive). One attempt
-    with a deadline: a verdict waits for no one.
-    """
-    headers = {"User-Agent": f"sphinx-deployguide/{__version__}", **_auth_headers(url)}
-    own = session is None
-    sess = session or requests.Session()
-    try:
-        resp = sess.head(url, headers=headers, timeout=timeout, allow_redirects=False)
-        resp.close()
-        if resp.status_code in (405, 501):
-            ranged = {**headers, "Range": "bytes=0-0"}
-            resp = sess.get(
-                url, headers=ranged, timeout=timeout, stream=True, allow_redirects=False
-            )
-            resp.close()
-    except requests.exceptions.RequestException as exc:
-        problem = _classify(exc, timeout, url)
-        reason = problem.reason if isinstance(problem, _Transient) else str(problem)
-        return f"{redact_url(url)} does not answer ({reason})"
-    finally:
-        if own:
-            sess.close()
-    if resp.status_code >= 400:
-        status = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
-        return f"{redact_url(url)} does not answer ({status})"
-    return None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from .chartindex import IndexEntry, IndexSnapshot, archive_url, probe_archive
+from .chartindex import IndexEntry, IndexSnapshot, archive_url
 from .chartversion import (
     ChartVersion,
     ParsedVersion,
@@ -312,7 +312,11 @@ def archive_problem(index: IndexSnapshot, entry: IndexEntry) -> str | None:
     if index.status == "stale":
         return None
     url = archive_url(index.source, entry)
-    return probe_archive(url) if url else None
+    if url is None:
+        return None
+    from .indexfetch import probe_archive  # the HTTP client, only when there is a URL to ask
+
+    return probe_archive(url)
 
 
 def find_published(

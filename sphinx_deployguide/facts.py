@@ -309,6 +309,12 @@ def measure_publish_delays(
     ]
 
 
+def index_charts(model: Model, spec: ChartSpec) -> list[str]:
+    """The charts of the model whose entries are read from ``spec``'s index (one read and
+    one cache serve them all; the index's other charts are skipped)."""
+    return [other.name for other in model.charts.values() if other.index == spec.index]
+
+
 def model_key_error(model: Model, key: str, error: DeployGuideError) -> DeployGuideError:
     """``error`` located at ``key`` of the model file (file, line, key), same class."""
     if error.file and error.key:
@@ -378,6 +384,7 @@ def resolve_chart(
         retries=model.retries,
         timeout=(min(5.0, model.timeout), model.timeout),
         deadline=model.timeout,
+        charts=index_charts(model, spec),
     )
     opened["index", spec.index] = index
     unavailable: dict[str, str] = {}

@@ -18,14 +18,12 @@ from sphinx_deployguide.chartindex import (
     IndexEntry,
     IndexSnapshot,
     archive_url,
-    cache_max_age,
     cache_path,
     load_index,
     parse_created,
     parse_index,
-    probe_archive,
-    retry_delay,
 )
+from sphinx_deployguide.indexfetch import cache_max_age, probe_archive, retry_delay
 from sphinx_deployguide.errors import ChartIndexError, DeployGuideError, NetworkError
 
 try:
@@ -413,6 +411,21 @@ def test_truncated_body_is_an_error_not_an_empty_index(index_server, load) -> No
     expected = f"truncated body: Content-Length is {len(BODY)} bytes but the connection closed"
     assert f"{expected} after 40" in message
     assert index_server.request_count == 2  # a broken transfer is worth one more try
+
+
+def test_a_body_truncated_after_whole_chunks_says_how_many_bytes_came(index_server, load) -> None:
+    """The connection closes after 100,000 bytes of a larger body, more than one read's
+    chunk: the message counts them once (urllib3 reports every byte read so far)."""
+    filler = "# " + "x" * 98 + "\n"
+    body = BODY + (filler * 2000).encode()
+    index_server.set_body(body)
+    index_server.truncate = 100_000
+    with pytest.raises(ChartIndexError) as info:
+        load(index_server.url, retries=0)
+    assert (
+        f"truncated body: Content-Length is {len(body)} bytes but the connection closed "
+        "after 100000 (after 1 attempt)"
+    ) in str(info.value)
 
 
 def test_truncated_once_then_complete(index_server, load) -> None:

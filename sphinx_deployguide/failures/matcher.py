@@ -75,7 +75,9 @@ class _Test:
         # A user's pattern runs on RE2 (linear) line by line: Python's parser cannot read
         # RE2 syntax safely (e.g. [[:alpha:]]), so it has no literal pre-filter.
         self.literal_sets: list[tuple[tuple[str, ...], bool]] = (
-            [] if isinstance(regex, UserRegex) else required_literal_sets(regex.pattern, self.flags)[:3]
+            []
+            if isinstance(regex, UserRegex)
+            else required_literal_sets(regex.pattern, self.flags)[:3]
         )
 
     @cached_property
