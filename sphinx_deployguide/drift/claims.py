@@ -15,9 +15,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
-from .. import safeyaml
 from ..files import FileProblem, inside, not_a_file, read_text
 from ..keypath import load_data_file, parse_key_path, resolve_key_path
 from ..userregex import UserRegex, UserRegexError
@@ -197,6 +194,10 @@ def check_job_claim(
         return _missing_file(
             deploy_repo, workflow, file=file, line=line, what="workflow file", named=named
         )
+    import yaml  # here: a build without job claims reads no workflow
+
+    from .. import safeyaml
+
     try:
         data = safeyaml.load(read_text(path, display=workflow), yaml.SafeLoader)
     except FileProblem as exc:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING
 
 from ..keypath import Index, Key, Match, Segment
+
+if TYPE_CHECKING:  # imported where a file is read: most builds locate nothing
+    import yaml
 
 
 def yaml_key_line(text: str, segments: tuple[Segment, ...]) -> int | None:
@@ -17,6 +19,8 @@ def yaml_key_line(text: str, segments: tuple[Segment, ...]) -> int | None:
     Uses ``yaml.compose`` (node tree with positions, no object construction) with the safe
     loader, so nothing in the file is executed.
     """
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except (yaml.YAMLError, RecursionError):
@@ -37,6 +41,8 @@ def yaml_key_line(text: str, segments: tuple[Segment, ...]) -> int | None:
 
 
 def _has_field(item: yaml.Node, seg: Match) -> bool:
+    import yaml
+
     if not isinstance(item, yaml.MappingNode):
         return False
     return any(

@@ -51,6 +51,7 @@ COPYBUTTON_DEFAULTS: dict[str, Any] = {
 
 # When this build started (one time for every page); memory only, never pickled.
 _BUILT_AT: weakref.WeakKeyDictionary[Sphinx, str] = weakref.WeakKeyDictionary()
+_PAGE_PARTS: weakref.WeakKeyDictionary[Sphinx, tuple[str, str, str]] = weakref.WeakKeyDictionary()
 
 
 def setup_browser(app: Sphinx) -> None:
@@ -91,6 +92,7 @@ def add_static_path(app: Sphinx) -> None:
     if static not in app.config.html_static_path:
         app.config.html_static_path.append(static)
     _BUILT_AT[app] = build_time()
+    _PAGE_PARTS.pop(app, None)
 
 
 def build_time() -> str:
@@ -168,19 +170,26 @@ def add_page_assets(
         return
     app.add_js_file(JS_FILE, loading_method="defer")
     app.add_css_file(CSS_FILE)
+    if app not in _PAGE_PARTS:  # the same on every page of a build: made once
+        _PAGE_PARTS[app] = page_parts(app)
+    metatags, banner, built_at = _PAGE_PARTS[app]
+    context["metatags"] = context.get("metatags", "") + metatags
+    context["body"] = banner + body + built_at
+
+
+def page_parts(app: Sphinx) -> tuple[str, str, str]:
+    """(meta tags, stale banner or "", built-at line) of the runbook pages of this build."""
     facts = current_facts(app)
     facts_hash = facts.hash if facts is not None else ""
     metatags = (
         f'<meta name="deployguide-storage-prefix" content="{escape(storage_prefix(app.config, app.srcdir))}">\n'
         f'<meta name="deployguide-facts-hash" content="{escape(facts_hash)}">\n'
     )
-    context["metatags"] = context.get("metatags", "") + metatags
     stale = bool(facts is not None and facts.stale)
     as_of = str(facts.as_of) if facts is not None else None
-    if stale and as_of:
-        body = stale_banner_html(as_of) + body
+    banner = stale_banner_html(as_of) if stale and as_of else ""
     built_at = _BUILT_AT.get(app) or build_time()
-    context["body"] = body + built_at_html(built_at, as_of, stale)
+    return metatags, banner, built_at_html(built_at, as_of, stale)
 
 
 def is_runbook_page(app: Sphinx, pagename: str, body: str) -> bool:

@@ -19,14 +19,14 @@ from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 
 from ..errors import DeployGuideError
-from ..failures.catalog import STAGES, Catalog, FailureEntry, load_catalog
-from ..failures.signature import readable_signature
 from . import guard
 from .state import get_facts, model_path
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
+
+    from ..failures.catalog import Catalog, FailureEntry
 
 try:  # sphinx-design >= 0.6: a badge node class of its own
     from sphinx_design.badges_buttons import create_bdg_classes, sd_badge
@@ -80,6 +80,8 @@ def _field(label: str, content: list[nodes.Node]) -> nodes.paragraph:
 
 def entry_nodes(entry: FailureEntry) -> nodes.container:
     """One catalog entry: anchor, title, badge and stage, signatures, explanation, remedy."""
+    from ..failures.signature import readable_signature
+
     box = nodes.container(classes=["deployguide-failure", f"deployguide-failure-{entry.verdict}"])
     box["ids"].append(entry.anchor)
     box += nodes.rubric(entry.title, entry.title, classes=["deployguide-failure-title"])
@@ -118,6 +120,8 @@ class DeployFailures(SphinxDirective):
     option_spec = {"stage": directives.unchanged_required}
 
     def _catalog(self) -> Catalog:
+        from ..failures.catalog import load_catalog
+
         facts = get_facts(self.env)
         path = model_path(self.env)
         if facts is None:
@@ -127,6 +131,8 @@ class DeployFailures(SphinxDirective):
         return load_catalog(tuple(facts.model.failures), facts.model.path)
 
     def run(self) -> list[nodes.Node]:
+        from ..failures.catalog import STAGES  # here: most pages have no failure catalog
+
         stage = self.options.get("stage")
         if stage is not None and stage not in STAGES:
             warn(
