@@ -164,8 +164,7 @@ def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Land
             for k in range(rng.randint(1, 3)):
                 touches = rng.random() < 0.5
                 chart |= touches
-                step = change(mark, touches)
-                step = {p.replace(".", f"-pr{pr}.", 1): t for p, t in step.items()}
+                step = change(mark, touches)  # the files every commit shares: small trees
                 files.update(step)
                 tip = commit(ref, tip, step, f"pr {pr} commit {k}\n")
                 chart_mark = tip if touches else chart_mark
