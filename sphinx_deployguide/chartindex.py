@@ -32,26 +32,22 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
-import logging
-import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from . import __version__
 from .errors import ChartIndexError, NetworkError
+from .factcache import cache_file_name, write_file_atomically
 from .redact import redact_url
 
 if TYPE_CHECKING:  # imported where a request is made or YAML is read: a warm run does neither
     import requests
-
-log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 3
 
@@ -79,9 +75,9 @@ def index_loader() -> type:
     return _string_scalar_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-@dataclass(frozen=True)
-class IndexEntry:
-    """The part of one index entry the facts need."""
+class IndexEntry(NamedTuple):
+    """The part of one index entry the facts need (a named tuple: a run reads hundreds of
+    them from the cache)."""
 
     version: str
     created: datetime  # aware, UTC, microsecond precision
@@ -308,11 +304,17 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _log() -> Any:
+    """This module's logger (``logging`` imported when there is something to say)."""
+    import logging
+
+    return logging.getLogger(__name__)
+
+
 def cache_path(cache_dir: Path, source: str) -> Path:
-    """``cache_dir/index/<slug>.json``: a readable prefix + a hash, so sources never collide."""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", re.sub(r"^[a-z]+://", "", source)).strip("-.")
-    return Path(cache_dir) / "index" / f"{readable[-60:] or 'index'}-{digest}.json"
+    """``cache_dir/index/<slug>.json``: a readable prefix + a checksum (the file names its
+    source inside, so two sources never share a cache)."""
+    return Path(cache_dir) / "index" / cache_file_name(source)
 
 
 @dataclass(frozen=True)
@@ -373,7 +375,7 @@ def _read_cache(
             None,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        log.warning("ignoring the unreadable index cache %s: %s", path, exc)
+        _log().warning("ignoring the unreadable index cache %s: %s", path, exc)
         return None, f"the cache {path} is unreadable ({type(exc).__name__})"
 
 
@@ -397,17 +399,7 @@ def _write_cache(path: Path, source: str, cached: _Cached) -> None:
     }
     data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file_atomically(path, data)
     except OSError as exc:
         raise ChartIndexError(
             f"cannot write the chart index cache: {exc.strerror or exc}; "
@@ -523,6 +515,8 @@ def _load_file(
         raise ChartIndexError(
             f"cannot read the chart index: {exc.strerror or exc}", file=source
         ) from None
+    import hashlib  # a local index is hashed on every read; a cached URL one never
+
     sha = hashlib.sha256(data).hexdigest()
     cpath = cache_path(cache_dir, source)
     cached, _ = _read_cache(cpath, source, charts)
@@ -591,7 +585,7 @@ def _load_url(
         attempts = exc.attempts
         reason = f"{exc.reason} (after {attempts} attempt{'s' if attempts != 1 else ''})"
         if cached is not None and offline == "stale":
-            log.info("chart index %s unreachable (%s): serving the cache", source, reason)
+            _log().info("chart index %s unreachable (%s): serving the cache", source, reason)
             return _snapshot(source, cached, "stale", error=reason)
         raise NetworkError(
             _network_message(source, reason, cached, cache_problem, offline), file=source
@@ -612,6 +606,8 @@ def _load_url(
         )
         _write_cache(cpath, source, confirmed)
         return _snapshot(source, confirmed, "live")
+
+    import hashlib
 
     sha = hashlib.sha256(response.body).hexdigest()
     if cached is not None and cached.sha256 == sha:

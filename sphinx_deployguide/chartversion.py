@@ -13,22 +13,22 @@ that brought a chart commit onto the branch (the moment a publish can start).
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import yaml
-
-from . import safeyaml
 from .errors import GitError
-from .git import GitRepo, is_plain_path
+
+if TYPE_CHECKING:  # versions are parsed by commands that never run git
+    from .git import GitRepo
 
 __all__ = [
     "ChartVersion",
     "ChartpressError",
     "ParsedVersion",
-    "VERSION_RE",
     "chart_commits_between",
     "chart_paths",
     "check_base_version",
@@ -38,10 +38,11 @@ __all__ = [
     "format_version",
     "landing_commit",
     "landing_commits",
-    "landing_map",
+    "landings_with_times",
     "latest_tag",
     "load_chartpress_yaml",
     "parse_version",
+    "version_finder",
 ]
 
 SCHEMES = ("chartpress", "sha")
@@ -73,34 +74,45 @@ class ChartVersion:
     n: int | None = None  # ancestors of the commit (None: not part of the version)
     base: str | None = None  # e.g. "1.0.0-0.dev"; the tag for an exact-tag version
     tag: str | None = None  # latest tag reachable from the chart commit
+    #: How ``n`` was counted when it was not by ``git rev-list --count`` over the whole
+    #: history (from a published version's count, see :func:`ancestor_count`).
+    n_from: str | None = None
 
 
 # -- reading chartpress.yaml ----------------------------------------------------------
 
 
-class _Yaml12Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe loader with YAML 1.2 booleans, as chartpress's ruamel.yaml reads its config.
+@functools.cache
+def _yaml12_loader() -> type:
+    """A safe loader with YAML 1.2 booleans, as chartpress's ruamel.yaml reads its config
+    (made on first use: versions are parsed by commands that read no YAML).
 
     PyYAML (YAML 1.1) reads ``no``/``off``/``yes`` as booleans; ruamel.yaml reads them as
     strings. ``rebuildOnContextPathChanges: no`` is therefore *truthy* for chartpress.
     """
+    import yaml
 
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+    loader = type("Yaml12Loader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    return loader
 
 
 def load_chartpress_yaml(text: str, where: str) -> Any:
     """Parse YAML text safely (YAML 1.2 booleans); ChartpressError naming ``where``."""
+    import yaml
+
+    from . import safeyaml
+
     try:
-        return safeyaml.load(text, _Yaml12Loader)  # a safe loader subclass, bounded
+        return safeyaml.load(text, _yaml12_loader())  # a safe loader subclass, bounded
     except yaml.YAMLError as exc:
         problem, line = safeyaml.problem_of(exc)
         raise ChartpressError(f"invalid YAML: {problem}", file=where, line=line) from None
@@ -306,8 +318,9 @@ def _describe(repo: GitRepo, *revs: str) -> list[tuple[str | None, int]]:
     args = ["describe", "--tags", "--long", *revs]
     proc = repo._run(args)
     if proc.returncode == 0:
-        lines = proc.stdout.decode("utf-8", "replace").splitlines()
-        parts = (line.strip().rsplit("-", 2) for line in lines)
+        # one line per rev (a tag name may hold any character but a control one)
+        lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")[: len(revs)]
+        parts = (line.rsplit("-", 2) for line in lines)
         return [(tag, int(since)) for tag, since, _g_sha in parts]
     stderr = proc.stderr.decode("utf-8", "replace")
     if "No names found" in stderr:  # no tags at all: nothing describes any rev
@@ -368,7 +381,21 @@ def compute_chart_version(
     chart_name: str,
     scheme: str = "chartpress",
 ) -> ChartVersion:
-    """The version chartpress would give ``chart_name`` when run at ``rev``.
+    """The version chartpress would give ``chart_name`` when run at ``rev`` (kept in the
+    fact cache: it is a function of the repository's state, see :mod:`.factcache`)."""
+    if scheme not in SCHEMES:
+        raise ChartpressError(f"unknown version scheme {scheme!r} (expected one of {SCHEMES})")
+    question = ("chart-version", rev, chartpress_path, chart_name, scheme)
+    answer = repo.answer(
+        question, lambda: asdict(_compute(repo, rev, chartpress_path, chart_name, scheme))
+    )
+    return ChartVersion(**{**answer, "paths": tuple(answer["paths"])})
+
+
+def _compute(
+    repo: GitRepo, rev: str, chartpress_path: str, chart_name: str, scheme: str
+) -> ChartVersion:
+    """:func:`compute_chart_version`, asked of git.
 
     ``chartpress_path``: repo-root-relative path of ``chartpress.yaml``; it and the
     chart's ``Chart.yaml`` are read at ``rev`` from the object database. ``scheme="sha"``
@@ -381,8 +408,8 @@ def compute_chart_version(
     described by one ``describe``, which also settles the tag rule when both name the
     same tag.
     """
-    if scheme not in SCHEMES:
-        raise ChartpressError(f"unknown version scheme {scheme!r} (expected one of {SCHEMES})")
+    from .git import is_plain_path
+
     chartpress_path = posixpath.normpath(chartpress_path.strip("/"))
     chartpress_dir = posixpath.dirname(chartpress_path)
     # the usual layout, read along with the config; used only if the config agrees
@@ -457,14 +484,71 @@ def compute_chart_version(
             full, short = tagged, repo.short(tagged)  # rev-list --abbrev-commit, as chartpress
             described = [described[0], *_describe(repo, full)]
 
-    n = int(repo.run("rev-list", "--count", full).strip())
     tag, since = described[-1]
     if tag and since == 0:  # exactly on a tag: the tag is the version
         return ChartVersion(fix_chart_version(tag), short, full, paths, base=tag, tag=tag)
     if base_version is None:
         base_version = tag or DEFAULT_BASE
+    n, n_from = ancestor_count(repo, full)
     version = fix_chart_version(format_version(base_version, n, short))
-    return ChartVersion(version, short, full, paths, n=n, base=base_version, tag=tag)
+    return ChartVersion(version, short, full, paths, n=n, base=base_version, tag=tag, n_from=n_from)
+
+
+#: How many published versions are tried as the nearer ancestor (and as its check).
+_COUNT_TRIES = 6
+
+
+def ancestor_count(repo: GitRepo, commit: str) -> tuple[int, str | None]:
+    """(``git rev-list --count COMMIT``, how it was counted: None for that command).
+
+    chartpress's ``n`` counts every ancestor, a walk of the whole history (a third of a
+    second at 100,000 commits without a commit-graph). The chart index says the count of
+    every published version (chartpress >= 2 names), so when :attr:`GitRepo.count_anchors`
+    holds them and the repository has no commit-graph, the count is that of the nearest
+    published ancestor A plus the commits since (``rev-list --count A..COMMIT``), but only
+    once the index's counts are checked against git: an older published ancestor B of A
+    whose count differs from A's by exactly ``rev-list --count B..A``. Anything else (no
+    such pair, counts that disagree) counts the whole history. The number is exactly
+    chartpress's either way; the second element says how it was obtained.
+    """
+
+    def ask() -> list[Any]:
+        derived = None
+        if repo.count_anchors and not repo.has_commit_graph():
+            derived = _count_from_published(repo, commit)
+        return list(derived) if derived else [repo.count(commit), None]
+
+    n, how = repo.answer(("ancestor-count", commit), ask)
+    return n, how
+
+
+def _count_from_published(repo: GitRepo, commit: str) -> tuple[int, str] | None:
+    anchors = repo.count_anchors
+    fulls = repo.resolve_many(list(anchors))
+    known = [(full, *anchors[prefix]) for prefix, full in fulls.items() if full]
+    full = repo.resolve(commit)
+    if not known or full is None:
+        return None
+    times = repo.commit_stamps(sorted({k[0] for k in known} | {full}))
+    before = sorted(
+        (k for k in known if times[k[0]] <= times[full]), key=lambda k: times[k[0]], reverse=True
+    )
+    nearer = [k for k in before[:_COUNT_TRIES] if repo.is_ancestor(k[0], full)]
+    if not nearer:
+        return None
+    a, n_a, name_a = nearer[0]
+    for b, n_b, name_b in before[before.index(nearer[0]) + 1 :][:_COUNT_TRIES]:
+        if b == a or not repo.is_ancestor(b, a):
+            continue
+        between = int(repo.run("rev-list", "--count", f"{b}..{a}"))
+        if n_a - n_b != between:
+            return None  # the published counts are not git's: count everything
+        since = int(repo.run("rev-list", "--count", f"{a}..{full}")) if a != full else 0
+        return n_a + since, (
+            f"{n_a} (the count in the published {name_a}) + {since} commits since; that count "
+            f"checked against the published {name_b} ({n_b}, {between} commits before)"
+        )
+    return None
 
 
 def first_parent_landings(parents: dict[str, tuple[str, ...]], tip: str) -> dict[str, str]:
@@ -494,61 +578,94 @@ def first_parent_landings(parents: dict[str, tuple[str, ...]], tip: str) -> dict
     return landing
 
 
-def _landings(repo: GitRepo, tip: str, *exclude: str) -> dict[str, str]:
-    """:func:`first_parent_landings` of ``rev-list --parents TIP --not EXCLUDE...``.
+def _history(
+    repo: GitRepo, tip: str, *exclude: str
+) -> tuple[dict[str, tuple[str, ...]], dict[str, int]]:
+    """Parents and committer time (epoch) of each commit of ``rev-list TIP --not EXCLUDE...``.
 
     Excluded commits and their ancestors are not walked; their shas still appear as
-    parents, without parents of their own, so the walk stops there (their own landings
-    are meaningless: only ask for commits that are not excluded).
+    parents, without parents of their own, so a walk over ``parents`` stops there.
     """
     parents: dict[str, tuple[str, ...]] = {}
+    times: dict[str, int] = {}
     not_ = ["--not", *exclude] if exclude else []
-    for line in repo.run("rev-list", "--parents", tip, *not_).splitlines():
-        sha, *rest = line.split()
-        parents[sha] = tuple(rest)
-    return first_parent_landings(parents, tip)
+    for line in repo.run("rev-list", "--parents", "--timestamp", tip, *not_).split("\n"):
+        if line:
+            stamp, sha, *rest = line.split(" ")
+            parents[sha] = tuple(rest)
+            times[sha] = int(stamp)
+    return parents, times
 
 
-def landing_map(repo: GitRepo, tip: str) -> dict[str, str]:
-    """{full sha: the first-parent commit of ``tip`` that brought it in}, for every commit
-    reachable from ``tip``, with one git call (:func:`first_parent_landings`)."""
-    return _landings(repo, tip)
+def _common_ancestor(repo: GitRepo, commits: list[str]) -> str | None:
+    """A common ancestor of all ``commits`` (full shas), or None when they have none."""
+    args = ["merge-base", "--octopus", *commits]
+    proc = repo._run(args)
+    if proc.returncode == 1 and not proc.stdout.strip():
+        return None
+    if proc.returncode != 0:
+        raise repo._fail(args, proc)
+    return proc.stdout.decode("ascii").split()[0]
+
+
+def landings_with_times(
+    repo: GitRepo, commits: list[str], tip: str
+) -> dict[str, tuple[str, datetime]]:
+    """{commit as given: (full sha of the first-parent commit of ``tip`` that brought it in,
+    that commit's committer time)}; commits that are unknown or not reachable from ``tip``
+    are left out.
+
+    ``rev-list --ancestry-path --first-parent`` cannot see a commit through a merge's second
+    parent, so it is the oldest commit of ``--first-parent tip`` that contains the commit
+    (:func:`first_parent_landings`). A landing descends from its commit, so only the history
+    since the commits' common ancestor is walked (from that ancestor's parents: it may be
+    one of them), not the whole branch: two git calls however long the history, and each
+    answer is kept in the fact cache.
+    """
+    fulls = repo.resolve_many(commits)
+    found: dict[str, list[Any] | None] = {}
+    asked = []
+    for full in sorted({f for f in fulls.values() if f}):
+        known, answer = repo.answers.known(("landing", tip, full)) if repo.answers else (0, 0)
+        if known:
+            found[full] = answer
+        else:
+            asked.append(full)
+    if asked:
+        base = _common_ancestor(repo, asked)
+        parents, times = _history(repo, tip, *([f"{base}^@"] if base else []))
+        landing = first_parent_landings(parents, tip)
+        for full in asked:  # landings of descendants of ``base`` (or itself) are right
+            found[full] = [landing[full], times[landing[full]]] if full in landing else None
+            if repo.answers is not None:
+                repo.answers.remember(("landing", tip, full), found[full])
+    result = {}
+    for commit, full in fulls.items():
+        answer = found.get(full) if full else None
+        if answer is not None:
+            result[commit] = (answer[0], datetime.fromtimestamp(answer[1], tz=timezone.utc))
+    return result
 
 
 def latest_tag(repo: GitRepo, rev: str) -> tuple[str | None, int]:
     """(the latest tag reachable from ``rev``, commits since it), as ``git describe --tags
     --long`` says; (None, 0) when no tag is reachable."""
-    return _describe(repo, rev)[0]
+    return repo.answer(("describe", rev), lambda: list(_describe(repo, rev)[0]))
 
 
-def landing_commits(
-    repo: GitRepo, commits: list[str], branch: str, landing: dict[str, str] | None = None
-) -> dict[str, str]:
-    """:func:`landing_commit` for many commits: {commit as given: full sha of its landing}.
-
-    Commits that are unknown or not on ``branch`` are left out. At most three git calls
-    in all (resolve the branch, list its history with parents, resolve the commits that
-    are not full shas of its history) instead of five per commit; one when the caller has
-    the branch's :func:`landing_map` already (``landing``).
-    """
-    if landing is None:
-        landing = _landings(repo, repo.resolve_or_fail(branch))
-    result = {c: landing[c] for c in commits if c in landing}  # a full sha names itself
-    fulls = repo.resolve_many([c for c in commits if c not in landing])
-    result.update((c, landing[f]) for c, f in fulls.items() if f is not None and f in landing)
-    return result
+def landing_commits(repo: GitRepo, commits: list[str], branch: str) -> dict[str, str]:
+    """:func:`landing_commit` for many commits: {commit as given: full sha of its landing}
+    (see :func:`landings_with_times`); commits that are unknown or not on ``branch`` are
+    left out."""
+    tip = repo.resolve_or_fail(branch)
+    return {c: sha for c, (sha, _) in landings_with_times(repo, commits, tip).items()}
 
 
 def landing_commit(repo: GitRepo, commit: str, branch: str) -> str:
-    """Full sha of the first-parent commit on ``branch`` that brought ``commit`` in.
-
-    ``rev-list --ancestry-path --first-parent`` cannot see a commit through a merge's
-    second parent, so: the oldest commit of ``--first-parent branch`` that contains
-    ``commit``; ``commit`` itself if it is on that chain (see :func:`landing_commits`).
-    That commit descends from ``commit``, so the ancestors of its parents need no walk.
-    """
+    """Full sha of the first-parent commit on ``branch`` that brought ``commit`` in
+    (``commit`` itself if it is on that chain; see :func:`landings_with_times`)."""
     full = repo.resolve_or_fail(commit)
-    landed = _landings(repo, repo.resolve_or_fail(branch), f"{full}^@").get(full)
+    landed = landing_commits(repo, [full], branch).get(full)
     if landed is None:
         raise GitError(f"{repo.source}: commit {commit} is not on branch {branch}")
     return landed
@@ -563,37 +680,26 @@ def chart_commits_between(
     TREESAME merge is not listed (its PR's commits are). ``old`` None: just ``new``.
     """
     new_full = repo.resolve_or_fail(new)
-    fmt = "--pretty=format:%h%x00%s"
+    # -z ends each record with NUL: a subject may hold a carriage return or any other
+    # character that str.splitlines() would take for a line break
+    fmt = ("-z", "--pretty=format:%h %s")
     if old is None:
-        out = repo.run(
-            "log", "--max-count=1", "--no-show-signature", *repo.abbrev_args(), fmt, new_full
-        )
+        args = ["log", "--max-count=1", "--no-show-signature", *repo.abbrev_args(), *fmt, new_full]
     else:
         old_full = repo.resolve_or_fail(old)
-        out = repo.run(
-            "log",
-            "--reverse",
-            "--no-show-signature",
-            *repo.abbrev_args(),
-            fmt,
-            f"{old_full}..{new_full}",
-            "--",
-            *paths,
-        )
-    result = []
-    for line in out.splitlines():
-        if line:
-            short, _, subject = line.partition("\0")
-            result.append((short, subject))
-    return result
+        args = ["log", "--reverse", "--no-show-signature", *repo.abbrev_args(), *fmt]
+        args += [f"{old_full}..{new_full}", "--", *paths]
+    records = repo.answer(
+        ("log", *args), lambda: repo.run_bytes(*args).decode("utf-8", "replace").split("\0")
+    )
+    return [tuple(record.split(" ", 1)) for record in records if record]  # type: ignore[misc]
 
 
 # -- parsing versions ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ParsedVersion:
-    """A chart version split into its parts.
+class ParsedVersion(NamedTuple):
+    """A chart version split into its parts (a named tuple: a run parses every index name).
 
     era: "sha" (2017-2019, ``0.1.0-441f5ea``), "chartpress-0.4" (``0.2.0-013.dace2ee``),
     "chartpress-0.6" (``0.2.0-n077.hef338bc``), "chartpress-2"
@@ -619,26 +725,42 @@ _ERA_PATTERNS = (
     ("chartpress-0.4", rf"(?P<base>{_OLD_BASE})(?P<n>\d{{3,}})\.(?P<sha>{_SHA})"),
     ("sha", rf"(?P<base>{_CORE})-(?P<sha>{_SHA})"),
 )
-_ERA_RES = tuple((era, re.compile(rf"^{pattern}$")) for era, pattern in _ERA_PATTERNS)
-
-#: Finds chart versions of the four SHA-bearing formats inside prose (not plain tags:
-#: "3.12.0" alone is not a chart build). A trailing ".tgz" or sentence dot is allowed.
-VERSION_RE = re.compile(
-    r"(?<![\w.])(?:"
-    + "|".join(re.sub(r"\(\?P<\w+>", "(?:", p) for _, p in _ERA_PATTERNS)
-    + r")(?![\w-]|\.(?!tgz\b)\w)"
+# One pattern for all eras, tried in the order above (an alternation tries its branches in
+# order, each to the end): group names get the era's index, e.g. ``base0``.
+_ERAS_RE = re.compile(
+    "^(?:"
+    + "|".join(
+        re.sub(r"\(\?P<(\w+)>", rf"(?P<\g<1>{i}>", pattern)
+        for i, (_, pattern) in enumerate(_ERA_PATTERNS)
+    )
+    + ")$"
 )
+_COUNTED_ERAS = frozenset(str(i) for i, (_, p) in enumerate(_ERA_PATTERNS) if "(?P<n>" in p)
 
 
+@functools.cache
+def version_finder() -> re.Pattern[str]:
+    """Finds chart versions of the four SHA-bearing formats inside prose (not plain tags:
+    "3.12.0" alone is not a chart build); a trailing ".tgz" or sentence dot is allowed.
+    Compiled on first use: only the drift checks look for versions in text."""
+    return re.compile(
+        r"(?<![\w.])(?:"
+        + "|".join(re.sub(r"\(\?P<\w+>", "(?:", p) for _, p in _ERA_PATTERNS)
+        + r")(?![\w-]|\.(?!tgz\b)\w)"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
 def parse_version(version: str) -> ParsedVersion | None:
-    """Split a chart version of any era; None if it is none of them."""
+    """Split a chart version of any era; None if it is none of them (remembered: a run asks
+    about the same index names many times)."""
     version = version.strip()
-    for era, rx in _ERA_RES:
-        m = rx.match(version)
-        if m:
-            base = m["base"].rstrip("-.")
-            n = int(m["n"]) if "n" in rx.groupindex else None
-            return ParsedVersion(version, era, base, n, m["sha"])
+    m = _ERAS_RE.match(version)
+    if m:
+        i = m.lastgroup[3:]  # type: ignore[index]  # each era's last group is its "sha"
+        n = m[f"n{i}"] if i in _COUNTED_ERAS else None
+        era = _ERA_PATTERNS[int(i)][0]
+        return ParsedVersion(version, era, m[f"base{i}"].rstrip("-."), n and int(n), m[f"sha{i}"])
     if SEMVER_RE.fullmatch(version):
         return ParsedVersion(version, "tag", version, None, None)
     return None

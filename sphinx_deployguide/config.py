@@ -526,9 +526,10 @@ def load_model(path: Path | str) -> Model:
     failures = data.get("failures", [])
     if not isinstance(failures, list) or not all(isinstance(f, dict) for f in failures):
         raise r.error("failures", "expected an array of tables ([[failures]])")
-    from .failures.catalog import validate_entries  # (the catalog imports the facts)
+    if failures:  # the catalog (and RE2) only for a model that adds entries to it
+        from .failures.catalog import validate_entries  # (the catalog imports the facts)
 
-    validate_entries(failures, origin=str(path), text=text)  # patterns compile (RE2) now
+        validate_entries(failures, origin=str(path), text=text)  # patterns compile (RE2) now
 
     return Model(
         path=path,

@@ -27,8 +27,9 @@ from .chartindex import IndexEntry, IndexSnapshot, archive_url
 from .chartversion import (
     ChartVersion,
     ParsedVersion,
+    ancestor_count,
     compute_chart_version,
-    landing_map,
+    landings_with_times,
     latest_tag,
     parse_version,
 )
@@ -46,8 +47,8 @@ __all__ = [
     "ChartSubject",
     "Evidence",
     "archive_problem",
-    "branch_landings",
     "branch_tip",
+    "landings",
     "find_published",
     "gather_commit",
     "gather_version",
@@ -275,16 +276,12 @@ def _judge(
 
 def _landed(chart: ChartSubject, ev: Evidence) -> Evidence:
     """``ev`` with when and by which first-parent commit its chart commit landed, if it did."""
-    landing = _landing(chart, ev.chart_commit) if ev.chart_commit else None
-    if landing is None:
+    commit = ev.chart_commit
+    landed = landings(chart.repo, chart.spec.branch, [commit]).get(commit) if commit else None
+    if landed is None:
         return ev
-    repo = chart.repo
-    return replace(
-        ev,
-        landed_by=landing,
-        landed_by_short=repo.short(landing),
-        landed_at=repo.commit_times([landing])[landing],
-    )
+    landing, when = landed
+    return replace(ev, landed_by=landing, landed_by_short=chart.repo.short(landing), landed_at=when)
 
 
 def _computed_at(chart: ChartSubject, rev: str) -> ChartVersion | None:
@@ -297,7 +294,7 @@ def _computed_at(chart: ChartSubject, rev: str) -> ChartVersion | None:
 
 def _is_merge(repo: GitRepo, full: str) -> bool:
     try:
-        return len(repo.run("rev-list", "--parents", "-n", "1", full).split()) > 2
+        return len(repo.parents(full)) > 1
     except DeployGuideError:
         return False
 
@@ -332,13 +329,14 @@ def find_published(
 
 
 class _Memo:
-    """Per-repository lookups that every verdict of a run shares (the branch tips and their
-    landings, the commits of the index's entries); a fetch of the repository renews them."""
+    """Per-repository lookups that every verdict of a run shares (the branch tips, where
+    commits landed, the commits of the index's entries); a fetch of the repository renews
+    them."""
 
     def __init__(self, fetched_at: datetime | None) -> None:
         self.fetched_at = fetched_at
         self.tips: dict[str, str | None] = {}
-        self.landings: dict[str, dict[str, str]] = {}
+        self.landings: dict[tuple[str, str], tuple[str, datetime] | None] = {}
         self.entries: dict[int, tuple[tuple[IndexEntry, ...], list]] = {}
 
 
@@ -361,23 +359,20 @@ def branch_tip(repo: GitRepo, branch: str) -> str | None:
     return memo.tips[branch]
 
 
-def branch_landings(repo: GitRepo, branch: str) -> dict[str, str] | None:
-    """{commit: the first-parent commit of ``branch`` that brought it in} (one git call per
-    run and branch tip, shared by every verdict and the delay statistics); None when the
-    branch does not exist."""
+def landings(repo: GitRepo, branch: str, commits: Iterable[str]) -> dict[str, tuple[str, datetime]]:
+    """{full sha: (the first-parent commit of ``branch`` that brought it in, its time)} for
+    those of ``commits`` (full shas) that are on the branch; looked up together, once per
+    run and branch tip, shared by every verdict and the delay statistics
+    (:func:`~sphinx_deployguide.chartversion.landings_with_times`)."""
     memo = _memo(repo)
     tip = branch_tip(repo, branch)
     if tip is None:
-        return None
-    if tip not in memo.landings:
-        memo.landings[tip] = landing_map(repo, tip)
-    return memo.landings[tip]
-
-
-def _landing(chart: ChartSubject, commit: str) -> str | None:
-    """The first-parent commit of the branch that brought ``commit`` in (None: not on it)."""
-    landings = branch_landings(chart.repo, chart.spec.branch)
-    return landings.get(commit) if landings is not None else None
+        return {}
+    asked = [c for c in dict.fromkeys(commits) if (tip, c) not in memo.landings]
+    if asked:
+        found = landings_with_times(repo, asked, tip)
+        memo.landings.update(((tip, c), found.get(c)) for c in asked)
+    return {c: landed for c in commits if (landed := memo.landings[tip, c]) is not None}
 
 
 def _observed(chart: ChartSubject, computed: ChartVersion) -> IndexEntry | None:
@@ -401,7 +396,7 @@ def _observed_in(
             continue
         if parsed.era == "chartpress-2":
             if count is None:
-                count = int(chart.repo.run("rev-list", "--count", full))
+                count = ancestor_count(chart.repo, full)[0]
             if parsed.n != count:
                 continue
         found.append(entry)
@@ -441,13 +436,13 @@ def _neighbours_era(chart: ChartSubject, commit: str) -> str:
     eras = _published_eras(chart)
     if not eras:
         return "chartpress-2"
-    when = chart.repo.commit_times([commit])[commit]
+    when = chart.repo.commit_stamps([commit])[commit]
     before = [era for moment, era in eras if moment <= when]
     return before[-1] if before else eras[0][1]
 
 
-def _published_eras(chart: ChartSubject) -> list[tuple[datetime, str]]:
-    """(commit time, era) of every index entry of the chart whose commit is in the source,
+def _published_eras(chart: ChartSubject) -> list[tuple[int, str]]:
+    """(commit time, epoch seconds, era) of every index entry of the chart whose commit is in the source,
     oldest first (two git calls, once per index snapshot)."""
     entries = chart.index.entries.get(chart.spec.name, ())
     memo = _memo(chart.repo)
@@ -458,7 +453,7 @@ def _published_eras(chart: ChartSubject) -> list[tuple[datetime, str]]:
     parsed = [(p.sha, p.era) for e in entries if (p := parse_version(e.version)) and p.sha]
     fulls = chart.repo.resolve_many([sha for sha, _ in parsed])
     shas = sorted({f for f in fulls.values() if f})
-    times = chart.repo.commit_times(shas)
+    times = chart.repo.commit_stamps(shas)
     eras = sorted((times[fulls[sha]], era) for sha, era in parsed if fulls.get(sha))
     memo.entries[key] = (entries, eras)
     return eras

@@ -10,32 +10,34 @@ whether it is live, cached or stale.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .chartindex import IndexEntry, IndexSnapshot, load_index
 from .chartversion import (
     ChartVersion,
     chart_commits_between,
     compute_chart_version,
-    landing_commits,
     parse_version,
 )
 from .config import ChartSpec, Model, toml_key_line
 from .delay import RECENT_VERSIONS, DelayStats, delay_stats, format_duration, iso_utc
 from .errors import DeployGuideError, FactError, GitError
-from .evidence import branch_landings, branch_tip
+from .evidence import branch_tip, landings
+from .factcache import parsed_file
 from .files import FileProblem, inside, not_a_file
 from .git import GitRepo, open_source
 from .keypath import load_data_file, parse_key_path, resolve_key_path
 from .links import SourceLinks, source_links
 from .redact import redact_value
 from .verdict import Verdict, advised_wait, prefetch, verdict_for_commit, verdict_for_version
-from .workflow import JobMatrix, WorkflowError, read_job
+
+if TYPE_CHECKING:
+    from .workflow import JobMatrix
 
 STATUSES = ("live", "cached", "stale")
 #: Lists of more items than this fold (pages, the facts table); lists of commits are
@@ -176,27 +178,36 @@ class FactSet:
     unavailable: dict[str, str] = field(default_factory=dict)
     #: The deploy job of each environment (its matrix and step names), when it could be read.
     jobs: dict[str, JobMatrix] = field(default_factory=dict)
-    #: Web pages of the deploy repo (its files, its workflows) when its ``origin`` is GitHub.
-    deploy_links: SourceLinks | None = None
     #: Files named by the model that are missing or unreadable: warnings, located.
     problems: tuple[DeployGuideError, ...] = ()
     _lookups: dict[str, Fact] = field(default_factory=dict, repr=False)
 
-    @property
+    @functools.cached_property
+    def deploy_links(self) -> SourceLinks | None:
+        """Web pages of the deploy repo (its files, its workflows) when its ``origin`` is
+        GitHub (asked of git when a page needs them, not by every command)."""
+        return source_links(GitRepo(self.model.deploy_repo).remote_url())
+
+    @functools.cached_property
     def hash(self) -> str:
         """A short hash of every value but the volatile ones: it changes exactly when some
-        value does, not as time passes (a browser keys its saved checklist with it)."""
+        value does, not as time passes (a browser keys its saved checklist with it; computed
+        once, every page of a build shows it)."""
         payload = json.dumps(
             {n: f.value for n, f in sorted(self.facts.items()) if not f.volatile},
             sort_keys=True,
             default=str,
         )
+        import hashlib
+
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     @property
     def render_key(self) -> str:
         """A short hash of every value as displayed: a page is re-read when it changes."""
         payload = json.dumps({n: f.display() for n, f in sorted(self.facts.items())})
+        import hashlib
+
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     @property
@@ -265,23 +276,44 @@ def lookup_config(model: Model, spec: str, time: str) -> Fact:
     return Fact(f"config:{spec}", value, kind, Provenance(file, key, time))
 
 
-def read_pin(model: Model, spec: ChartSpec) -> str | None:
-    path = deploy_file(model, spec.pin.file)
+def read_pin(model: Model, spec: ChartSpec, *, refresh: bool = False) -> str | None:
+    """The pinned version, read from the pin file on every call (only the parse of the same
+    bytes is reused: :func:`~sphinx_deployguide.factcache.parsed_file`)."""
+    assert spec.pin is not None
+    pin = spec.pin
+    path = deploy_file(model, pin.file)
+
+    def parse() -> str | dict[str, str] | None:
+        value = resolve_key_path(load_data_file(path), pin.segments)
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (dict, list)):
+            return {"container": type(value).__name__}
+        return {"scalar": str(value)}
+
     try:
-        value = resolve_key_path(load_data_file(path), spec.pin.segments)
+        if path.is_file():
+            data = path.read_bytes()
+            value = parsed_file(model.cache_dir, data, f"{path}#{pin.key}", parse, read=not refresh)
+        else:  # missing, or a folder: the loader says which, located
+            value = parse()
     except FileProblem as exc:
-        raise DeployGuideError(exc.message, file=path, line=exc.line, key=spec.pin.key) from None
+        raise DeployGuideError(exc.message, file=path, line=exc.line, key=pin.key) from None
     except (ValueError, LookupError) as exc:
-        raise DeployGuideError(f"cannot read the pin: {exc}", file=path, key=spec.pin.key) from None
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
+        raise DeployGuideError(f"cannot read the pin: {exc}", file=path, key=pin.key) from None
+    except OSError as exc:
         raise DeployGuideError(
-            f"the pin is a {type(value).__name__}, expected a version string",
+            f"cannot read the pin: {exc.strerror or exc}", file=path, key=pin.key
+        ) from None
+    if value is None or isinstance(value, str):
+        return value
+    if "container" in value:
+        raise DeployGuideError(
+            f"the pin is a {value['container']}, expected a version string",
             file=path,
-            key=spec.pin.key,
+            key=pin.key,
         )
-    return str(value)
+    return value["scalar"]
 
 
 def measure_publish_delays(
@@ -291,22 +323,32 @@ def measure_publish_delays(
     commit landed on ``branch`` (the first-parent commit that brought it in).
 
     Versions whose commit is not in the source history are ignored. All versions are
-    looked up together (:func:`landing_commits`, :meth:`GitRepo.commit_times`): four git
-    calls instead of about eight per version.
+    looked up together, walking only the history since they were made
+    (:func:`~sphinx_deployguide.evidence.landings`): three git calls however long the
+    history, none when the fact cache knows the answers.
     """
     recent = sorted(entries, key=lambda e: e.created)[-RECENT_VERSIONS:]
     shas = [(e, p.sha) for e in recent if (p := parse_version(e.version)) and p.sha]
     if not shas:
         return []
-    landings = landing_commits(
-        repo, [sha for _, sha in shas], branch, branch_landings(repo, branch)
-    )
-    landed_at = repo.commit_times(sorted(set(landings.values())))
+    fulls = repo.resolve_many([sha for _, sha in shas])
+    landed = landings(repo, branch, [f for f in fulls.values() if f])
     return [
-        (entry.created - landed_at[landings[sha]]).total_seconds()
+        (entry.created - landed[full][1]).total_seconds()
         for entry, sha in shas
-        if sha in landings
+        if (full := fulls[sha]) and full in landed
     ]
+
+
+def count_anchors(entries: tuple[IndexEntry, ...]) -> dict[str, tuple[int, str]]:
+    """{SHA prefix: (ancestor count, version)} of the published chartpress >= 2 names: what
+    :func:`~sphinx_deployguide.chartversion.ancestor_count` may count from (it checks them)."""
+    anchors = {}
+    for entry in entries:
+        parsed = parse_version(entry.version)
+        if parsed is not None and parsed.era == "chartpress-2" and parsed.sha and parsed.n:
+            anchors[parsed.sha] = (parsed.n, entry.version)
+    return anchors
 
 
 def index_charts(model: Model, spec: ChartSpec) -> list[str]:
@@ -354,13 +396,14 @@ def resolve_chart(
                 ttl=model.cache_ttl,
                 refresh=refresh,
                 on_fetch_error=offline,
+                network_timeout=model.timeout,
             )
         except GitError as exc:
             raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
     opened["git", spec.source] = repo
     pin_problem: DeployGuideError | None = None
     try:
-        pinned = read_pin(model, spec) if spec.pin is not None else None
+        pinned = read_pin(model, spec, refresh=refresh) if spec.pin is not None else None
     except DeployGuideError as exc:  # a warning: the rest of the facts stand
         pinned, pin_problem = None, exc
     prefetch(repo, spec.branch, (pinned, *versions))
@@ -371,9 +414,6 @@ def resolve_chart(
             f"charts.{spec.name}.branch",
             GitError(f"branch {spec.branch!r} does not exist in {repo.source}"),
         )
-    current = compute_chart_version(
-        repo, head, spec.chartpress, spec.name, spec.scheme or "chartpress"
-    )
     index = opened.get(("index", spec.index)) or load_index(
         spec.index,
         base_dir=model.base_dir,
@@ -387,6 +427,15 @@ def resolve_chart(
         charts=index_charts(model, spec),
     )
     opened["index", spec.index] = index
+    repo.count_anchors.update(count_anchors(index.entries.get(spec.name, ())))
+    try:
+        current = compute_chart_version(
+            repo, head, spec.chartpress, spec.name, spec.scheme or "chartpress"
+        )
+    except GitError as exc:
+        if exc.file:  # located already (chartpress.yaml at the commit)
+            raise
+        raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
     unavailable: dict[str, str] = {}
     stats = delay_stats(measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch))
     if stats is None:
@@ -423,6 +472,8 @@ def resolve_chart(
     state.pending = _pending(state)
     if "pinned" in state.unavailable:
         state.unavailable["pinned_state"] = state.unavailable["pinned"]
+    if repo.answers is not None:
+        repo.answers.save()
     return state
 
 
@@ -572,6 +623,8 @@ def environment_facts(model: Model, now: str) -> list[Fact]:
 
 def resolve_jobs(model: Model) -> tuple[dict[str, JobMatrix], dict[str, str]]:
     """The deploy job of each environment that names one, and why a job could not be read."""
+    from .workflow import WorkflowError, read_job  # here: many models name no workflow
+
     jobs: dict[str, JobMatrix] = {}
     errors: dict[str, str] = {}
     for env in model.environments.values():
@@ -645,6 +698,5 @@ def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = 
         resolved_at=now,
         unavailable=unavailable,
         jobs=jobs,
-        deploy_links=source_links(GitRepo(model.deploy_repo).remote_url()),
         problems=tuple(problems),
     )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -86,6 +85,8 @@ def sphinx_warning_stream(stream: TextIO | None = None) -> TextIO:
 def internal_error(exc: BaseException, doing: str) -> str:
     """``internal error while DOING: Type: message (at file.py:LINE in func)``: the frame of
     this package nearest the failure, credentials redacted, control characters removed."""
+    import traceback  # only for a failure
+
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(PACKAGE)]
     frame = (ours or frames or [None])[-1]

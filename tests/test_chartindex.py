@@ -23,8 +23,8 @@ from sphinx_deployguide.chartindex import (
     parse_created,
     parse_index,
 )
-from sphinx_deployguide.indexfetch import cache_max_age, probe_archive, retry_delay
 from sphinx_deployguide.errors import ChartIndexError, DeployGuideError, NetworkError
+from sphinx_deployguide.indexfetch import cache_max_age, probe_archive, retry_delay
 
 try:
     from tests.indexserver import Fault, IndexServer, http_date, make_index_yaml

@@ -21,8 +21,6 @@ from collections.abc import Collection, Sequence
 
 from .. import __version__
 from ..errors import DeployGuideError
-from ..escape import terminal_text
-from ..stdio import internal_error
 
 #: Exit codes for a closed output pipe and for SIGTERM (what a shell reports for them).
 EXIT_BROKEN_PIPE, EXIT_TERMINATED = 141, 143
@@ -73,7 +71,11 @@ def build_parser(commands: Collection[str] = COMMANDS) -> argparse.ArgumentParse
         help="the model file (default: ./deployguide.toml, then docs/deployguide.toml)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # a named command gets its parser alone (``--help`` and a mistyped name list them all)
+    named = [name for name in commands if name in COMMANDS] if len(commands) == 1 else []
     for name, summary in COMMANDS.items():
+        if named and name not in named:
+            continue
         command = subparsers.add_parser(name, help=summary)
         if name in commands:
             importlib.import_module(f".{name}", __name__).register(command)
@@ -116,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         return status
     except DeployGuideError as exc:
+        from ..escape import terminal_text
+
         _say(f"deployguide: error: {terminal_text(exc)}")
         return exc.exit_code
     except BrokenPipeError:
@@ -128,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("deployguide: terminated")
         return EXIT_TERMINATED
     except Exception as exc:  # noqa: BLE001 - never a traceback, even for a bug
+        from ..stdio import internal_error
+
         _say(f"deployguide: {internal_error(exc, f'running `deployguide {args.command}`')}")
         module = sys.modules.get(getattr(args.func, "__module__", ""), None)
         return int(getattr(module, "EXIT_COULD_NOT_RUN", 2))

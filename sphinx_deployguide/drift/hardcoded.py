@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..chartversion import VERSION_RE, parse_version
+from ..chartversion import parse_version, version_finder
 from ..errors import DeployGuideError
 from .finding import Finding
 
@@ -42,7 +42,7 @@ def find_candidates(text: str) -> list[Candidate]:
     """Version-shaped and SHA-shaped tokens in ``text`` (SHAs inside versions not repeated)."""
     found: list[Candidate] = []
     spans: list[tuple[int, int]] = []
-    for m in VERSION_RE.finditer(text):
+    for m in version_finder().finditer(text):
         token = m.group(0)
         if parse_version(token) is None:
             continue
