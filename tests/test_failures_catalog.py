@@ -32,6 +32,9 @@ REFERENCE_LINES = {
     "Error: binderhub not found in https://jupyterhub.github.io/helm-chart repository": "chart-version-not-found",
     "Error: chart \"binderhub\" matching 0.1.0-4e3bafb not found in jupyterhub index. (try 'helm repo update'): no chart version found for binderhub-0.1.0-4e3bafb": "chart-version-not-found",
     "Error: can't get a valid version for repositories binderhub. Try changing the version constraint in Chart.yaml": "dependency-no-valid-version",
+    # Helm 2, as mybinder.org-deploy's own docs quote it
+    "Error: Can't get a valid version for repositories binderhub. Try changing the version constraint in requirements.yaml": "dependency-no-valid-version",
+    "Error: Can't get a valid version for repositories binderhub. Try changing the version constraint in Chart.yaml": "dependency-no-valid-version",
     'Error: can\'t get a valid version for 1 subchart(s): "binderhub" (repository "https://jupyterhub.github.io/helm-chart", version "0.1.0-4e3bafb"). Make sure a matching chart version exists in the repo, or change the version constraint in Chart.yaml': "dependency-no-valid-version",
     'Error: looks like "https://jupyterhub.github.io/helm-chart" is not a valid chart repository or cannot be reached: failed to fetch': "chart-repository-unreachable",
     "Error: UPGRADE FAILED: timed out waiting for the condition": "helm-wait-timeout",
@@ -210,3 +213,11 @@ def test_readable_signature():
         readable_signature(r"exit (?:code|status) (?P<code>137|143)\b")
         == "exit (code|status) (137|143)"
     )
+
+
+def test_readable_signature_reads_either_case_of_a_letter_as_the_word():
+    assert (
+        readable_signature(r"[Cc]an't get a valid version for repositories (?P<chart>[\w-]{1,200})")
+        == "can't get a valid version for repositories <CHART>"
+    )
+    assert readable_signature(r"[Ca]n") == "[Ca]n"  # two letters: a class, shown as one

@@ -272,6 +272,8 @@ FRAGMENTS = [
     'chart "binderhub" version "0.1.0-4e3bafb" not \x1b[1mfound\x1b[0m in https://x.invalid repository',
     "binderhub-0.1.0-4e3bafb not found in https://x.invalid repository",
     "can't get a valid version for repositories binderhub",
+    "Can't get a valid version for repositories binderhub",  # Helm 2
+    "CAN'T GET A VALID VERSION FOR REPOSITORIES",  # no variant: must not match
     "UPGRADE FAILED: ",
     "context deadline exceeded",
     "timed out waiting for the condition",

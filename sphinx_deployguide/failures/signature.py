@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+_CASE_PAIR_RE = re.compile(r"\[([A-Z])([a-z])\](?![{*+?])")
 _CLASS_REPEAT_RE = re.compile(r"(?:\[(?:\\.|[^\]\\])+\]|\\[wsdSWD]|\.)(?:\{\d*,?\d*\}|[*+?])\??")
 
 
@@ -46,6 +47,8 @@ def readable_signature(pattern: str) -> str:
     anchors go); the exact regex stays in the catalog and in ``diagnose --json``.
     """
     text = _named_groups_to_placeholders(pattern)
+    # [Cc]an't (either case of one letter) reads "can't"
+    text = _CASE_PAIR_RE.sub(lambda m: m[2] if m[1].lower() == m[2] else m[0], text)
     text = text.replace("(?:^|[\\s:])", "")
     text = re.sub(r"\(\?[aiLmsux]+:", "(", text)
     text = _CLASS_REPEAT_RE.sub("…", text)
