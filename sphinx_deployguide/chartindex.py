@@ -112,6 +112,15 @@ class IndexSnapshot:
         """The entry of ``chart`` at ``version`` (the first one if re-published), or None."""
         return self._by_version.get((chart, version))
 
+    def as_of(self, moment: datetime) -> IndexSnapshot:
+        """The index as it was at ``moment``: without the entries created after it (a
+        failure is judged on what was published when it happened)."""
+        entries = {
+            chart: tuple(e for e in items if e.created <= moment)
+            for chart, items in self.entries.items()
+        }
+        return dataclasses.replace(self, entries=entries)
+
 
 # --------------------------------------------------------------------------- parsing (pure)
 

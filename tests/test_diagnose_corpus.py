@@ -154,6 +154,26 @@ def test_race_published_four_and_a_half_minutes_after_failure(
     assert code == 0 and "failure time is unknown" in out
 
 
+def test_now_judges_on_the_index_as_it_was_then(world, placeholders, tmp_path, capsys):
+    """``--now`` a minute after the failure, before the chart appeared (4.5 min later): as of
+    then it was pending, and a later entry of the index is not used."""
+    log = tmp_path / "race.log"
+    log.write_text(fill((LOGS / "race-2018-05.log").read_text(encoding="utf-8"), placeholders))
+    race = world.versions[-2]
+    failed_at = race.created - timedelta(minutes=4, seconds=30)
+    then = (failed_at + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    args = ["--config", str(world.model), "diagnose", str(log), "--json"]
+    code, out = run_diagnose(
+        [*args, "--failed-at", placeholders["RACE_FAILED_AT"], "--now", then], capsys
+    )
+    winner = json.loads(out)["findings"][0]
+    assert winner["check"]["data"]["state"] == "pending", winner
+    assert "published_at" not in winner["check"]["data"]
+    assert "after the deploy failed" not in winner["summary"]
+    assert winner["summary"].startswith(f"{race.version} is not in ")
+    assert code == 0  # pending within the publish delay: a rerun after the wait
+
+
 def test_incident_without_model_is_undetermined(placeholders, tmp_path, monkeypatch, capsys):
     """No deployguide.toml: the catalog still matches, the live check says it could not run."""
     log = tmp_path / "incident.log"

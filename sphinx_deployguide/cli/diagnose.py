@@ -197,7 +197,9 @@ def _run(args: argparse.Namespace) -> int:
         facts = LazyFacts(lambda: resolve_facts(model))
     else:
         facts = LazyFacts(None, "no deployguide.toml found")
-    diagnosis = diagnose_lines(catalog, lines, now=now, facts=facts, failed_at=failed_at)
+    diagnosis = diagnose_lines(
+        catalog, lines, now=now, facts=facts, failed_at=failed_at, as_of=args.now is not None
+    )
     job = _job_hint(model, args.env) if model is not None else None
     if not facts.requested:
         model_note = None  # no check needed the model: nothing is missing

@@ -10,6 +10,7 @@ and ``bump``); :func:`gather_chart_evidence` reads the log and asks for it, and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -214,8 +215,10 @@ def gather_chart_evidence(
         )
     failed_at, failed_at_source = failure_time(match, ctx)
     failure = FailureEvidence(version_source, failed_at, failed_at_source)
+    # at --now T, what the index published after T was not there yet
+    judged = dataclasses.replace(state, index=state.index.as_of(ctx.now)) if ctx.as_of else state
     try:
-        verdict = verdict_for_version(state, version, now=ctx.now)
+        verdict = verdict_for_version(judged, version, now=ctx.now)
     except DeployGuideError as exc:
         return CheckResult(
             name,

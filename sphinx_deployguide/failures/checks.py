@@ -91,6 +91,8 @@ class CheckContext:
     now: datetime
     facts: LazyFacts = field(default_factory=lambda: LazyFacts(None, "no model loaded"))
     failed_at: datetime | None = None  # --failed-at (wins over log timestamps)
+    #: ``now`` is a moment asked for (``--now``): judge on the index as it was then.
+    as_of: bool = False
 
 
 def minutes(delta: timedelta) -> str:

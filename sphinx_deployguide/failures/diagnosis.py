@@ -93,15 +93,18 @@ def diagnose_lines(
     now: datetime,
     facts: LazyFacts | None = None,
     failed_at: datetime | None = None,
+    as_of: bool = False,
 ) -> Diagnosis:
     """Match ``lines``, run the live checks of the matched entries, pick the winner.
 
     ``facts`` is asked for the model's facts only when a matched entry's check needs them.
+    ``as_of``: ``now`` is a moment in the past, judged on what was known then.
     """
     ctx = CheckContext(
         lines=lines,
         now=now,
         failed_at=failed_at,
+        as_of=as_of,
         facts=facts if facts is not None else LazyFacts(None, "no model loaded"),
     )
     order = {entry.id: i for i, entry in enumerate(catalog.entries)}
