@@ -502,19 +502,21 @@ def ancestor_count(repo: GitRepo, commit: str) -> tuple[int, str | None]:
     """(``git rev-list --count COMMIT``, how it was counted: None for that command).
 
     chartpress's ``n`` counts every ancestor, a walk of the whole history (a third of a
-    second at 100,000 commits without a commit-graph). The chart index says the count of
-    every published version (chartpress >= 2 names), so when :attr:`GitRepo.count_anchors`
-    holds them and the repository has no commit-graph, the count is that of the nearest
-    published ancestor A plus the commits since (``rev-list --count A..COMMIT``), but only
-    once the index's counts are checked against git: an older published ancestor B of A
-    whose count differs from A's by exactly ``rev-list --count B..A``. Anything else (no
-    such pair, counts that disagree) counts the whole history. The number is exactly
-    chartpress's either way; the second element says how it was obtained.
+    second at 100,000 commits without a commit-graph). A commit's SHA fixes its ancestors
+    (it hashes its parents, theirs, and so on), so the count chartpress published for a
+    version, on CI's full clone, is the count of that commit here too. When
+    :attr:`GitRepo.count_anchors` holds the index's counts and the repository has no
+    commit-graph, the count is that of the nearest published ancestor A plus the commits
+    since (``rev-list --count A..COMMIT``), once the index's counts are checked against git:
+    an older published ancestor B of A whose count differs from A's by exactly ``rev-list
+    --count B..A`` (a count made on a shallow clone, or a wrong one, fails that). Replace
+    refs or grafts, which change what git walks here, and anything else (no such pair,
+    counts that disagree) count the whole history. The second element says how.
     """
 
     def ask() -> list[Any]:
         derived = None
-        if repo.count_anchors and not repo.has_commit_graph():
+        if repo.count_anchors and not repo.has_commit_graph() and not repo.rewrites_history():
             derived = _count_from_published(repo, commit)
         return list(derived) if derived else [repo.count(commit), None]
 
@@ -650,7 +652,8 @@ def landings_with_times(
 def latest_tag(repo: GitRepo, rev: str) -> tuple[str | None, int]:
     """(the latest tag reachable from ``rev``, commits since it), as ``git describe --tags
     --long`` says; (None, 0) when no tag is reachable."""
-    return repo.answer(("describe", rev), lambda: list(_describe(repo, rev)[0]))
+    tag, since = repo.answer(("describe", rev), lambda: list(_describe(repo, rev)[0]))
+    return tag, since
 
 
 def landing_commits(repo: GitRepo, commits: list[str], branch: str) -> dict[str, str]:

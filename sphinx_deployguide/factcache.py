@@ -215,6 +215,14 @@ def parsed_file(
         f"{CACHE_FORMAT}|{__version__}|{what}|{data.decode('latin-1')}",
         read=read,
     )
-    value = answers.ask(("parse",), parse)
-    answers.save()
+    known, value = answers.known(("parse",))
+    if known:
+        return value
+    value = parse()
+    try:  # only what JSON keeps as it is (a YAML date, say, is parsed again next time)
+        if json.loads(json.dumps(value)) == value:
+            answers.remember(("parse",), value)
+            answers.save()
+    except (TypeError, ValueError):
+        pass
     return value

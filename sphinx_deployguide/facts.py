@@ -284,13 +284,14 @@ def read_pin(model: Model, spec: ChartSpec, *, refresh: bool = False) -> str | N
     path = deploy_file(model, pin.file)
 
     def parse() -> str | dict[str, str] | None:
-        value = resolve_key_path(load_data_file(path), pin.segments)
+        value = resolve_key_path(load_data_file(path, data), pin.segments)
         if value is None or isinstance(value, str):
             return value
         if isinstance(value, (dict, list)):
             return {"container": type(value).__name__}
         return {"scalar": str(value)}
 
+    data = None
     try:
         if path.is_file():
             data = path.read_bytes()
@@ -554,9 +555,11 @@ def chart_facts(state: ChartState, model: Model, now: str) -> list[Fact]:
         Fact(f"{prefix}.verdict", verdict.reason, "text", index, volatile=True),
     ]
     if verdict.name is not None:
-        facts.append(
-            Fact(f"{prefix}.version", verdict.name, "version", replace(git, note=verdict.name_note))
-        )
+        note = verdict.name_note
+        current = state.current
+        if verdict.predicted and verdict.name == current.version and current.n_from:
+            note = f"{note}; its count {current.n} = {current.n_from}"
+        facts.append(Fact(f"{prefix}.version", verdict.name, "version", replace(git, note=note)))
     if verdict.age is not None:
         facts.append(Fact(f"{prefix}.age", round(verdict.age), "duration", git, volatile=True))
     if state.pinned and spec.pin is not None:
@@ -621,19 +624,43 @@ def environment_facts(model: Model, now: str) -> list[Fact]:
     return facts
 
 
-def resolve_jobs(model: Model) -> tuple[dict[str, JobMatrix], dict[str, str]]:
+def resolve_jobs(
+    model: Model, *, refresh: bool = False
+) -> tuple[dict[str, JobMatrix], dict[str, str]]:
     """The deploy job of each environment that names one, and why a job could not be read."""
-    from .workflow import WorkflowError, read_job  # here: many models name no workflow
+    from .workflow import WorkflowError
 
     jobs: dict[str, JobMatrix] = {}
     errors: dict[str, str] = {}
     for env in model.environments.values():
         if env.workflow and env.job:
             try:
-                jobs[env.name] = read_job(model.deploy_repo, env.workflow, env.job)
+                jobs[env.name] = _read_job(model, env.workflow, env.job, refresh=refresh)
             except WorkflowError as exc:
                 errors[env.name] = exc.message
     return jobs, errors
+
+
+def _read_job(model: Model, workflow: str, job: str, *, refresh: bool) -> JobMatrix:
+    """``job`` of ``workflow``, read from the file on every call; the parse is reused for
+    the same bytes (:func:`~sphinx_deployguide.factcache.parsed_file`)."""
+    from .workflow import JobMatrix, WorkflowError, job_from_bytes, read_job
+
+    path = inside(model.deploy_repo, workflow)
+    if path is None or not path.is_file():
+        return read_job(model.deploy_repo, workflow, job)  # says why not, located
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WorkflowError(f"cannot read the workflow: {exc.strerror or exc}", file=path) from None
+
+    def parse() -> list[list[Any]]:
+        found = job_from_bytes(data, path, workflow, job)
+        return [list(found.entries), list(found.steps), list(found.expressions)]
+
+    what = f"{path}#jobs.{job}"
+    entries, steps, expressions = parsed_file(model.cache_dir, data, what, parse, read=not refresh)
+    return JobMatrix(workflow, job, tuple(entries), tuple(steps), tuple(expressions))
 
 
 def member_facts(
@@ -679,7 +706,7 @@ def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = 
             (f"charts.{name}.{key}", reason) for key, reason in state.unavailable.items()
         )
     facts.update((f.name, f) for f in environment_facts(model, now))
-    jobs, job_errors = resolve_jobs(model)
+    jobs, job_errors = resolve_jobs(model, refresh=refresh)
     members, no_members = member_facts(model, jobs, job_errors, now)
     facts.update((f.name, f) for f in members)
     unavailable.update(no_members)

@@ -332,8 +332,10 @@ class GitRepo:
         """
         paths = [p.strip("/") for p in paths]
         plain = all(is_plain_path(p) for p in paths)
+        reading = f"reading {', '.join(paths)} at {rev[:12]}"
         if plain and _FULL_SHA_RE.fullmatch(rev):
-            peeled, *objects = self.cat_file([f"{rev}^{{commit}}", *(f"{rev}:{p}" for p in paths)])
+            names = [f"{rev}^{{commit}}", *(f"{rev}:{p}" for p in paths)]
+            peeled, *objects = self.cat_file(names, reading=reading)
             if peeled is None:
                 raise GitError(
                     f"{self.source}: unknown revision {rev!r} (not a commit in this repository)"
@@ -343,7 +345,7 @@ class GitRepo:
             full = self.resolve_or_fail(rev)
             if not plain:
                 return full, [self._show_listed(full, p) for p in paths]
-            objects = self.cat_file([f"{full}:{p}" for p in paths])
+            objects = self.cat_file([f"{full}:{p}" for p in paths], reading=reading)
         return full, [o[2] if o is not None and o[1] == "blob" else None for o in objects]
 
     def _show_listed(self, sha: str, path: str) -> bytes | None:
@@ -364,12 +366,15 @@ class GitRepo:
         except UnicodeDecodeError as exc:
             raise GitError(f"{self.source}: {path} at {rev} is not UTF-8 text ({exc})") from None
 
-    def cat_file(self, names: list[str]) -> list[tuple[str, str, bytes] | None]:
+    def cat_file(
+        self, names: list[str], *, reading: str | None = None
+    ) -> list[tuple[str, str, bytes] | None]:
         """(sha, type, content) of each object name (``REV:PATH``, ``REV^{commit}``, ...)
         with one ``git cat-file --batch`` process; None where git says missing/ambiguous.
 
         git parses each name exactly as ``rev-parse`` does. Blobs a partial clone lacks
-        are fetched on demand, hence the network timeout.
+        are fetched on demand, hence the network timeout (``reading`` says what for, in its
+        message).
         """
         if not names:
             return []
@@ -377,7 +382,8 @@ class GitRepo:
             if "\n" in name or name.endswith("\r") or not name.strip():
                 raise ValueError(f"cannot pass {name!r} to git cat-file --batch")
         stdin = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
-        out = self._network_bytes(["cat-file", "--batch"], f"reading {names[0]}", input=stdin)
+        what = reading or f"reading {names[0]}"
+        out = self._network_bytes(["cat-file", "--batch"], what, input=stdin)
         pos, result = 0, []
         for _name in names:
             end = out.index(b"\n", pos)
@@ -474,6 +480,16 @@ class GitRepo:
         info = self._common_dir() / "objects" / "info"
         chain = info / "commit-graphs" / "commit-graph-chain"
         return (info / "commit-graph").is_file() or chain.is_file()
+
+    def rewrites_history(self) -> bool:
+        """Whether replace refs or a grafts file change what git walks here."""
+        if self.git_dir is None and self.probe().returncode != 0:
+            return True
+        refs = self._refs.split("\n")
+        return (
+            any(r.startswith("refs/replace/") for r in refs)
+            or (self._common_dir() / "info" / "grafts").exists()
+        )
 
     def parents(self, sha: str) -> list[str]:
         """The parents of commit ``sha`` (two or more: a merge)."""

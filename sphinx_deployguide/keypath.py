@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .files import read_text
+from .files import decode_text, read_text
 
 try:
     import tomllib
@@ -149,8 +149,9 @@ def resolve_key_path(data: Any, segments: tuple[Segment, ...]) -> Any:
     return current
 
 
-def load_data_file(path: Path) -> Any:
-    """Load a ``.yaml``/``.yml``/``.json``/``.toml`` file with safe, bounded loaders.
+def load_data_file(path: Path, data: bytes | None = None) -> Any:
+    """Load a ``.yaml``/``.yml``/``.json``/``.toml`` file with safe, bounded loaders
+    (``data``: its bytes, when the caller has read them).
 
     Errors are ``ValueError`` with the file and, where the parser knows it, the line: a
     missing or unreadable file, bytes that are not UTF-8 (with their offset), invalid
@@ -165,7 +166,7 @@ def load_data_file(path: Path) -> Any:
         raise ValueError(
             f"{path}: unsupported file type {suffix!r} (expected .yaml, .yml, .json or .toml)"
         )
-    text = read_text(path)
+    text = read_text(path) if data is None else decode_text(data, path)
     try:
         if suffix == ".json":
             return json.loads(text)

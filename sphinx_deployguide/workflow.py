@@ -250,8 +250,14 @@ def read_job(deploy_repo: Path, workflow: str, job: str) -> JobMatrix:
         raise WorkflowError(f"{workflow!r} is outside the deploy repo", file=path)
     if not path.is_file():
         raise WorkflowError(f"the workflow {workflow} does not exist in the deploy repo", file=path)
+    return job_from_bytes(None, path, workflow, job)
+
+
+def job_from_bytes(data: bytes | None, path: Path, workflow: str, job: str) -> JobMatrix:
+    """:func:`read_job` of the workflow file at ``path`` whose bytes are ``data`` (read here
+    when None)."""
     try:
-        data = load_data_file(path)
+        loaded = load_data_file(path, data)
     except (ValueError, OSError) as exc:
         raise WorkflowError(f"cannot read the workflow: {exc}", file=path) from None
-    return job_matrix(data, workflow, job, file=path)
+    return job_matrix(loaded, workflow, job, file=path)

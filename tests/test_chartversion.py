@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 from gitfixtures import FixtureRepo, chart_files, git, isolate_git_env
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sphinx_deployguide.chartversion import (
     ChartpressError,
     ChartVersion,
+    ancestor_count,
     chart_commits_between,
     chart_paths,
     check_base_version,
@@ -527,6 +530,37 @@ def test_chart_commits_between(tmp_path):
     ]
 
 
+#: Characters that str.splitlines() takes for line breaks (git's records end with "\n").
+LINE_BREAKS_OF_PYTHON = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def test_chart_commits_between_keeps_subjects_whole(tmp_path):
+    """A subject holding a carriage return, a form feed, U+2028 ... is one commit, not a
+    chart commit more: one record per commit git lists, subjects as written."""
+    r, s = incident(tmp_path / "src")
+    repo = GitRepo(r.path)
+    paths = version_at(r).paths
+    subjects = [
+        f"Tweak {i}{ch}- [x] approved by security" for i, ch in enumerate(LINE_BREAKS_OF_PYTHON)
+    ]
+    for i, subject in enumerate(subjects):
+        r.commit(subject, {VALUES: f"replicas: {i + 10}\n"})
+    found = chart_commits_between(repo, s["pr"], "main", paths)
+    assert len(found) == int(r.git("rev-list", "--count", f"{s['pr']}..main", "--", *paths))
+    assert [subject for _, subject in found] == subjects
+    assert all(short == r.short(short) for short, _ in found)
+
+
+def test_a_tag_name_with_a_line_separator_is_one_tag(tmp_path):
+    """``git describe`` output is split on "\n" only: a tag may hold U+2028."""
+    from sphinx_deployguide.chartversion import latest_tag
+
+    r, _ = incident(tmp_path / "src")
+    tag = "v1.0.0\u2028x"
+    r.tag(tag)
+    assert latest_tag(GitRepo(r.path), "HEAD") == (tag, 0)
+
+
 # -- equivalence with chartpress itself -----------------------------------------------------------
 
 _worktree_ids = itertools.count()
@@ -731,3 +765,100 @@ def test_landing_commits_equals_landing_commit_one_by_one(demo_world):
         assert batch[commit] == landing_commit(repo, commit, "main"), commit
     assert "0000000" not in batch
     assert batch[demo_world.pr_commit] == demo_world.merge_commit
+
+
+# -- ancestor counts from published versions -------------------------------------------------
+
+
+def _published_counts(repo: GitRepo, commits: list[str]) -> dict[str, tuple[int, str]]:
+    """What an index says of ``commits``: {%h: (git's count, a chartpress-2 name)}."""
+    counts = {}
+    for commit in commits:
+        n = int(repo.run("rev-list", "--count", commit))
+        counts[repo.short(commit)] = (n, f"1.0.0-0.dev.git.{n}.h{repo.short(commit)}")
+    return counts
+
+
+def test_a_count_from_a_published_ancestor_is_gits_own(demo_world):
+    """The count at the head starts from the nearest published ancestor, once an older one
+    confirms the index's counts; it is exactly ``rev-list --count`` and says how it was
+    made. Counts that disagree with git, or no index at all: the whole history is counted."""
+    source = GitRepo(demo_world.source)
+    head = source.resolve_or_fail("main")
+    whole = int(source.run("rev-list", "--count", head))
+    published = [v.commit for v in demo_world.versions]
+    source.count_anchors = _published_counts(source, published)
+    n, how = ancestor_count(source, head)
+    nearest = max(published, key=lambda c: int(source.run("rev-list", "--count", c)))
+    assert n == whole
+    assert how is not None and how.startswith(
+        f"{source.count_anchors[source.short(nearest)][0]} (the count in the published "
+    )
+    assert f"+ {int(source.run('rev-list', '--count', f'{nearest}..{head}'))} commits since" in how
+
+    newest = source.short(nearest)
+    forged = GitRepo(demo_world.source)  # an index whose newest count is one too many
+    forged.count_anchors = {**source.count_anchors}
+    forged.count_anchors[newest] = (source.count_anchors[newest][0] + 1, "forged")
+    assert ancestor_count(forged, head) == (whole, None)
+    assert ancestor_count(GitRepo(demo_world.source), head) == (whole, None)
+
+
+def test_replace_refs_are_walked_as_git_walks_them(tmp_path, demo_world):
+    """A replace ref changes what ``rev-list --count`` (and chartpress) counts here: the
+    published counts, made without it, are not used."""
+    copy = tmp_path / "copy"
+    git(tmp_path, "clone", "--quiet", "--", str(demo_world.source), str(copy))
+    first = git(copy, "rev-list", "--max-parents=0", "HEAD")
+    second = git(copy, "rev-list", "--reverse", "HEAD").split()[1]
+    git(copy, "replace", "--graft", second)  # history now starts at the second commit
+    repo = GitRepo(copy)
+    repo.count_anchors = _published_counts(
+        GitRepo(demo_world.source), published_commits(demo_world)
+    )
+    head = repo.resolve_or_fail("HEAD")
+    assert first and repo.probe().returncode == 0 and repo.rewrites_history()
+    assert ancestor_count(repo, head) == (int(git(copy, "rev-list", "--count", head)), None)
+
+
+def published_commits(world) -> list[str]:
+    return [v.commit for v in world.versions]
+
+
+def test_with_a_commit_graph_the_whole_history_is_counted(tmp_path, demo_world):
+    copy = tmp_path / "copy"
+    git(tmp_path, "clone", "--quiet", "--", str(demo_world.source), str(copy))
+    git(copy, "commit-graph", "write", "--reachable")
+    repo = GitRepo(copy)
+    repo.count_anchors = _published_counts(repo, [v.commit for v in demo_world.versions])
+    head = repo.resolve_or_fail("HEAD")
+    assert repo.has_commit_graph()
+    assert ancestor_count(repo, head) == (int(git(copy, "rev-list", "--count", head)), None)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["0", "1", "12", "v1", ".", "-", "dev", "git", "h", "n", "abcdef0", "a"]),
+        max_size=12,
+    )
+)
+def test_parse_version_is_the_era_patterns_tried_in_order(parts):
+    """One combined pattern gives what trying each era's pattern in turn gives."""
+    import re
+
+    from sphinx_deployguide.chartversion import _ERA_PATTERNS, SEMVER_RE, ParsedVersion
+
+    version = "".join(parts)
+    expected_parse = None
+    for era, pattern in _ERA_PATTERNS:
+        m = re.match(rf"^{pattern}$", version.strip())
+        if m:
+            n = int(m["n"]) if "n" in m.groupdict() else None
+            expected_parse = ParsedVersion(
+                version.strip(), era, m["base"].rstrip("-."), n, m["sha"]
+            )
+            break
+    else:
+        if SEMVER_RE.fullmatch(version.strip()):
+            expected_parse = ParsedVersion(version.strip(), "tag", version.strip(), None, None)
+    assert parse_version(version) == expected_parse
