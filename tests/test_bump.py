@@ -355,6 +355,25 @@ def test_unpublished_stops_with_3_and_says_when(world, capsys) -> None:
     assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
 
 
+def test_a_subject_with_a_line_break_of_its_own_forges_no_line_in_the_message(
+    world, capsys
+) -> None:
+    """Upstream subjects holding a carriage return or U+2028 stay one chart commit each: the
+    commit message lists no made-up commit (no "- [x] ..." line of its own)."""
+    values = world.source / "helm-chart" / "binderhub" / "values.yaml"
+    for i, subject in enumerate(
+        ["Tune\r- [x] security review passed", "Tweak\u2028- [x] approved by the owners"]
+    ):
+        values.write_text(values.read_text() + f"\nextra{i}: 1\n")
+        git(world.source, "commit", "-q", "-am", subject)
+    code, _, err = bump(world, capsys, "--allow-unpublished", "--commit", "--no-checklist")
+    assert code == 0, err
+    lines = git(world.deploy, "log", "-1", "--format=%B").split("\n")
+    assert not [line for line in lines if line.lstrip("- ").startswith("[x]")], lines
+    for sha in git(world.source, "log", "-2", "--format=%h").split():
+        assert len([line for line in lines if line.startswith(f"{sha} ")]) == 1, (sha, lines)
+
+
 def test_allow_unpublished(world, capsys) -> None:
     write_index(world, world.versions[:-1])
     code, out, err = bump(world, capsys, "--allow-unpublished", "--no-checklist")

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 from .conftest import (
@@ -13,6 +18,7 @@ from .conftest import (
     commit_file,
     deployguide,
     expect,
+    git,
     model_line,
     set_model,
 )
@@ -192,3 +198,118 @@ def test_bump_wait_takes_only_a_finite_bounded_timeout_and_poll_interval(hworld)
             cwd=hworld.deploy, env={"DEPLOYGUIDE_POLL_INTERVAL": bad}, timeout=QUICK,
         )  # fmt: skip
         expect(from_env, 2, "DEPLOYGUIDE_POLL_INTERVAL: expected a number of seconds above 0")
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers (a git host
+    that hangs): connections are held open until the server stops."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.held: list[socket.socket] = []
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/binderhub.git"
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def __enter__(self) -> SilentServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+        for connection in self.held:
+            connection.close()
+
+
+def _source_at(world, url: str, timeout: int = 2) -> int:
+    """Both charts' source at ``url``, network.timeout ``timeout``; the model line of the
+    first source."""
+    model = Path(world.model)
+    text = model.read_text(encoding="utf-8").replace('source = "../binderhub"', f'source = "{url}"')
+    text = text.replace(
+        'dir = ".deployguide-cache"',
+        f'dir = ".deployguide-cache"\n\n[network]\ntimeout = {timeout}',
+    )
+    model.write_text(text, encoding="utf-8")
+    return model_line(world, f'source = "{url}"')
+
+
+def _mirror_for(world, url: str, *, age: float, blobless: bool = True) -> Path:
+    """A mirror of the world's source (blobless unless told), made from its file:// URL and
+    then pointed at ``url`` (as if cloned from there), its last fetch ``age`` seconds ago."""
+    from sphinx_deployguide.git import STAMP_NAME, mirror_slug
+
+    source = Path(world.source)
+    git(source, "config", "uploadpack.allowFilter", "true")  # so the clone is really blobless
+    cache = Path(world.deploy) / ".deployguide-cache" / "git"
+    cache.mkdir(parents=True)
+    mirror = cache / mirror_slug(url)
+    done = subprocess.run(
+        ["git", "clone", "--bare", "--quiet", *(["--filter=blob:none"] if blobless else [])]
+        + [source.as_uri(), str(mirror)],
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr
+    git(mirror, "remote", "set-url", "origin", url)
+    stamp = mirror / STAMP_NAME
+    stamp.touch()
+    then = time.time() - age
+    os.utime(stamp, (then, then))
+    return mirror
+
+
+def test_a_git_host_that_never_answers_stops_the_clone_at_the_deadline(hworld):
+    with SilentServer() as server:
+        line = _source_at(hworld, server.url)
+        result = deployguide("facts", cwd=hworld.deploy)
+    expect(
+        result,
+        2,
+        f"{hworld.model}:{line}: charts.binderhub.source: cannot mirror chart source {server.url}: "
+        "git clone: no answer within network.timeout (2 s)",
+    )
+    assert result.seconds < 10  # 2 s for the clone; never the old 15 minutes
+    assert not list((Path(hworld.deploy) / ".deployguide-cache" / "git").glob("*binderhub*"))
+
+
+def test_a_git_host_that_never_answers_stops_the_fetch_at_the_deadline(hworld):
+    with SilentServer() as server:
+        _mirror_for(hworld, server.url, age=3600, blobless=False)  # older than the TTL
+        _source_at(hworld, server.url)
+        stale = deployguide("facts", cwd=hworld.deploy)
+        set_model(hworld, 'deploy_repo = "."', 'deploy_repo = "."\noffline = "error"')
+        refused = deployguide("facts", cwd=hworld.deploy)
+    expect(stale, 0)
+    assert "stale" in stale.out and stale.seconds < 15
+    expect(
+        refused,
+        2,
+        f"cannot update the mirror of {server.url}: git fetch: no answer within network.timeout (2 s)",
+    )
+    assert refused.seconds < 10
+
+
+def test_a_git_host_that_never_answers_stops_a_lazy_blob_fetch_at_the_deadline(hworld):
+    """A blobless mirror reads chartpress.yaml from its remote the first time it is needed."""
+    with SilentServer() as server:
+        _mirror_for(hworld, server.url, age=0)  # fresh: no fetch, but no blob either
+        line = _source_at(hworld, server.url)
+        result = deployguide("facts", cwd=hworld.deploy)
+    expect(
+        result,
+        2,
+        f"{hworld.model}:{line}: charts.binderhub.source: reading helm-chart/chartpress.yaml, "
+        f"helm-chart/binderhub/Chart.yaml at {hworld.head[:12]} from {server.url} (objects of "
+        "a partial clone are fetched from its remote): "
+        "no answer within network.timeout (2 s)",
+    )
+    assert result.seconds < 10
