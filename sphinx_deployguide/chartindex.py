@@ -167,14 +167,15 @@ def parse_created(value: str) -> datetime:
 def load_document(data: bytes, charts: Collection[str] | None = None) -> Any:
     """The index document as the index loader reads it, with the entries of ``charts``
     only (all when None): streamed from the parser's events (:mod:`.indexstream`, which
-    never expands an alias), or, for what only the general loader handles (tags, anchors,
-    aliases, deep nesting), loaded whole by the bounded loader (:mod:`.safeyaml`)."""
+    never expands an alias, and may stop after the wanted charts: top-level keys after
+    ``entries`` are then not read), or, for what only the general loader handles (tags,
+    anchors, aliases, deep nesting), loaded whole by the bounded loader (:mod:`.safeyaml`)."""
     from . import safeyaml
     from .indexstream import Unusual, index_document
 
     loader = index_loader()(data)
     try:
-        return index_document(loader, charts)
+        return index_document(loader, charts, data=data if isinstance(data, bytes) else None)
     except Unusual:
         pass
     finally:

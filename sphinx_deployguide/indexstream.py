@@ -8,6 +8,14 @@ charts' entries exactly as ``yaml.load`` with the index loader would (plain ``~`
 /empty scalars are None, every other scalar a string), and skips the rest without building
 anything. The whole document is still parsed, so a syntax error anywhere is reported.
 
+Helm writes one chart's entries after another, so once the wanted charts are built the
+rest of the document would only be skipped. When ``data`` (the document's bytes) is given
+and the document is a plain index, the walk stops there: libyaml's C parser checks the
+syntax of the whole document first (``raw_parse``, a few milliseconds, no Python objects),
+and the bytes show that nothing later can change the result: no tag, anchor, alias or
+complex key starts a node anywhere, no flow mapping, no second document, and each wanted
+chart key (and ``entries``) is written once. Otherwise the walk goes on to the end.
+
 Anything an index does not normally hold (a tag, an anchor or alias, a key that is not a
 scalar, a second document, deep nesting) raises :class:`Unusual`: the caller then loads the
 document the general way, which is where such constructs are handled (or refused). Aliases
@@ -16,6 +24,7 @@ are never expanded here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -45,11 +54,29 @@ class Unusual(Exception):
     """The document holds something only the general loader handles."""
 
 
-def index_document(loader: Any, charts: Collection[str] | None) -> Any:
+class _Done(Exception):
+    """Every wanted chart is built and nothing later can change them (see the module doc)."""
+
+    def __init__(self, document: dict[Any, Any]) -> None:
+        self.document = document
+
+
+def index_document(
+    loader: Any, charts: Collection[str] | None, *, data: bytes | None = None
+) -> Any:
     """The document ``loader`` (a PyYAML loader over the index) holds, with ``entries``
     keeping only ``charts`` (all when None). Raises :class:`yaml.YAMLError` for invalid
-    YAML, :class:`Unusual` for what must be loaded the general way."""
-    get: Callable[[], Event] = loader.get_event
+    YAML, :class:`Unusual` for what must be loaded the general way. ``data``: the bytes the
+    loader reads, to stop once the wanted charts are built when that gives the same."""
+    try:
+        return _document(loader.get_event, charts, _Early.of(data, charts))
+    except _Done as done:
+        return done.document
+
+
+def _document(
+    get: Callable[[], Event], charts: Collection[str] | None, early: _Early | None
+) -> Any:
     if type(get()) is not StreamStartEvent:  # pragma: no cover - the parser always starts so
         raise Unusual("no stream start")
     event = get()
@@ -60,7 +87,7 @@ def index_document(loader: Any, charts: Collection[str] | None) -> Any:
     event = get()
     if type(event) is MappingStartEvent:
         _check(event)
-        document = _top_level(get, charts)
+        document = _top_level(get, charts, early if not event.flow_style else None)
     else:
         document = _build(get, event, 0)
     if type(get()) is not DocumentEndEvent:  # pragma: no cover
@@ -84,29 +111,96 @@ def _key(event: Event) -> str | None:
     return event.value  # type: ignore[attr-defined]
 
 
-def _top_level(get: Callable[[], Event], charts: Collection[str] | None) -> dict[Any, Any]:
+def _top_level(
+    get: Callable[[], Event], charts: Collection[str] | None, early: _Early | None
+) -> dict[Any, Any]:
     document: dict[Any, Any] = {}
     while type(event := get()) is not MappingEndEvent:
         key = _key(event)
         value_event = get()
         if key == "entries" and type(value_event) is MappingStartEvent:
             _check(value_event)
-            document[key] = _entries(get, charts)
+            plain = early and not value_event.flow_style and early.written_once(event, "entries")
+            document[key] = _entries(get, charts, early if plain else None, document)
         else:
             document[key] = _build(get, value_event, 1)
     return document
 
 
-def _entries(get: Callable[[], Event], charts: Collection[str] | None) -> dict[Any, Any]:
+def _entries(
+    get: Callable[[], Event],
+    charts: Collection[str] | None,
+    early: _Early | None,
+    document: dict[Any, Any],
+) -> dict[Any, Any]:
     entries: dict[Any, Any] = {}
+    wanted = set(charts or ())
     while type(event := get()) is not MappingEndEvent:
         chart = _key(event)
         value_event = get()
         if charts is None or str(chart) in charts:
             entries[chart] = _build(get, value_event, 2)
+            if early is not None and early.written_once(event, str(chart)):
+                wanted.discard(str(chart))
+                if not wanted and early.valid():
+                    document["entries"] = entries
+                    raise _Done(document)
         else:
             _skip(get, value_event)
     return entries
+
+
+#: What could start a tag, an anchor, an alias or a complex key (only where a node starts).
+_MARKERS_RE = re.compile(rb"[!&*?]")
+#: What may stand (after blanks) before a node's start.
+_NODE_STARTS = frozenset(b"\n:-[,?")
+
+
+class _Early:
+    """Whether a walk may stop once the wanted charts are built (see the module doc)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._valid: bool | None = None
+
+    @classmethod
+    def of(cls, data: bytes | None, charts: Collection[str] | None) -> _Early | None:
+        if data is None or charts is None or not charts or b"{" in data:
+            return None  # all charts, or flow mappings somewhere: walk to the end
+        if b"\n---" in data or b"\n..." in data or data.startswith((b"---", b"...")):
+            return None  # document markers: perhaps a second document
+        for marker in _MARKERS_RE.finditer(data):
+            start = marker.start()
+            before = data[:start].rstrip(b" \t")
+            if not before or before[-1] in _NODE_STARTS:
+                return None  # perhaps a tag, an anchor, an alias or a complex key
+        return cls(data)
+
+    def written_once(self, key: Event, name: str) -> bool:
+        """Whether mapping key ``key`` (a plain scalar ``name``) is written once at its
+        column, in any of the forms a block mapping key can take."""
+        if key.style not in (None, "") or not isinstance(key.start_mark.column, int):  # type: ignore[attr-defined]
+            return False
+        line = b"\n" + b" " * key.start_mark.column  # type: ignore[attr-defined]
+        text = b"\n" + self.data
+        if line + b'"' in text:
+            return False  # a double-quoted key there could spell it with escapes
+        raw = re.escape(name.encode("utf-8"))
+        pattern = re.compile(re.escape(line) + rb"(?:" + raw + rb"|'" + raw + rb"')[ \t]*:")
+        return len(pattern.findall(text)) == 1
+
+    def valid(self) -> bool:
+        """libyaml's C parser reads the whole document without an error (it raises the
+        same located YAMLError as the walk would)."""
+        if self._valid is None:
+            try:
+                from yaml._yaml import CParser
+            except ImportError:  # PyYAML without libyaml: walk to the end
+                self._valid = False
+            else:
+                CParser(self.data).raw_parse()
+                self._valid = True
+        return self._valid
 
 
 def _build(get: Callable[[], Event], event: Event, depth: int) -> Any:
