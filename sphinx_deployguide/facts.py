@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .chartindex import IndexEntry, IndexSnapshot, load_index
 from .chartversion import (
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from .workflow import JobMatrix
 
 STATUSES = ("live", "cached", "stale")
+T = TypeVar("T")
 #: Lists of more items than this fold (pages, the facts table); lists of commits are
 #: always a block on a page.
 FOLD_OVER = 5
@@ -341,15 +344,39 @@ def measure_publish_delays(
     ]
 
 
-def count_anchors(entries: tuple[IndexEntry, ...]) -> dict[str, tuple[int, str]]:
-    """{SHA prefix: (ancestor count, version)} of the published chartpress >= 2 names: what
+def count_anchors(entries: tuple[IndexEntry, ...]) -> dict[str, int]:
+    """{SHA prefix: ancestor count} of the published chartpress >= 2 names: what
     :func:`~sphinx_deployguide.chartversion.ancestor_count` may count from (it checks them)."""
     anchors = {}
     for entry in entries:
         parsed = parse_version(entry.version)
         if parsed is not None and parsed.era == "chartpress-2" and parsed.sha and parsed.n:
-            anchors[parsed.sha] = (parsed.n, entry.version)
+            anchors[parsed.sha] = parsed.n
     return anchors
+
+
+def in_background(call: Callable[[], T]) -> Callable[[], T]:
+    """Start ``call()`` in a thread; the returned function waits for its result (raising
+    what it raised). For work that would otherwise wait in turn: reading the chart index
+    (a request, a YAML parse) while git, in its own processes, answers about the source."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="deployguide-index", daemon=True)
+    worker.start()
+
+    def result() -> T:
+        worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return result
 
 
 def index_charts(model: Model, spec: ChartSpec) -> list[str]:
@@ -387,6 +414,23 @@ def resolve_chart(
     opened in this run (charts that share them fetch them once).
     """
     opened = {} if opened is None else opened
+    index_at = opened.get(("index", spec.index))
+    if index_at is None:  # fetched and read while git answers (git runs in its own process)
+        index_at = opened["index", spec.index] = in_background(
+            functools.partial(
+                load_index,
+                spec.index,
+                base_dir=model.base_dir,
+                cache_dir=model.cache_dir,
+                ttl=model.cache_ttl,
+                offline=offline,
+                refresh=refresh,
+                retries=model.retries,
+                timeout=(min(5.0, model.timeout), model.timeout),
+                deadline=model.timeout,
+                charts=index_charts(model, spec),
+            )
+        )
     repo = opened.get(("git", spec.source))
     if repo is None:
         try:
@@ -415,20 +459,8 @@ def resolve_chart(
             f"charts.{spec.name}.branch",
             GitError(f"branch {spec.branch!r} does not exist in {repo.source}"),
         )
-    index = opened.get(("index", spec.index)) or load_index(
-        spec.index,
-        base_dir=model.base_dir,
-        cache_dir=model.cache_dir,
-        ttl=model.cache_ttl,
-        offline=offline,
-        refresh=refresh,
-        retries=model.retries,
-        timeout=(min(5.0, model.timeout), model.timeout),
-        deadline=model.timeout,
-        charts=index_charts(model, spec),
-    )
-    opened["index", spec.index] = index
-    repo.count_anchors.update(count_anchors(index.entries.get(spec.name, ())))
+    # published counts: read only if a count needs them (then the index is waited for)
+    repo.add_count_anchors(lambda: count_anchors(index_at().entries.get(spec.name, ())))
     try:
         current = compute_chart_version(
             repo, head, spec.chartpress, spec.name, spec.scheme or "chartpress"
@@ -437,6 +469,7 @@ def resolve_chart(
         if exc.file:  # located already (chartpress.yaml at the commit)
             raise
         raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
+    index = index_at()
     unavailable: dict[str, str] = {}
     stats = delay_stats(measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch))
     if stats is None:

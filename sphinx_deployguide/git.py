@@ -141,10 +141,8 @@ class GitRepo:
         self.shallow: bool | None = None
         self._refs = ""
         self._cdup: str | None = None
-        #: Published ancestor counts, {SHA prefix: (count, version)}, from the chart index's
-        #: names (chartpress >= 2): they let a count walk only the commits since one
-        #: (:func:`~sphinx_deployguide.chartversion.ancestor_count`, which checks them).
-        self.count_anchors: dict[str, tuple[int, str]] = {}
+        self._anchors: dict[str, int] = {}
+        self._anchor_sources: list[Callable[[], dict[str, int]]] = []
 
     def __repr__(self) -> str:
         return f"GitRepo({str(self.path)!r})"
@@ -168,6 +166,24 @@ class GitRepo:
             value = self.answer(("core.abbrev",), local_setting)
             self._abbrev_config = ("-c", f"core.abbrev={value or 'auto'}")
         return self._abbrev_config
+
+    @property
+    def count_anchors(self) -> dict[str, int]:
+        """Published ancestor counts, {SHA prefix: count}, from the chart index's names
+        (chartpress >= 2): they let a count walk only the commits since one
+        (:func:`~sphinx_deployguide.chartversion.ancestor_count`, which checks them). Read
+        from their sources (:meth:`add_count_anchors`) when first needed."""
+        while self._anchor_sources:
+            self._anchors.update(self._anchor_sources.pop()())
+        return self._anchors
+
+    @count_anchors.setter
+    def count_anchors(self, anchors: dict[str, int]) -> None:
+        self._anchors, self._anchor_sources = dict(anchors), []
+
+    def add_count_anchors(self, source: Callable[[], dict[str, int]]) -> None:
+        """Where more published counts can be read (an index's entries), when needed."""
+        self._anchor_sources.append(source)
 
     def answer(self, question: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """``compute()``, kept in the fact cache under ``question`` (a tuple naming the
@@ -474,6 +490,16 @@ class GitRepo:
         """``git rev-list --count REV``: how many commits ``rev`` has, itself included (the
         ``n`` of chartpress's versions)."""
         return self.answer(("count", rev), lambda: int(self.run("rev-list", "--count", rev)))
+
+    def object_estimate(self) -> int:
+        """About how many objects the packs hold (from the size of their indexes: 28 bytes
+        an object), without asking git: enough to tell a short history from a long one."""
+        pack = self._common_dir() / "objects" / "pack"
+        try:
+            sizes = [e.stat().st_size for e in os.scandir(pack) if e.name.endswith(".idx")]
+        except OSError:
+            return 0
+        return sum(max(0, size - 1072) // 28 for size in sizes)
 
     def has_commit_graph(self) -> bool:
         """Whether git has a commit-graph here (then whole-history walks are cheap)."""

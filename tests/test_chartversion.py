@@ -770,15 +770,28 @@ def test_landing_commits_equals_landing_commit_one_by_one(demo_world):
 # -- ancestor counts from published versions -------------------------------------------------
 
 
-def _published_counts(repo: GitRepo, commits: list[str]) -> dict[str, tuple[int, str]]:
-    """What an index says of ``commits``: {%h: (git's count, a chartpress-2 name)}."""
-    counts = {}
-    for commit in commits:
-        n = int(repo.run("rev-list", "--count", commit))
-        counts[repo.short(commit)] = (n, f"1.0.0-0.dev.git.{n}.h{repo.short(commit)}")
-    return counts
+def _published_counts(repo: GitRepo, commits: list[str]) -> dict[str, int]:
+    """What an index says of ``commits``: {%h: git's count}."""
+    return {repo.short(c): int(repo.run("rev-list", "--count", c)) for c in commits}
 
 
+@pytest.fixture
+def long_history(monkeypatch):
+    """Count from published versions however short the history (a long one's rule)."""
+    from sphinx_deployguide import chartversion
+
+    monkeypatch.setattr(chartversion, "_LONG_HISTORY", 0)
+
+
+def test_a_short_history_is_counted_whole(demo_world):
+    """The demo's few dozen commits: one ``rev-list --count`` is cheaper than any check."""
+    source = GitRepo(demo_world.source)
+    source.count_anchors = _published_counts(source, published_commits(demo_world))
+    head = source.resolve_or_fail("main")
+    assert ancestor_count(source, head) == (int(source.run("rev-list", "--count", head)), None)
+
+
+@pytest.mark.usefixtures("long_history")
 def test_a_count_from_a_published_ancestor_is_gits_own(demo_world):
     """The count at the head starts from the nearest published ancestor, once an older one
     confirms the index's counts; it is exactly ``rev-list --count`` and says how it was
@@ -792,18 +805,20 @@ def test_a_count_from_a_published_ancestor_is_gits_own(demo_world):
     nearest = max(published, key=lambda c: int(source.run("rev-list", "--count", c)))
     assert n == whole
     assert how is not None and how.startswith(
-        f"{source.count_anchors[source.short(nearest)][0]} (the count in the published "
+        f"{source.count_anchors[source.short(nearest)]}, published for its ancestor "
+        f"{source.short(nearest)}, + "
     )
     assert f"+ {int(source.run('rev-list', '--count', f'{nearest}..{head}'))} commits since" in how
 
     newest = source.short(nearest)
     forged = GitRepo(demo_world.source)  # an index whose newest count is one too many
     forged.count_anchors = {**source.count_anchors}
-    forged.count_anchors[newest] = (source.count_anchors[newest][0] + 1, "forged")
+    forged.count_anchors[newest] = source.count_anchors[newest] + 1
     assert ancestor_count(forged, head) == (whole, None)
     assert ancestor_count(GitRepo(demo_world.source), head) == (whole, None)
 
 
+@pytest.mark.usefixtures("long_history")
 def test_replace_refs_are_walked_as_git_walks_them(tmp_path, demo_world):
     """A replace ref changes what ``rev-list --count`` (and chartpress) counts here: the
     published counts, made without it, are not used."""
@@ -825,6 +840,7 @@ def published_commits(world) -> list[str]:
     return [v.commit for v in world.versions]
 
 
+@pytest.mark.usefixtures("long_history")
 def test_with_a_commit_graph_the_whole_history_is_counted(tmp_path, demo_world):
     copy = tmp_path / "copy"
     git(tmp_path, "clone", "--quiet", "--", str(demo_world.source), str(copy))
