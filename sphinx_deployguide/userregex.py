@@ -16,8 +16,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import re2
-
 __all__ = ["UserRegex", "UserRegexError", "compile_user_regex"]
 
 
@@ -41,6 +39,8 @@ class UserRegex:
     __slots__ = ("_regex", "flags", "pattern")
 
     def __init__(self, pattern: str, *, ignore_case: bool = False, multiline: bool = False):
+        import re2  # here: most builds and commands compile no pattern of a user
+
         options = re2.Options()
         options.log_errors = False  # RE2 would print its own copy of the error on stderr
         options.case_sensitive = not ignore_case

@@ -9,7 +9,6 @@ output folder and returns the rendered text.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from pathlib import Path
 from types import MethodType
@@ -20,99 +19,16 @@ from docutils.utils import new_document
 from sphinx.builders import Builder
 from sphinx.errors import SphinxError
 from sphinx.util.docutils import docutils_namespace, patch_docutils
-from sphinx.writers.text import TextTranslator
 
 from ..errors import DeployGuideError
-from ..escape import markdown_code, markdown_fence, markdown_text, terminal_text
 from ..stdio import internal_error, sphinx_warning_stream, stdout_to_stderr
 from .checklist import deployguide_checklist, deployguide_step
-from .plaintext import PLAIN_NODES
 from .state import get_state
-from .values import FactNode
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
 FORMATS = ("text", "github", "json")
-
-
-class UnwrappedTranslator(TextTranslator):
-    """Text output that keeps the source's line breaks instead of wrapping at 70 columns:
-    for machines (JSON) and Markdown, which reflows paragraphs itself. Wrapping breaks at
-    hyphens, inside names: `prod-deploy` would read "prod- deploy" on GitHub."""
-
-    def end_state(self, wrap: bool = True, end: Any = ("",), first: str | None = None) -> None:
-        super().end_state(False, end, first)
-
-
-_SOFT_BREAK = re.compile(r"[ \t]*\n[ \t]*")
-
-
-class GithubTranslator(UnwrappedTranslator):
-    """Markdown for a PR body: fenced code, backticks, bold and italics (the text builder's
-    plain emphasis does not apply here), links; never wrapped (a wrapped line would break a
-    URL inside a link), and every value from outside (facts, config values) escaped so that
-    it renders as the text it is (:func:`~sphinx_deployguide.escape.markdown_text`).
-    """
-
-    #: Nodes whose Markdown this class writes itself, whatever text visitors are registered.
-    own_nodes = frozenset(node.__name__ for node in PLAIN_NODES)
-    _values = 0  # depth inside fact nodes (values, lists): their text is escaped
-
-    def visit_Text(self, node: nodes.Text) -> None:
-        # GitHub renders a newline of a PR body as a line break: the source's soft breaks
-        # join with spaces, so paragraphs flow (code blocks are written whole, elsewhere)
-        text = _SOFT_BREAK.sub(" ", node.astext())
-        self.add_text(markdown_text(text) if self._values else text)
-
-    def dispatch_visit(self, node: nodes.Node) -> None:
-        if isinstance(node, FactNode):
-            self._values += 1
-        super().dispatch_visit(node)
-
-    def dispatch_departure(self, node: nodes.Node) -> None:
-        super().dispatch_departure(node)
-        if isinstance(node, FactNode):
-            self._values -= 1
-
-    def visit_literal_block(self, node: nodes.Element) -> None:
-        language = node.get("language", "")
-        if language in ("default", "none", "text") or not re.fullmatch(r"[\w+.-]*", language):
-            language = ""
-        text = terminal_text(node.astext()).rstrip("\n")  # its lines as written, no blank tail
-        fence = markdown_fence(text)
-        self.new_state(0)
-        self.add_text(f"{fence}{language}\n{text}\n{fence}")
-        self.end_state(wrap=False)
-        raise nodes.SkipNode
-
-    def visit_rubric(self, node: nodes.Element) -> None:  # e.g. sphinx-design tab labels
-        self.new_state(0)
-        self.add_text("**")
-
-    def depart_rubric(self, node: nodes.Element) -> None:
-        self.add_text("**")
-        self.end_state()
-
-    def visit_reference(self, node: nodes.Element) -> None:
-        super().visit_reference(node)
-        if self._external(node):
-            self.add_text("[")
-
-    def depart_reference(self, node: nodes.Element) -> None:
-        if self._external(node):
-            uri = re.sub(r"[\s()<>]", lambda m: f"%{ord(m.group(0)):02X}", node["refuri"])
-            self.add_text(f"]({uri})")
-
-    @staticmethod
-    def _external(node: nodes.Element) -> bool:
-        """Links out of the site survive in a PR body; links between its pages cannot."""
-        uri = node.get("refuri", "")
-        return uri.startswith(("http://", "https://")) and node.astext() != uri
-
-    def visit_literal(self, node: nodes.Element) -> None:
-        self.add_text(markdown_code(node.astext()))
-        raise nodes.SkipNode
 
 
 class ChecklistBuilder(Builder):
@@ -122,9 +38,11 @@ class ChecklistBuilder(Builder):
     format = "text"
     epilog = ""
     allow_parallel = False
-    default_translator_class = TextTranslator
 
     def init(self) -> None:
+        from .checklist_text import TextTranslator
+
+        self.default_translator_class = TextTranslator
         self.found: list[tuple[str, deployguide_checklist]] = []
         self.rendered: str | None = None
 
@@ -188,7 +106,7 @@ class ChecklistBuilder(Builder):
 
     # --- rendering ---------------------------------------------------------------------------
 
-    def _translate(self, cls: type[TextTranslator], children: list[nodes.Node]) -> str:
+    def _translate(self, cls: type[Any], children: list[nodes.Node]) -> str:
         document = new_document("<checklist>", self._settings)
         for child in children:
             document += child.deepcopy()
@@ -211,10 +129,14 @@ class ChecklistBuilder(Builder):
         return [c for c in node.children if isinstance(c, deployguide_step)]
 
     def render_text(self) -> str:
+        from .checklist_text import TextTranslator
+
         parts = [self._translate(TextTranslator, [node]) for _, node in self.found]
         return "\n\n".join(parts) + "\n"
 
     def render_github(self) -> str:
+        from .checklist_text import GithubTranslator
+
         parts = []
         for _, node in self.found:
             lines = [f"**{node['title']}**", ""]
@@ -227,6 +149,8 @@ class ChecklistBuilder(Builder):
         return "\n\n".join(parts) + "\n"
 
     def render_json(self) -> str:
+        from .checklist_text import UnwrappedTranslator
+
         data = []
         for docname, node in self.found:
             data.append(
