@@ -88,7 +88,6 @@ def empty_cache(model: Path) -> None:
 
 START = datetime(2020, 1, 6, 9, 0, tzinfo=timezone.utc)
 IDENT = "Bench Author <bench@example.invalid>"
-CHARTPRESS_NO_BASE = CHARTPRESS_YAML.replace("    baseVersion: 1.0.0-0.dev\n", "")
 
 
 @dataclass
@@ -97,18 +96,23 @@ class Landing:
     when: datetime
     chart: bool  # did it bring in a change to a chart path?
     chart_mark: int = 0  # then: the commit chartpress names (a PR's own, not its merge)
+    count: int = 0  # then: that commit's ancestors, itself included (chartpress's n)
 
 
 def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Landing], int]:
     """A fast-import stream: direct commits and GitHub-style PR merges on ``main`` (the
     merge of a chart PR is TREESAME to the PR on the chart paths, so the chart commit is
-    the PR's own commit: the incident pattern), a tag every ~500 commits. Returns
-    (stream, first-parent landings oldest first, number of commits)."""
+    the PR's own commit: the incident pattern), a tag every ~500 commits (0.N.0, below the
+    chart's baseVersion, never on a chart commit). Returns (stream, first-parent landings
+    oldest first, number of commits); each chart landing knows its chart commit's ancestor
+    count, kept while the history is written (a PR branches from main's tip, so a merge
+    has the ancestors of main before it, the PR's commits and itself)."""
     rng = random.Random(seed)
     out = bytearray()
     mark = 0
     clock = START
     landings: list[Landing] = []
+    count: dict[int, int] = {}
 
     def commit(
         ref: str, parent: int | None, files: dict[str, str], message: str, merge: int | None = None
@@ -128,6 +132,7 @@ def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Land
             out.extend(f"from :{parent}\n".encode())
         if merge is not None:
             out.extend(f"merge :{merge}\n".encode())
+        count[mark] = 1 + (count[parent] if parent is not None else 0)
         for path, text in sorted(files.items()):
             data = text.encode()
             out.extend(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
@@ -143,25 +148,26 @@ def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Land
         "refs/heads/main",
         None,
         {
-            "helm-chart/chartpress.yaml": CHARTPRESS_NO_BASE,
+            "helm-chart/chartpress.yaml": CHARTPRESS_YAML,
             "helm-chart/binderhub/Chart.yaml": CHART_YAML,
             "helm-chart/binderhub/values.yaml": VALUES_YAML,
             "README.md": "synthetic\n",
         },
         "initial\n",
     )
-    landings.append(Landing(main_tip, clock, True, main_tip))
+    landings.append(Landing(main_tip, clock, True, main_tip, 1))
     pr = 0
     next_tag = 500
     while mark < n_commits:
         if rng.random() < 0.4:  # a direct push to main
             chart = rng.random() < 0.5
             main_tip = commit("refs/heads/main", main_tip, change(mark, chart), f"direct {mark}\n")
-            landings.append(Landing(main_tip, clock, chart, main_tip))
+            landings.append(Landing(main_tip, clock, chart, main_tip, count[main_tip]))
         else:  # a PR of 1-3 commits, main maybe moving on meanwhile, then a merge commit
             pr += 1
             ref, tip, files, chart, chart_mark = f"refs/heads/pr{pr}", main_tip, {}, False, 0
-            for k in range(rng.randint(1, 3)):
+            commits = rng.randint(1, 3)
+            for k in range(commits):
                 touches = rng.random() < 0.5
                 chart |= touches
                 step = change(mark, touches)  # the files every commit shares: small trees
@@ -173,6 +179,7 @@ def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Land
                     "refs/heads/main", main_tip, change(mark, False), f"docs {mark}\n"
                 )
                 landings.append(Landing(main_tip, clock, False))
+            before = main_tip
             main_tip = commit(
                 "refs/heads/main",
                 main_tip,
@@ -180,12 +187,14 @@ def synthetic_stream(n_commits: int, seed: int = 2018) -> tuple[bytes, list[Land
                 f"Merge pull request #{pr} from pr{pr}\n",
                 merge=tip,
             )
+            count[main_tip] = count[before] + commits + 1
             # The merge is TREESAME to the PR on the chart paths (main changed only docs
             # meanwhile), so the chart commit is the PR's last one that touched them.
-            landings.append(Landing(main_tip, clock, chart, chart_mark))
+            landings.append(Landing(main_tip, clock, chart, chart_mark, count.get(chart_mark, 0)))
             out.extend(f"reset {ref}\nfrom {'0' * 40}\n\n".encode())  # delete the PR branch
-        if next_tag <= mark < n_commits - 100:  # no tag at the tip
-            out.extend(f"reset refs/tags/1.{next_tag // 500}.0\nfrom :{main_tip}\n\n".encode())
+        on_chart_commit = landings[-1].chart and landings[-1].chart_mark == main_tip
+        if next_tag <= mark < n_commits - 100 and not on_chart_commit:  # none at the tip
+            out.extend(f"reset refs/tags/0.{next_tag // 500}.0\nfrom :{main_tip}\n\n".encode())
             next_tag += 500
     out.extend(b"done\n")
     return bytes(out), landings, mark
@@ -217,15 +226,18 @@ def build_synthetic(root: Path, n_commits: int = 2000, published: int = 50) -> t
     marks_file.unlink()
     _git(source, "reset", "--quiet", "--hard", "main")
 
-    # Published names in chartpress's format (the count is the commit's mark, near enough:
-    # facts read only the SHA of a published name; computing 50 real versions on 100k
-    # commits would take minutes).
+    # Published names exactly as chartpress writes them (the counts kept while the history
+    # was written: computing 50 versions with git on 100k commits would take minutes).
     versions: list[DemoVersion] = []
     for landing in [x for x in landings if x.chart][-published:]:
         sha, commit = sha_of[f":{landing.mark}"], sha_of[f":{landing.chart_mark}"]
-        version = f"1.0.0-0.dev.git.{landing.chart_mark}.h{commit[:8]}"
+        version = f"1.0.0-0.dev.git.{landing.count}.h{commit[:8]}"
         created, text = publish_time(landing.when, 8 + landing.mark % 13, version)
         versions.append(DemoVersion(version, commit, sha, landing.when, created, text, "bench"))
+    newest = versions[-1]
+    counted = int(_git(source, "rev-list", "--count", newest.commit))
+    if f".git.{counted}.h" not in newest.version:  # the world must be what it says
+        raise RuntimeError(f"{newest.version}: git counts {counted} commits")
     (root / "index.yaml").write_text(render_index(versions), encoding="utf-8")
 
     model = write_deploy_repo(root / "deploy", versions[-12].version, "../source", "../index.yaml")
@@ -249,11 +261,13 @@ def write_runbooks(
 ) -> tuple[Path, Path]:
     """Two Sphinx projects of ``pages`` pages, each page one checklist of five steps: in
     ``live`` each step shows a value with ``{deploy-value}``, in ``plain`` the same steps
-    are a plain MyST task list with the values typed in. Returns (live, plain)."""
+    are a plain MyST task list with the values typed in. The plain project loads the
+    third-party extensions sphinx_deployguide loads (sphinx-copybutton, sphinx-design), so
+    the difference is sphinx_deployguide's own work. Returns (live, plain)."""
     live, plain = root / "live", root / "plain"
     for folder, extensions in (
         (live, '["sphinx_deployguide", "myst_parser"]'),
-        (plain, '["myst_parser"]'),
+        (plain, '["myst_parser", "sphinx_copybutton", "sphinx_design"]'),
     ):
         folder.mkdir(parents=True)
         conf = (
