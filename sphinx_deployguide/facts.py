@@ -469,6 +469,8 @@ def resolve_chart(
         if exc.file:  # located already (chartpress.yaml at the commit)
             raise
         raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
+    if pinned:
+        ask_ahead(repo, spec, pinned, current)
     index = index_at()
     unavailable: dict[str, str] = {}
     stats = delay_stats(measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch))
@@ -529,6 +531,25 @@ def _behind_pin(state: ChartState) -> str | None:
         f"{verdict.asked} names: the copy is behind the pin, so its chart is not the one to "
         "deploy"
     )
+
+
+def ask_ahead(repo: GitRepo, spec: ChartSpec, version: str, current: ChartVersion) -> None:
+    """Ask git now what the verdict on ``version`` and the pending list will ask once the
+    index is read: the same questions, kept by the repository (its fact cache, the run's
+    landings), so git works while the index is downloaded and parsed instead of after.
+    Nothing is decided here; a failure is left for the verdict to meet and report."""
+    parsed = parse_version(version)
+    full = repo.resolve(parsed.sha) if parsed is not None and parsed.sha else None
+    if full is None:
+        return
+    try:
+        scheme = spec.scheme or "chartpress"
+        at_version = compute_chart_version(repo, full, spec.chartpress, spec.name, scheme)
+        landings(repo, spec.branch, [at_version.commit_full, current.commit_full])
+        if repo.is_ancestor(full, current.commit_full):
+            chart_commits_between(repo, full, current.commit_full, current.paths)
+    except DeployGuideError:
+        pass
 
 
 def _pending(state: ChartState) -> list[tuple[str, str]]:
