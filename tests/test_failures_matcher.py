@@ -346,3 +346,22 @@ def test_lines_cut_before_cleaning_match_as_line_by_line():
         for m in match_lines(CATALOG, lines)
     }
     assert found == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            list("\x1b\x9b\x90\x98\x9c\x9d\x9e\x9f\x07\\[]PX^_ ;:/-~?@09Amz\t\r")
+            + ["\u00e9", "\u2028"]
+        ),
+        max_size=40,
+    )
+)
+def test_log_cleaning_removes_exactly_the_escape_sequences_of_terminal_output(line):
+    """The log's fast patterns (a literal ESC first; the 8-bit forms when present) remove
+    on a line what escape.ESCAPE_SEQUENCES, used for every terminal output, removes."""
+    from sphinx_deployguide.escape import ESCAPE_SEQUENCES
+    from sphinx_deployguide.failures.logtext import _decolor
+
+    assert _decolor(line) == ESCAPE_SEQUENCES.sub("", line)

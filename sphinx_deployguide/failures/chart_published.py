@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..chartversion import parse_version
 from ..errors import DeployGuideError
-from ..verdict import Verdict, verdict_for_version
 from .checks import CheckContext, CheckResult, failure_time, iso, minutes
 from .matcher import EntryMatch, LineHit
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the verdict machinery is imported when a model's facts are at hand
     from ..facts import ChartState, FactSet
+    from ..verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -218,6 +218,8 @@ def gather_chart_evidence(
     # at --now T, what the index published after T was not there yet
     judged = dataclasses.replace(state, index=state.index.as_of(ctx.now)) if ctx.as_of else state
     try:
+        from ..verdict import verdict_for_version
+
         verdict = verdict_for_version(judged, version, now=ctx.now)
     except DeployGuideError as exc:
         return CheckResult(

@@ -24,8 +24,6 @@ from itertools import accumulate, count
 from operator import add
 from typing import BinaryIO, NamedTuple, overload
 
-from ..escape import ESCAPE_SEQUENCES
-
 #: ``diagnose`` reads at most the last this many bytes of a log.
 MAX_LOG_BYTES = 20 * 2**20
 #: Longer lines are cut to this many characters before matching, which bounds the time any
@@ -39,12 +37,19 @@ _MAX_RAW = 4 * MAX_LINE
 #: What starts an escape sequence (ESC, or one of the 8-bit C1 introducers): a line holding
 #: none has none to remove.
 _ESCAPE_START_RE = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
-# The escape sequences of terminal output (:data:`~..escape.ESCAPE_SEQUENCES`), with no part
-# that matches a newline (an unterminated title stops at the end of its line), so over a
-# whole text it removes exactly what it removes line by line.
-_IN_LINES = ESCAPE_SEQUENCES.pattern.replace(r"[^\x07\x1b\x9c]", r"[^\x07\x1b\x9c\n]")
-assert _IN_LINES != ESCAPE_SEQUENCES.pattern, "escape.ESCAPE_SEQUENCES changed: update this"
-_ESCAPES_IN_LINES_RE = re.compile(_IN_LINES, ESCAPE_SEQUENCES.flags)
+# The escape sequences of terminal output, exactly those of escape.ESCAPE_SEQUENCES (a test
+# proves it on any line), except that no part matches a newline (an unterminated title
+# stops at the end of its line), so over a whole text they remove what they remove line by
+# line. Written for speed: the ESC-introduced ones start with a literal, so the engine
+# jumps from ESC to ESC; the 8-bit forms, rare, are looked for only in a text that has them.
+_CSI_TAIL = r"[0-?]{0,32}[ -/]{0,8}[@-~]?"
+_STRING_TAIL = r"[^\x07\x1b\x9c\n]{0,2048}(?:\x07|\x1b\\|\x9c)?"
+_ESC_SEQUENCES = rf"\x1b(?:\[{_CSI_TAIL}|[\]PX^_]{_STRING_TAIL}|[ -/]{{0,8}}[0-~]?)"
+_ESC_SEQUENCES_RE = re.compile(_ESC_SEQUENCES)
+_ALL_SEQUENCES_RE = re.compile(
+    rf"{_ESC_SEQUENCES}|\x9b{_CSI_TAIL}|[\x90\x98\x9d\x9e\x9f]{_STRING_TAIL}"
+)
+_C1_CONTROLS = "\x90\x98\x9b\x9c\x9d\x9e\x9f"
 _TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?"
 _TIMESTAMP_RE = re.compile(_TIMESTAMP)
 _MARKER = (
@@ -145,7 +150,7 @@ def clean_line(raw: str, number: int) -> LogLine:
     if len(text) > 4 * MAX_LINE:
         text, cut = text[: 4 * MAX_LINE], True  # bound the cleaning work too
     if _ESCAPE_START_RE.search(text):
-        text = _ESCAPES_IN_LINES_RE.sub("", text)
+        text = _decolor(text)
     if text.startswith("\ufeff"):
         text = text.lstrip("\ufeff")
     stamp = None
@@ -184,7 +189,10 @@ def _clean_text(text: str) -> str:
 
 
 def _decolor(text: str) -> str:
-    return _ESCAPES_IN_LINES_RE.sub("", text) if _ESCAPE_START_RE.search(text) else text
+    """``text`` without its escape sequences (see :data:`_ESC_SEQUENCES`)."""
+    if not text.isascii() and any(c in text for c in _C1_CONTROLS):
+        return _ALL_SEQUENCES_RE.sub("", text)
+    return _ESC_SEQUENCES_RE.sub("", text) if "\x1b" in text else text
 
 
 def line_starts(lengths: Iterable[int]) -> list[int]:
@@ -280,6 +288,11 @@ class CleanLog(Sequence[LogLine]):
     @cached_property
     def long_lines(self) -> list[int]:
         """Lines cut before cleaning (over ``4 * MAX_LINE`` characters)."""
+        # A line that long covers a whole block of half its size without a newline: when
+        # every block has one (a find each, not a pass over every line), there is none.
+        text, half = self._source, _MAX_RAW // 2
+        if all(text.find("\n", i, i + half) >= 0 for i in range(0, len(text) - half + 1, half)):
+            return []
         if not self.raw or max(map(len, self.raw)) <= _MAX_RAW:
             return []
         return [i for i, line in enumerate(self.raw) if len(line) > _MAX_RAW]
