@@ -505,24 +505,22 @@ def ancestor_count(repo: GitRepo, commit: str) -> tuple[int, str | None]:
     """(``git rev-list --count COMMIT``, how it was counted: None for that command).
 
     chartpress's ``n`` counts every ancestor, a walk of the whole history (a third of a
-    second at 100,000 commits without a commit-graph). A commit's SHA fixes its ancestors
-    (it hashes its parents, theirs, and so on), so the count chartpress published for a
-    version, on CI's full clone, is the count of that commit here too. When
-    :attr:`GitRepo.count_anchors` holds the index's counts and the repository has no
-    commit-graph and a long history (a short one is counted whole faster), the count is that
-    of the nearest published ancestor A plus the commits
-    since (``rev-list --count A..COMMIT``), once the index's counts are checked against git:
-    an older published ancestor B of A whose count differs from A's by exactly ``rev-list
-    --count B..A`` (a count made on a shallow clone, or a wrong one, fails that). Replace
-    refs or grafts, which change what git walks here, and anything else (no such pair,
-    counts that disagree) count the whole history. The second element says how.
+    second at 100,000 commits without a commit-graph, half a tenth with one). A commit's SHA
+    fixes its ancestors (it hashes its parents, theirs, and so on), so the count chartpress
+    published for a version, on CI's full clone, is the count of that commit here too. On a
+    long history (a short one is counted whole faster), when :attr:`GitRepo.count_anchors`
+    holds the index's counts, the count is that of the nearest published ancestor A plus
+    the commits since (``rev-list --count A..COMMIT``), once the index's counts are checked
+    against git: an older published ancestor B of A whose count differs from A's by exactly
+    ``rev-list --count B..A`` (a count made on a shallow clone, or a wrong one, fails that).
+    Replace refs or grafts, which change what git walks here, and anything else (no such
+    pair, counts that disagree) count the whole history. The second element says how.
     """
 
     def ask() -> list[Any]:
         derived = None
         if (
             repo.object_estimate() > _LONG_HISTORY
-            and not repo.has_commit_graph()
             and not repo.rewrites_history()
             and repo.count_anchors
         ):

@@ -501,12 +501,6 @@ class GitRepo:
             return 0
         return sum(max(0, size - 1072) // 28 for size in sizes)
 
-    def has_commit_graph(self) -> bool:
-        """Whether git has a commit-graph here (then whole-history walks are cheap)."""
-        info = self._common_dir() / "objects" / "info"
-        chain = info / "commit-graphs" / "commit-graph-chain"
-        return (info / "commit-graph").is_file() or chain.is_file()
-
     def rewrites_history(self) -> bool:
         """Whether replace refs or a grafts file change what git walks here."""
         if self.git_dir is None and self.probe().returncode != 0:
