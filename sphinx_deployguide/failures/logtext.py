@@ -233,6 +233,30 @@ class LineIndex:
         self._lines.insert(after, line)
         return line
 
+    def start_of(self, line: int) -> int:
+        """Offset of the start of line ``line`` (0-based), found by walking newlines from the
+        nearest offset known (the walks of :meth:`line_of` leave offsets to start from)."""
+        after = bisect_right(self._lines, line)
+        before = after - 1  # the last known offset on a line <= ``line``
+        find, rfind, newline = self.text.find, self.text.rfind, self._newline  # type: ignore[union-attr]
+        if after < len(self._lines) and (
+            self._lines[after] - line < line - self._lines[before]
+        ):  # nearer from below: walk back from there to the start of ``line``
+            offset = self._offsets[after]
+            for _ in range(self._lines[after] - line + 1):
+                offset = rfind(newline, 0, offset)
+            start = offset + 1
+        else:
+            offset = rfind(newline, 0, self._offsets[before]) + 1  # start of that line
+            for _ in range(line - self._lines[before]):
+                offset = find(newline, offset) + 1
+            start = offset
+        if self._offsets[bisect_right(self._offsets, start) - 1] != start:
+            where = bisect_right(self._offsets, start)
+            self._offsets.insert(where, start)
+            self._lines.insert(where, line)
+        return start
+
 
 class CleanLog(Sequence[LogLine]):
     """Every line of a log, cleaned on demand.
@@ -248,16 +272,29 @@ class CleanLog(Sequence[LogLine]):
     """
 
     def __init__(self, text: str, first_line: int = 1) -> None:
-        raw = text.split("\n")
-        if raw[-1] == "":
-            raw.pop()
-            text = text[:-1]
-        self.raw = raw
+        # lines as text.split("\n") gives them, less an empty last one
+        self._count = text.count("\n") + 1 if text else 0
+        if text.endswith("\n"):
+            text, self._count = text[:-1], self._count - 1
         self.first_line = first_line
         self._source = text
+        self._index = LineIndex(text, max(0, self._count - 1))
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return self._count
+
+    @cached_property
+    def raw(self) -> list[str]:
+        """Every line as read (made when a search needs them all: one ``split``)."""
+        return self._source.split("\n") if self._count else []
+
+    def raw_line(self, index: int) -> str:
+        """Line ``index`` as read, without splitting the whole log for it."""
+        if "raw" in self.__dict__:
+            return self.raw[index]
+        start = self._index.start_of(index)
+        end = self._source.find("\n", start)
+        return self._source[start : end if end >= 0 else None]
 
     @overload
     def __getitem__(self, index: int) -> LogLine: ...
@@ -267,18 +304,18 @@ class CleanLog(Sequence[LogLine]):
 
     def __getitem__(self, index: int | slice) -> LogLine | list[LogLine]:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self.raw)))]
+            return [self[i] for i in range(*index.indices(self._count))]
         if index < 0:
-            index += len(self.raw)
-        if not 0 <= index < len(self.raw):
+            index += self._count
+        if not 0 <= index < self._count:
             raise IndexError("log line index out of range")
-        return clean_line(self.raw[index], self.first_line + index)
+        return clean_line(self.raw_line(index), self.first_line + index)
 
     def text_of(self, index: int) -> str:
         """``self[index].text``."""
         if "texts" in self.__dict__:
             return self.texts[index]
-        return clean_line(self.raw[index], 0).text
+        return clean_line(self.raw_line(index), 0).text
 
     @cached_property
     def hay(self) -> str:
@@ -293,14 +330,14 @@ class CleanLog(Sequence[LogLine]):
         text, half = self._source, _MAX_RAW // 2
         if all(text.find("\n", i, i + half) >= 0 for i in range(0, len(text) - half + 1, half)):
             return []
-        if not self.raw or max(map(len, self.raw)) <= _MAX_RAW:
+        if not self._count or max(map(len, self.raw)) <= _MAX_RAW:
             return []
         return [i for i, line in enumerate(self.raw) if len(line) > _MAX_RAW]
 
     @cached_property
     def texts(self) -> list[str]:
         """Every cleaned line: ``texts[i] == self[i].text``."""
-        if not self.raw:
+        if not self._count:
             return []
         texts = _clean_text(self._source).split("\n")
         for i in self.long_lines:
@@ -317,7 +354,7 @@ class CleanLog(Sequence[LogLine]):
     @cached_property
     def starts(self) -> list[int]:
         """Offset in :attr:`text` of each line."""
-        return line_starts(map(len, self.texts))[: len(self.raw)]
+        return line_starts(map(len, self.texts))[: self._count]
 
     def stamp_before(self, index: int) -> LogLine | None:
         """The nearest line before line ``index`` that has a timestamp.
@@ -326,8 +363,8 @@ class CleanLog(Sequence[LogLine]):
         byte-order mark has none (only those are removed before the timestamp), so only the
         others are cleaned.
         """
-        for i in range(min(index, len(self.raw)) - 1, -1, -1):
-            first = self.raw[i][:1]
+        for i in range(min(index, self._count) - 1, -1, -1):
+            first = self.raw_line(i)[:1]
             if first.isdigit() or first == "\ufeff" or _ESCAPE_START_RE.match(first):
                 line = self[i]
                 if line.stamp is not None and line.timestamp is not None:
