@@ -99,6 +99,9 @@ class IndexSnapshot:
     #: ``Cache-Control: max-age`` of the index response (seconds): how long a CDN or client
     #: may keep serving an older index, which adds to the delay an operator sees.
     max_age: int | None = None
+    #: sha256 of the body the entries were read from (None: entries of another making,
+    #: e.g. :meth:`as_of`): what answers worked out from the entries may be kept under.
+    digest: str | None = None
 
     @functools.cached_property
     def _by_version(self) -> dict[tuple[str, str], IndexEntry]:
@@ -119,7 +122,7 @@ class IndexSnapshot:
             chart: tuple(e for e in items if e.created <= moment)
             for chart, items in self.entries.items()
         }
-        return dataclasses.replace(self, entries=entries)
+        return dataclasses.replace(self, entries=entries, digest=None)
 
 
 # --------------------------------------------------------------------------- parsing (pure)
@@ -434,6 +437,7 @@ def _snapshot(
         error=error,
         redirected_to=cached.redirected_to,
         max_age=cached.max_age,
+        digest=cached.sha256,
     )
 
 

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .chartindex import IndexEntry, IndexSnapshot, archive_url
 from .chartversion import (
@@ -442,18 +442,26 @@ def _neighbours_era(chart: ChartSubject, commit: str) -> str:
 
 
 def _published_eras(chart: ChartSubject) -> list[tuple[int, str]]:
-    """(commit time, epoch seconds, era) of every index entry of the chart whose commit is in the source,
-    oldest first (two git calls, once per index snapshot)."""
-    entries = chart.index.entries.get(chart.spec.name, ())
+    """(commit time in epoch seconds, era) of every index entry of the chart whose commit is
+    in the source, oldest first: two git calls, once per index snapshot; kept in the fact
+    cache under the index body's digest (a function of that body and the repository)."""
+    index, name = chart.index, chart.spec.name
+    entries = index.entries.get(name, ())
     memo = _memo(chart.repo)
     key = id(entries)
     known = memo.entries.get(key)
     if known is not None and known[0] is entries:
         return known[1]
-    parsed = [(p.sha, p.era) for e in entries if (p := parse_version(e.version)) and p.sha]
-    fulls = chart.repo.resolve_many([sha for sha, _ in parsed])
-    shas = sorted({f for f in fulls.values() if f})
-    times = chart.repo.commit_stamps(shas)
-    eras = sorted((times[fulls[sha]], era) for sha, era in parsed if fulls.get(sha))
+
+    def ask() -> list[list[Any]]:
+        parsed = [(p.sha, p.era) for e in entries if (p := parse_version(e.version)) and p.sha]
+        fulls = chart.repo.resolve_many([sha for sha, _ in parsed])
+        times = chart.repo.commit_stamps(sorted({f for f in fulls.values() if f}))
+        return sorted([times[fulls[sha]], era] for sha, era in parsed if fulls.get(sha))
+
+    if index.digest is None:
+        eras = [(t, era) for t, era in ask()]
+    else:
+        eras = [(t, era) for t, era in chart.repo.answer(("eras", name, index.digest), ask)]
     memo.entries[key] = (entries, eras)
     return eras
