@@ -83,7 +83,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--now",
         metavar="TIME",
-        help="judge as of TIME instead of the current time (to reproduce a past diagnosis)",
+        help="judge as of TIME instead of the current time, on the index as it was then (to "
+        "reproduce a past diagnosis)",
     )
     parser.add_argument(
         "--runbook-url",
