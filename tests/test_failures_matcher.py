@@ -190,6 +190,20 @@ def test_long_lines_are_cut():
     assert line.cut and len(line.text) == MAX_LINE
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(CLEANING_FRAGMENTS), st.text(max_size=12)), max_size=40))
+def test_every_cleaned_line_is_a_part_of_its_line_in_the_hay(parts):
+    """What the literal pre-filter relies on: the hay (escape sequences removed only where
+    text stands on both sides) holds each cleaned line, so a literal of a cleaned line is
+    found there (lines cut before cleaning are searched apart, see long_lines)."""
+    text = "".join(parts)
+    log = clean_log(LogText(text, 1, len(text), len(text)))
+    hay = log.hay.split("\n")
+    for i, line in enumerate(naive_clean(text)):
+        if i not in log.long_lines:
+            assert line.text in hay[i], (i, line.text, hay[i])
+
+
 # Adversarial input: long lines made of near-matches of every shipped pattern's literal
 # parts (the start of a signature repeated without its end), which is what makes a
 # backtracking regex quadratic or worse. Run in a subprocess under a generous alarm: the

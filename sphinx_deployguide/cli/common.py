@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..config import Model, load_model
 from ..errors import ModelError
+
+if TYPE_CHECKING:  # the model's reader, imported when there is a model to read
+    from ..config import Model
 
 DEFAULT_LOCATIONS = (Path("deployguide.toml"), Path("docs") / "deployguide.toml")
 
@@ -24,6 +27,8 @@ def find_model_path(explicit: str | None) -> Path:
 
 
 def load_model_from_args(args: argparse.Namespace) -> Model:
+    from ..config import load_model
+
     return load_model(find_model_path(getattr(args, "config", None)))
 
 

@@ -50,6 +50,13 @@ _ALL_SEQUENCES_RE = re.compile(
     rf"{_ESC_SEQUENCES}|\x9b{_CSI_TAIL}|[\x90\x98\x9d\x9e\x9f]{_STRING_TAIL}"
 )
 _C1_CONTROLS = "\x90\x98\x9b\x9c\x9d\x9e\x9f"
+# The same, only where text stands on both sides of a sequence in its line: removing one at
+# either end of a line joins nothing (see CleanLog.hay). Atomic: a sequence is never cut.
+# (ESC first, then the look behind it: the engine still jumps from ESC to ESC.)
+_INNER_ESC_SEQUENCES_RE = re.compile(
+    rf"\x1b(?<=[^\n]\x1b)(?>\[{_CSI_TAIL}|[\]PX^_]{_STRING_TAIL}|[ -/]{{0,8}}[0-~]?)(?=[^\n])"
+)
+_INNER_ALL_SEQUENCES_RE = re.compile(rf"(?<=[^\n])(?>{_ALL_SEQUENCES_RE.pattern})(?=[^\n])")
 _TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?"
 _TIMESTAMP_RE = re.compile(_TIMESTAMP)
 _MARKER = (
@@ -188,11 +195,14 @@ def _clean_text(text: str) -> str:
     return _STAMP_MARKER_AT_STARTS_RE.sub("\n", text)[1:]
 
 
-def _decolor(text: str) -> str:
-    """``text`` without its escape sequences (see :data:`_ESC_SEQUENCES`)."""
+def _decolor(text: str, *, inner: bool = False) -> str:
+    """``text`` without its escape sequences (see :data:`_ESC_SEQUENCES`); ``inner``: only
+    those with text on both sides in their line."""
     if not text.isascii() and any(c in text for c in _C1_CONTROLS):
-        return _ALL_SEQUENCES_RE.sub("", text)
-    return _ESC_SEQUENCES_RE.sub("", text) if "\x1b" in text else text
+        return (_INNER_ALL_SEQUENCES_RE if inner else _ALL_SEQUENCES_RE).sub("", text)
+    if "\x1b" not in text:
+        return text
+    return (_INNER_ESC_SEQUENCES_RE if inner else _ESC_SEQUENCES_RE).sub("", text)
 
 
 def line_starts(lengths: Iterable[int]) -> list[int]:
@@ -263,22 +273,25 @@ class CleanLog(Sequence[LogLine]):
 
     ``self[i]`` is made by :func:`clean_line` when asked for: a diagnosis shows a few
     dozen lines of the hundreds of thousands a log can have. For searching, :attr:`hay`
-    is the whole log with only the ANSI codes removed (one pass): every cleaned line is a
-    part of its line there (cleaning only takes a prefix off and cuts the end), so a line
-    whose ``hay`` line lacks a literal cannot have it once cleaned, except the lines of
+    is the whole log with the escape sequences between text removed (one pass): every
+    cleaned line is a part of its line there (cleaning only takes a prefix off and cuts the
+    end, and a sequence left at an end of a line is outside that part), so a line whose
+    ``hay`` line lacks a literal cannot have it once cleaned, except the lines of
     :attr:`long_lines` (cut before their codes are removed). :attr:`texts` and
     :attr:`text` (all cleaned lines, joined) take a few passes over the whole log more:
     they are made only when a search needs them.
     """
 
     def __init__(self, text: str, first_line: int = 1) -> None:
+        #: How many newlines the text holds (its last one may end the last line).
+        self.newlines = text.count("\n")
         # lines as text.split("\n") gives them, less an empty last one
-        self._count = text.count("\n") + 1 if text else 0
+        self._count = self.newlines + 1 if text else 0
         if text.endswith("\n"):
-            text, self._count = text[:-1], self._count - 1
+            self._count -= 1
         self.first_line = first_line
-        self._source = text
-        self._index = LineIndex(text, max(0, self._count - 1))
+        self._source = text  # not copied without its last newline: 20 MB is worth keeping once
+        self._index = LineIndex(text, self.newlines)
 
     def __len__(self) -> int:
         return self._count
@@ -286,7 +299,7 @@ class CleanLog(Sequence[LogLine]):
     @cached_property
     def raw(self) -> list[str]:
         """Every line as read (made when a search needs them all: one ``split``)."""
-        return self._source.split("\n") if self._count else []
+        return self._source.split("\n")[: self._count]
 
     def raw_line(self, index: int) -> str:
         """Line ``index`` as read, without splitting the whole log for it."""
@@ -319,8 +332,10 @@ class CleanLog(Sequence[LogLine]):
 
     @cached_property
     def hay(self) -> str:
-        """The log without its ANSI codes, lines as in the log (see the class docstring)."""
-        return _decolor(self._source)
+        """The log without the escape sequences that stand between text in a line, lines as
+        in the log (see the class docstring): one at an end of its line joins nothing, so
+        it may stay (in a GitHub Actions log, half of them are at a line's end)."""
+        return _decolor(self._source, inner=True)
 
     @cached_property
     def long_lines(self) -> list[int]:
@@ -339,7 +354,7 @@ class CleanLog(Sequence[LogLine]):
         """Every cleaned line: ``texts[i] == self[i].text``."""
         if not self._count:
             return []
-        texts = _clean_text(self._source).split("\n")
+        texts = _clean_text(self._source).split("\n")[: self._count]
         for i in self.long_lines:
             texts[i] = clean_line(self.raw[i], 0).text
         if max(map(len, texts)) > MAX_LINE:

@@ -186,7 +186,7 @@ class _Haystack:
                 data = self.view(False).data.lower()
             else:
                 data = _encode(hay.casefold())
-            self._views[folded] = _View(data, max(0, len(self.log) - 1), self.limit)
+            self._views[folded] = _View(data, self.log.newlines, self.limit)
         return self._views[folded]
 
     def lines_with(self, literal: str, folded: bool) -> set[int] | None:
