@@ -682,12 +682,12 @@ def resolve_jobs(
     model: Model, *, refresh: bool = False
 ) -> tuple[dict[str, JobMatrix], dict[str, str]]:
     """The deploy job of each environment that names one, and why a job could not be read."""
-    from .workflow import WorkflowError
-
     jobs: dict[str, JobMatrix] = {}
     errors: dict[str, str] = {}
     for env in model.environments.values():
         if env.workflow and env.job:
+            from .workflow import WorkflowError  # here: many models name no workflow
+
             try:
                 jobs[env.name] = _read_job(model, env.workflow, env.job, refresh=refresh)
             except WorkflowError as exc:
