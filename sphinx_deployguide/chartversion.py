@@ -92,7 +92,7 @@ def _yaml12_loader() -> type:
     """
     import yaml
 
-    loader = type("Yaml12Loader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
+    loader: Any = type("Yaml12Loader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
     loader.yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -632,10 +632,10 @@ def landings_with_times(
     answer is kept in the fact cache.
     """
     fulls = repo.resolve_many(commits)
-    found: dict[str, list[Any] | None] = {}
+    found: dict[str, Any] = {}
     asked = []
     for full in sorted({f for f in fulls.values() if f}):
-        known, answer = repo.answers.known(("landing", tip, full)) if repo.answers else (0, 0)
+        known, answer = repo.answers.known(("landing", tip, full)) if repo.answers else (False, None)
         if known:
             found[full] = answer
         else:
@@ -649,8 +649,8 @@ def landings_with_times(
             if repo.answers is not None:
                 repo.answers.remember(("landing", tip, full), found[full])
     result = {}
-    for commit, full in fulls.items():
-        answer = found.get(full) if full else None
+    for commit, full_or_none in fulls.items():
+        answer = found.get(full_or_none) if full_or_none else None
         if answer is not None:
             result[commit] = (answer[0], datetime.fromtimestamp(answer[1], tz=timezone.utc))
     return result
@@ -659,7 +659,8 @@ def landings_with_times(
 def latest_tag(repo: GitRepo, rev: str) -> tuple[str | None, int]:
     """(the latest tag reachable from ``rev``, commits since it), as ``git describe --tags
     --long`` says; (None, 0) when no tag is reachable."""
-    tag, since = repo.answer(("describe", rev), lambda: list(_describe(repo, rev)[0]))
+    answer: list[Any] = repo.answer(("describe", rev), lambda: list(_describe(repo, rev)[0]))
+    tag, since = answer
     return tag, since
 
 
@@ -770,7 +771,7 @@ def parse_version(version: str) -> ParsedVersion | None:
         i = m.lastgroup[3:]  # type: ignore[index]  # each era's last group is its "sha"
         n = m[f"n{i}"] if i in _COUNTED_ERAS else None
         era = _ERA_PATTERNS[int(i)][0]
-        return ParsedVersion(version, era, m[f"base{i}"].rstrip("-."), n and int(n), m[f"sha{i}"])
+        return ParsedVersion(version, era, m[f"base{i}"].rstrip("-."), int(n) if n else None, m[f"sha{i}"])
     if SEMVER_RE.fullmatch(version):
         return ParsedVersion(version, "tag", version, None, None)
     return None

@@ -457,7 +457,7 @@ class GitRepo:
                 raise ValueError(f"expected a full commit sha, got {sha!r}")
             known, stamp = self.answers.known(("time", sha)) if self.answers else (False, None)
             if known:
-                stamps[sha] = stamp
+                stamps[sha] = int(stamp)
             else:
                 asked.append(sha)
         if asked:

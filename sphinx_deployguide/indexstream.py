@@ -179,9 +179,10 @@ class _Early:
     def written_once(self, key: Event, name: str) -> bool:
         """Whether mapping key ``key`` (a plain scalar ``name``) is written once at its
         column, in any of the forms a block mapping key can take."""
-        if key.style not in (None, "") or not isinstance(key.start_mark.column, int):  # type: ignore[attr-defined]
+        mark: Any = key.start_mark  # type: ignore[attr-defined]
+        if key.style not in (None, "") or not isinstance(mark.column, int):  # type: ignore[attr-defined]
             return False
-        line = b"\n" + b" " * key.start_mark.column  # type: ignore[attr-defined]
+        line = b"\n" + b" " * mark.column
         text = b"\n" + self.data
         if line + b'"' in text:
             return False  # a double-quoted key there could spell it with escapes

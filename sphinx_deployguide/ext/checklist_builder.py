@@ -42,7 +42,7 @@ class ChecklistBuilder(Builder):
     def init(self) -> None:
         from .checklist_text import TextTranslator
 
-        self.default_translator_class = TextTranslator
+        type(self).default_translator_class = TextTranslator  # imported when first built
         self.found: list[tuple[str, deployguide_checklist]] = []
         self.rendered: str | None = None
 

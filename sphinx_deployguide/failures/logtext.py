@@ -22,7 +22,7 @@ from datetime import datetime
 from functools import cached_property
 from itertools import accumulate, count
 from operator import add
-from typing import BinaryIO, NamedTuple, overload
+from typing import Any, BinaryIO, NamedTuple, overload
 
 #: ``diagnose`` reads at most the last this many bytes of a log.
 MAX_LOG_BYTES = 20 * 2**20
@@ -232,7 +232,8 @@ class LineIndex:
         before = after - 1
         if self._offsets[before] == offset:
             return self._lines[before]
-        count = self.text.count  # type: ignore[union-attr]
+        text: Any = self.text  # str or bytes, with ``self._newline`` of the same type
+        count = text.count
         if after < len(self._offsets) and (
             self._offsets[after] - offset < offset - self._offsets[before]
         ):
@@ -248,7 +249,8 @@ class LineIndex:
         nearest offset known (the walks of :meth:`line_of` leave offsets to start from)."""
         after = bisect_right(self._lines, line)
         before = after - 1  # the last known offset on a line <= ``line``
-        find, rfind, newline = self.text.find, self.text.rfind, self._newline  # type: ignore[union-attr]
+        text: Any = self.text
+        find, rfind, newline = text.find, text.rfind, self._newline
         if after < len(self._lines) and (
             self._lines[after] - line < line - self._lines[before]
         ):  # nearer from below: walk back from there to the start of ``line``
