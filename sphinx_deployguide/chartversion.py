@@ -635,7 +635,9 @@ def landings_with_times(
     found: dict[str, Any] = {}
     asked = []
     for full in sorted({f for f in fulls.values() if f}):
-        known, answer = repo.answers.known(("landing", tip, full)) if repo.answers else (False, None)
+        known, answer = (
+            repo.answers.known(("landing", tip, full)) if repo.answers else (False, None)
+        )
         if known:
             found[full] = answer
         else:
@@ -771,7 +773,9 @@ def parse_version(version: str) -> ParsedVersion | None:
         i = m.lastgroup[3:]  # type: ignore[index]  # each era's last group is its "sha"
         n = m[f"n{i}"] if i in _COUNTED_ERAS else None
         era = _ERA_PATTERNS[int(i)][0]
-        return ParsedVersion(version, era, m[f"base{i}"].rstrip("-."), int(n) if n else None, m[f"sha{i}"])
+        return ParsedVersion(
+            version, era, m[f"base{i}"].rstrip("-."), int(n) if n else None, m[f"sha{i}"]
+        )
     if SEMVER_RE.fullmatch(version):
         return ParsedVersion(version, "tag", version, None, None)
     return None
