@@ -51,12 +51,15 @@ _ALL_SEQUENCES_RE = re.compile(
 )
 _C1_CONTROLS = "\x90\x98\x9b\x9c\x9d\x9e\x9f"
 # The same, only where text stands on both sides of a sequence in its line: removing one at
-# either end of a line joins nothing (see CleanLog.hay). Atomic: a sequence is never cut.
+# either end of a line joins nothing (see CleanLog.hay). Atomic, a sequence never cut: a
+# look-ahead's capture matched again (Python 3.10 has no ``(?>...)``).
 # (ESC first, then the look behind it: the engine still jumps from ESC to ESC.)
 _INNER_ESC_SEQUENCES_RE = re.compile(
-    rf"\x1b(?<=[^\n]\x1b)(?>\[{_CSI_TAIL}|[\]PX^_]{_STRING_TAIL}|[ -/]{{0,8}}[0-~]?)(?=[^\n])"
+    rf"\x1b(?<=[^\n]\x1b)(?=(?P<seq>\[{_CSI_TAIL}|[\]PX^_]{_STRING_TAIL}|[ -/]{{0,8}}[0-~]?))(?P=seq)(?=[^\n])"
 )
-_INNER_ALL_SEQUENCES_RE = re.compile(rf"(?<=[^\n])(?>{_ALL_SEQUENCES_RE.pattern})(?=[^\n])")
+_INNER_ALL_SEQUENCES_RE = re.compile(
+    rf"(?<=[^\n])(?=(?P<seq>{_ALL_SEQUENCES_RE.pattern}))(?P=seq)(?=[^\n])"
+)
 _TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?"
 _TIMESTAMP_RE = re.compile(_TIMESTAMP)
 _MARKER = (
