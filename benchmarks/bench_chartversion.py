@@ -20,11 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sphinx_deployguide
-from sphinx_deployguide.chartversion import compute_chart_version, landing_commit, parse_version
+from sphinx_deployguide.charthistory import landing_commit
+from sphinx_deployguide.chartversion import compute_chart_version
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.demo import CHART, build_demo
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.git import GitRepo
+from sphinx_deployguide.versionparse import parse_version
 
 sys.path.insert(0, str(Path(__file__).parent))
 from worlds import build_synthetic  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.demo import build_demo
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 
 
 def _time(fn, repeat: int) -> list[float]:

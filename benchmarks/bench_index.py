@@ -20,12 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from sphinx_deployguide.chartindex import (  # noqa: E402
-    cache_path,
-    index_loader,
-    load_index,
-    parse_index,
-)
+from sphinx_deployguide.chartindex import index_loader, parse_index  # noqa: E402
+from sphinx_deployguide.indexcache import cache_path, load_index  # noqa: E402
 from tests.indexserver import IndexServer  # noqa: E402
 
 REAL_INDEX = ROOT.parent / "shared" / "data" / "jupyterhub-helm-index.yaml"

@@ -24,22 +24,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .chartindex import IndexEntry, IndexSnapshot, load_index
-from .chartversion import (
-    ChartVersion,
-    chart_commits_between,
-    compute_chart_version,
-    landing_commit,
-    parse_version,
-)
+from .charthistory import chart_commits_between, landing_commit
+from .chartindex import IndexEntry, IndexSnapshot
+from .chartresolve import index_charts, resolve_chart
+from .chartversion import ChartVersion, compute_chart_version
 from .config import ChartSpec, Model
-from .delay import format_duration
+from .delay import format_duration, iso_utc
 from .docsdir import DocsNotFound, find_docs_dir
 from .errors import DeployGuideError, GitError, NetworkError
 from .escape import inert_references, markdown_code, markdown_text, terminal_text
-from .facts import ChartState, index_charts, iso_utc, resolve_chart
+from .facts import ChartState
 from .files import not_a_file
 from .git import GitRepo
+from .indexcache import load_index
 from .links import MERGE_PR, SQUASH_PR, github_repo, qualify_refs
 from .pinedit import PinEdit, apply_pin_edit, atomic_write_bytes, locate_pin, replace_pin
 from .pinsafety import check_writable, real_pin, undo_interrupted_edit
@@ -51,6 +48,7 @@ from .verdict import (
     verdict_for_commit,
     verdict_for_version,
 )
+from .versionparse import parse_version
 
 #: Exit codes (also in ``deployguide bump --help``).
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_UNPUBLISHED = 0, 1, 2, 3

@@ -1,58 +1,45 @@
-"""Fetch, parse and cache a Helm chart repository index (``index.yaml``).
+"""A Helm chart repository index (``index.yaml``): what the facts read of it, and how.
 
-The real jupyterhub index is 1.7 MB and takes ~0.4 s to parse even with libyaml, while the
-facts need only four fields per entry (version, created, digest, urls). So the parsed subset
-is cached as compact JSON under ``cache_dir/index/<slug>.json``, keyed by the response
-validator (ETag / Last-Modified, or the body's sha256), with the response's
-``Cache-Control: max-age``, and a warm run parses no YAML.
+The facts need four fields per entry (version, created, digest, urls) of the model's charts:
+:class:`IndexEntry` and :class:`IndexSnapshot` are that model. :func:`parse_index` reads
+them from a body, strictly (a broken index must never look like an empty one), from the
+YAML parser's events (:mod:`.indexstream`) so that a large index costs little more than its
+bytes. Fetching, caching and the freshness rules are :mod:`.indexcache`; the requests
+themselves :mod:`.indexfetch`.
 
-A listed version is not yet an installable one: :func:`probe_archive` asks the index's own
-host whether the chart archive answers (:func:`archive_url` picks which URL, if any).
-
-Freshness rules of :func:`load_index` (``source`` is an http(s) URL):
-
-* within ``ttl`` seconds of the last confirmation (and not ``refresh``): the cache is served
-  with status ``"cached"`` and no request is made;
-* otherwise a conditional GET; ``304`` or an unchanged body -> the cache, status ``"live"``;
-  ``200`` -> parse, rewrite the cache, status ``"live"``;
-* a network failure (connection error, timeout, truncated body, 5xx/429 after the retries):
-  with ``offline="stale"`` and a cache -> the cache with status ``"stale"`` and ``error`` set;
-  otherwise :class:`NetworkError`;
-* a response that is wrong (4xx, too large, not YAML, not an index) -> :class:`ChartIndexError`,
-  whatever the policy: serving an old copy would hide a real problem.
-
-A local file is read, hashed and served with status ``"live"`` on every call (the cache only
-saves the parse). Only the entries of the model's charts are read (from the YAML parser's
-events, :mod:`.indexstream`) and cached, so a large index costs little more than its bytes.
-The requests themselves are in :mod:`.indexfetch`, imported only when one is made: a warm
-run reads this cache and imports neither YAML nor the HTTP client.
+A listed version is not yet an installable one: :func:`~.indexfetch.probe_archive` asks the
+index's own host whether the chart archive answers (:func:`archive_url` picks which URL, if
+any).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from . import __version__
-from .errors import ChartIndexError, NetworkError
-from .factcache import cache_file_name, write_file_atomically
-from .redact import redact_url
+from .errors import ChartIndexError
 
-if TYPE_CHECKING:  # imported where a request is made or YAML is read: a warm run does neither
-    import requests
+if TYPE_CHECKING:  # imported where YAML is read: a warm run reads none
+    import yaml
 
-CACHE_FORMAT = 3
+__all__ = [
+    "IndexEntry",
+    "IndexSnapshot",
+    "archive_url",
+    "index_loader",
+    "load_document",
+    "parse_created",
+    "parse_index",
+]
 
 
-def _string_scalar_loader(base: type) -> type:
+def _string_scalar_loader(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
     """A safe loader that keeps plain scalars other than null as strings.
 
     Helm reads ``version`` and ``created`` into Go strings, so an unquoted ``version: 1.10``
@@ -67,7 +54,7 @@ def _string_scalar_loader(base: type) -> type:
 
 
 @functools.cache
-def index_loader() -> type:
+def index_loader() -> type[yaml.SafeLoader]:
     """The index's loader, on libyaml when there (~4x faster on the real index, REFERENCE.md).
     Made on first use: a warm run never imports YAML."""
     import yaml
@@ -132,7 +119,7 @@ _CREATED_RE = re.compile(
 )
 
 
-def parse_created(value: str) -> datetime:
+def parse_created(value: object) -> datetime:
     """RFC 3339 (``2024-08-08T18:05:34.413844784Z``) -> aware UTC datetime.
 
     Go writes nanoseconds, Python keeps microseconds: the fraction is truncated (never
@@ -308,359 +295,6 @@ def _describe_value(value: Any) -> str:
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"the string {shown!r}"
     return f"a {_kind(value)}"
-
-
-# --------------------------------------------------------------------------- cache (thin I/O)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _log() -> Any:
-    """This module's logger (``logging`` imported when there is something to say)."""
-    import logging
-
-    return logging.getLogger(__name__)
-
-
-def cache_path(cache_dir: Path, source: str) -> Path:
-    """``cache_dir/index/<slug>.json``: a readable prefix + a checksum (the file names its
-    source inside, so two sources never share a cache)."""
-    return Path(cache_dir) / "index" / cache_file_name(source)
-
-
-@dataclass(frozen=True)
-class _Cached:
-    validator: str | None
-    etag: str | None
-    last_modified: str | None
-    sha256: str
-    fetched_at: datetime
-    entries: dict[str, tuple[IndexEntry, ...]]
-    redirected_to: str | None = None
-    max_age: int | None = None
-    charts: tuple[str, ...] | None = None  # the charts read from the body (None: all)
-
-
-def _aware(text: str) -> datetime:
-    """A cached timestamp; a naive one (a hand-edited or foreign cache) is unreadable."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {text!r}")
-    return moment
-
-
-def _read_cache(
-    path: Path, source: str, charts: Collection[str] | None = None
-) -> tuple[_Cached | None, str | None]:
-    """The cached copy, or (None, why it is unusable); a missing file, or one made for
-    other charts (then the body is fetched and read again), is not a problem."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None, None
-    except OSError as exc:
-        return None, f"cannot read the cache {path}: {exc.strerror or exc}"
-    try:
-        doc = json.loads(raw)
-        if doc.get("format") != CACHE_FORMAT or doc.get("source") != source:
-            return None, f"the cache {path} is for another format or source"
-        read = doc["charts"]
-        if read is not None and (charts is None or not set(charts) <= set(read)):
-            return None, None
-        entries = {
-            chart: tuple(IndexEntry(v, _aware(c), d, tuple(u)) for v, c, d, u in items)
-            for chart, items in doc["entries"].items()
-        }
-        return (
-            _Cached(
-                validator=doc.get("validator"),
-                etag=doc.get("etag"),
-                last_modified=doc.get("last_modified"),
-                sha256=doc["sha256"],
-                fetched_at=_aware(doc["fetched_at"]),
-                entries=entries,
-                redirected_to=doc.get("redirected_to"),
-                max_age=doc.get("max_age"),
-                charts=None if read is None else tuple(read),
-            ),
-            None,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        _log().warning("ignoring the unreadable index cache %s: %s", path, exc)
-        return None, f"the cache {path} is unreadable ({type(exc).__name__})"
-
-
-def _write_cache(path: Path, source: str, cached: _Cached) -> None:
-    """Write atomically (temp file + os.replace): parallel builds never see half a file."""
-    doc = {
-        "format": CACHE_FORMAT,
-        "source": source,
-        "validator": cached.validator,
-        "etag": cached.etag,
-        "last_modified": cached.last_modified,
-        "sha256": cached.sha256,
-        "fetched_at": cached.fetched_at.isoformat(),
-        "redirected_to": cached.redirected_to,
-        "max_age": cached.max_age,
-        "charts": None if cached.charts is None else list(cached.charts),
-        "entries": {
-            chart: [[e.version, e.created.isoformat(), e.digest, list(e.urls)] for e in items]
-            for chart, items in cached.entries.items()
-        },
-    }
-    data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-    try:
-        write_file_atomically(path, data)
-    except OSError as exc:
-        raise ChartIndexError(
-            f"cannot write the chart index cache: {exc.strerror or exc}; "
-            "check that the cache directory ([cache] dir) is writable",
-            file=path,
-        ) from None
-
-
-def _snapshot(
-    source: str,
-    cached: _Cached,
-    status: str,
-    error: str | None = None,
-    fetched_at: datetime | None = None,
-) -> IndexSnapshot:
-    return IndexSnapshot(
-        source=source,
-        validator=cached.validator,
-        fetched_at=fetched_at or cached.fetched_at,
-        status=status,
-        entries=cached.entries,
-        error=error,
-        redirected_to=cached.redirected_to,
-        max_age=cached.max_age,
-        digest=cached.sha256,
-    )
-
-
-# --------------------------------------------------------------------------- load_index
-
-
-def load_index(
-    source: str,
-    *,
-    base_dir: Path,
-    cache_dir: Path,
-    ttl: int,
-    offline: str = "stale",
-    refresh: bool = False,
-    session: requests.Session | None = None,
-    timeout: tuple[float, float] = (5, 30),
-    retries: int = 3,
-    backoff: float = 0.5,
-    max_bytes: int = 64 * 2**20,
-    max_retry_after: float | None = None,
-    deadline: float | None = None,
-    charts: Collection[str] | None = None,
-) -> IndexSnapshot:
-    """The chart index at ``source`` (http(s) URL, or a path relative to ``base_dir``).
-
-    ``retries`` is the number of retries after the first attempt; ``timeout`` is
-    (connect, read) in seconds; ``deadline`` bounds the whole fetch (connect, reads,
-    redirects, retries and their backoff) in seconds; ``max_retry_after``: the longest
-    ``Retry-After`` honoured (default :data:`.indexfetch.MAX_RETRY_AFTER`). ``charts``: the
-    charts whose entries are read and cached (all when None). See the module docstring for
-    the freshness rules.
-    """
-    charts = None if charts is None else tuple(sorted(set(charts)))
-    if offline not in ("stale", "error"):
-        raise ValueError(f"offline must be 'stale' or 'error', not {offline!r}")
-    scheme = urlsplit(source).scheme.lower()
-    if scheme in ("http", "https"):
-        return _load_url(
-            source,
-            cache_dir=Path(cache_dir),
-            ttl=ttl,
-            offline=offline,
-            refresh=refresh,
-            session=session,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            max_bytes=max_bytes,
-            max_retry_after=max_retry_after,
-            deadline=deadline,
-            charts=charts,
-        )
-    if scheme == "file":
-        from urllib.request import url2pathname
-
-        path = Path(url2pathname(urlsplit(source).path))
-    elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", source):
-        raise ChartIndexError(
-            f"unsupported index URL scheme {scheme!r}: use an http(s) URL or a local path",
-            file=source,
-        )
-    else:
-        path = Path(source).expanduser()
-    if not path.is_absolute():
-        path = Path(base_dir) / path
-    return _load_file(path.resolve(), cache_dir=Path(cache_dir), max_bytes=max_bytes, charts=charts)
-
-
-def _load_file(
-    path: Path, *, cache_dir: Path, max_bytes: int, charts: tuple[str, ...] | None
-) -> IndexSnapshot:
-    """A local index: always read and hashed (cheap, and never misses a same-size rewrite)."""
-    source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ChartIndexError(
-                f"the chart index is {size} bytes, over the limit of {max_bytes} bytes",
-                file=source,
-            )
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ChartIndexError("the chart index file does not exist", file=source) from None
-    except IsADirectoryError:
-        raise ChartIndexError(
-            "the chart index path is a directory, not a file", file=source
-        ) from None
-    except OSError as exc:
-        raise ChartIndexError(
-            f"cannot read the chart index: {exc.strerror or exc}", file=source
-        ) from None
-    import hashlib  # a local index is hashed on every read; a cached URL one never
-
-    sha = hashlib.sha256(data).hexdigest()
-    cpath = cache_path(cache_dir, source)
-    cached, _ = _read_cache(cpath, source, charts)
-    now = _now()
-    if cached is not None and cached.sha256 == sha:
-        return _snapshot(source, cached, "live", fetched_at=now)
-    entries = parse_index(data, source, charts=charts)
-    fresh = _Cached(f"sha256:{sha}", None, None, sha, now, entries, charts=charts)
-    _write_cache(cpath, source, fresh)
-    return _snapshot(source, fresh, "live")
-
-
-def _load_url(
-    url: str,
-    *,
-    cache_dir: Path,
-    ttl: int,
-    offline: str,
-    refresh: bool,
-    session: requests.Session | None,
-    timeout: tuple[float, float],
-    retries: int,
-    backoff: float,
-    max_bytes: int,
-    max_retry_after: float | None,
-    deadline: float | None,
-    charts: tuple[str, ...] | None,
-) -> IndexSnapshot:
-    source = redact_url(url)
-    cpath = cache_path(cache_dir, source)
-    cached, cache_problem = _read_cache(cpath, source, charts)
-    now = _now()
-    if cached is not None and not refresh:
-        age = (now - cached.fetched_at).total_seconds()
-        if 0 <= age < ttl:
-            return _snapshot(source, cached, "cached")
-
-    from . import indexfetch
-    from .deadline import Deadline
-
-    headers = {
-        "User-Agent": f"sphinx-deployguide/{__version__}",
-        "Accept": "application/x-yaml, text/yaml, text/plain;q=0.9, */*;q=0.5",
-    }
-    if cached is not None:
-        if cached.etag:
-            headers["If-None-Match"] = cached.etag
-        if cached.last_modified:
-            headers["If-Modified-Since"] = cached.last_modified
-    try:
-        response = indexfetch.fetch_index(
-            url,
-            source,
-            headers,
-            session=session,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            max_bytes=max_bytes,
-            max_retry_after=(
-                indexfetch.MAX_RETRY_AFTER if max_retry_after is None else max_retry_after
-            ),
-            deadline=Deadline(deadline),
-        )
-    except indexfetch.Transient as exc:
-        attempts = exc.attempts
-        reason = f"{exc.reason} (after {attempts} attempt{'s' if attempts != 1 else ''})"
-        if cached is not None and offline == "stale":
-            _log().info("chart index %s unreachable (%s): serving the cache", source, reason)
-            return _snapshot(source, cached, "stale", error=reason)
-        raise NetworkError(
-            _network_message(source, reason, cached, cache_problem, offline), file=source
-        ) from None
-
-    now = _now()
-    if response.status == 304:
-        if cached is None:
-            raise ChartIndexError(
-                "the server answered 304 Not Modified to a request without a validator",
-                file=source,
-            )
-        confirmed = dataclasses.replace(
-            cached,
-            fetched_at=now,
-            redirected_to=response.redirected_to,
-            max_age=response.max_age if response.max_age is not None else cached.max_age,
-        )
-        _write_cache(cpath, source, confirmed)
-        return _snapshot(source, confirmed, "live")
-
-    import hashlib
-
-    sha = hashlib.sha256(response.body).hexdigest()
-    if cached is not None and cached.sha256 == sha:
-        entries, charts = cached.entries, cached.charts  # same bytes: no need to parse again
-    else:
-        entries = parse_index(response.body, source, charts=charts)
-    validator = response.etag or response.last_modified or f"sha256:{sha}"
-    fresh = _Cached(
-        validator,
-        response.etag,
-        response.last_modified,
-        sha,
-        now,
-        entries,
-        redirected_to=response.redirected_to,
-        max_age=response.max_age,
-        charts=charts,
-    )
-    _write_cache(cpath, source, fresh)
-    return _snapshot(source, fresh, "live")
-
-
-def _network_message(
-    source: str, reason: str, cached: _Cached | None, cache_problem: str | None, offline: str
-) -> str:
-    text = f"cannot fetch the chart index: {reason}. "
-    if cached is not None:  # offline == "error"
-        text += (
-            f"A cached copy confirmed at {cached.fetched_at:%Y-%m-%d %H:%M:%S} UTC exists, "
-            'but offline = "error"; set offline = "stale" to build with it (values marked '
-            "stale), or retry when the index is reachable."
-        )
-    else:
-        text += "There is no cached copy" + (f" ({cache_problem})" if cache_problem else "")
-        text += (
-            " to fall back on. Check the network and the index URL, then retry; or point "
-            "the chart's `index` at a local copy of index.yaml."
-        )
-    return text
 
 
 # --------------------------------------------------------------------------- chart archives

@@ -5,62 +5,44 @@ computing it: the version is whatever ``git log -1 --format=%h -- PATHS`` says, 
 git's default history simplification, which drops a merge that is TREESAME to its
 second parent. So this module asks git exactly what chartpress asks it (see
 ``../shared/REFERENCE.md`` and ``chartpress.py``), at any revision, reading
-``chartpress.yaml`` and ``Chart.yaml`` from that revision (never a work tree).
-
-Also here: parsing the four historical version formats, and the first-parent commit
-that brought a chart commit onto the branch (the moment a publish can start).
+``chartpress.yaml`` (:mod:`.chartpressyaml`) and ``Chart.yaml`` from that revision (never
+a work tree); the ancestor count ``n`` is :func:`~.charthistory.ancestor_count`. Parsing
+the published formats of every era is :mod:`.versionparse`.
 """
 
 from __future__ import annotations
 
-import functools
 import posixpath
-import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from .errors import GitError
+from .charthistory import ancestor_count
+from .chartpressyaml import (
+    ChartpressError,
+    chart_paths,
+    find_chart,
+    load_chartpress_yaml,
+    to_repo_path,
+)
+from .gitobjects import is_plain_path
+from .versionparse import SEMVER_RE
 
-if TYPE_CHECKING:  # versions are parsed by commands that never run git
+if TYPE_CHECKING:
     from .git import GitRepo
 
 __all__ = [
     "ChartVersion",
-    "ChartpressError",
-    "ParsedVersion",
-    "chart_commits_between",
-    "chart_paths",
     "check_base_version",
     "compute_chart_version",
-    "first_parent_landings",
     "fix_chart_version",
     "format_version",
-    "landing_commit",
-    "landing_commits",
-    "landings_with_times",
     "latest_tag",
-    "load_chartpress_yaml",
-    "parse_version",
-    "version_finder",
 ]
 
 SCHEMES = ("chartpress", "sha")
 
 #: chartpress's default base when there is neither a tag nor a ``baseVersion``.
 DEFAULT_BASE = "0.0.1-0.dev"
-
-#: SemVer 2 (semver.org's regex, as chartpress uses it).
-SEMVER_RE = re.compile(
-    r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<prerelease>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
-    r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+(?P<buildmetadata>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
-)
-
-
-class ChartpressError(GitError):
-    """The chart source's ``chartpress.yaml``/``Chart.yaml`` cannot give a version."""
 
 
 @dataclass(frozen=True)
@@ -77,153 +59,6 @@ class ChartVersion:
     #: How ``n`` was counted when it was not by ``git rev-list --count`` over the whole
     #: history (from a published version's count, see :func:`ancestor_count`).
     n_from: str | None = None
-
-
-# -- reading chartpress.yaml ----------------------------------------------------------
-
-
-@functools.cache
-def _yaml12_loader() -> type:
-    """A safe loader with YAML 1.2 booleans, as chartpress's ruamel.yaml reads its config
-    (made on first use: versions are parsed by commands that read no YAML).
-
-    PyYAML (YAML 1.1) reads ``no``/``off``/``yes`` as booleans; ruamel.yaml reads them as
-    strings. ``rebuildOnContextPathChanges: no`` is therefore *truthy* for chartpress.
-    """
-    import yaml
-
-    loader: Any = type("Yaml12Loader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
-    loader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    loader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool",
-        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-        list("tTfF"),
-    )
-    return loader
-
-
-def load_chartpress_yaml(text: str, where: str) -> Any:
-    """Parse YAML text safely (YAML 1.2 booleans); ChartpressError naming ``where``."""
-    import yaml
-
-    from . import safeyaml
-
-    try:
-        return safeyaml.load(text, _yaml12_loader())  # a safe loader subclass, bounded
-    except yaml.YAMLError as exc:
-        problem, line = safeyaml.problem_of(exc)
-        raise ChartpressError(f"invalid YAML: {problem}", file=where, line=line) from None
-
-
-def _find_chart(config: Any, chart_name: str, where: str) -> dict:
-    if not isinstance(config, dict) or not isinstance(config.get("charts"), list):
-        raise ChartpressError("expected a mapping with a list `charts`", file=where, key="charts")
-    names = []
-    for i, chart in enumerate(config["charts"]):
-        if not isinstance(chart, dict):
-            raise ChartpressError("expected a mapping per chart", file=where, key=f"charts[{i}]")
-        names.append(chart.get("name"))
-        if chart.get("name") == chart_name:
-            return chart
-    raise ChartpressError(
-        f"no chart named {chart_name!r} (charts: {', '.join(map(repr, names)) or 'none'})",
-        file=where,
-        key="charts",
-    )
-
-
-def _str_list(value: Any, where: str, key: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ChartpressError("expected a list of path strings", file=where, key=key)
-    return list(value)
-
-
-def _optional_str(table: dict, name: str, where: str, key: str) -> str | None:
-    """``table[name]`` when it is a path string, None when absent; else a located error."""
-    value = table.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise ChartpressError(
-        f"expected a path string, got {type(value).__name__} {value!r}",
-        file=where,
-        key=f"{key}.{name}",
-    )
-
-
-def _to_repo_path(chartpress_dir: str, path: str, where: str, key: str) -> str:
-    """A path relative to the chartpress folder -> the same pathspec from the repo root."""
-    if not isinstance(path, str) or not path:
-        raise ChartpressError(
-            f"expected a non-empty path string, got {path!r}", file=where, key=key
-        )
-    if path.startswith(":"):
-        raise ChartpressError(f"pathspec magic is not supported: {path!r}", file=where, key=key)
-    if path.startswith("/"):
-        raise ChartpressError(
-            f"expected a path relative to the chartpress.yaml folder, got {path!r}",
-            file=where,
-            key=key,
-        )
-    joined = posixpath.normpath(posixpath.join(chartpress_dir, path))
-    if joined == ".." or joined.startswith("../"):
-        raise ChartpressError(f"path {path!r} points outside the repository", file=where, key=key)
-    if path.endswith("/") and joined != ".":
-        joined += "/"  # git: a trailing slash matches directories only
-    return joined
-
-
-def chart_paths(
-    chartpress_config: dict,
-    chart_name: str,
-    chartpress_dir: str,
-    *,
-    config_name: str = "chartpress.yaml",
-    where: str = "chartpress.yaml",
-) -> list[str]:
-    """The paths whose history gives the chart version, relative to the repository root.
-
-    chartpress (``_get_all_chart_paths``): its config file, ``chartPath`` (default the
-    chart name), the chart's ``paths``, and per image the config file, the context path
-    (only if ``rebuildOnContextPathChanges``, default true; default ``images/<name>``),
-    the ``dockerfilePath`` (default ``<context>/Dockerfile``) and the image's ``paths``.
-    All are relative to the folder holding the config (``chartpress_dir``, "" for the
-    root). Sorted and without duplicates (chartpress uses a set).
-    """
-    chart = _find_chart(chartpress_config, chart_name, where)
-    ckey = f"charts[name={chart_name}]"
-    rel: list[tuple[str, str]] = [(config_name, "(the config file itself)")]
-    chart_path = _optional_str(chart, "chartPath", where, ckey) or chart_name
-    rel.append((chart_path, f"{ckey}.chartPath"))
-    rel += [(p, f"{ckey}.paths") for p in _str_list(chart.get("paths"), where, f"{ckey}.paths")]
-    images = chart.get("images")
-    if images is not None:
-        if not isinstance(images, dict):
-            raise ChartpressError("expected a mapping of images", file=where, key=f"{ckey}.images")
-        for name, options in images.items():
-            ikey = f"{ckey}.images.{name}"
-            if not isinstance(options, dict):
-                raise ChartpressError("expected a mapping of image options", file=where, key=ikey)
-            context = _optional_str(options, "contextPath", where, ikey) or posixpath.join(
-                "images", str(name)
-            )
-            dockerfile = _optional_str(options, "dockerfilePath", where, ikey) or posixpath.join(
-                context, "Dockerfile"
-            )
-            rel.append((config_name, ikey))
-            # chartpress: `options.get("rebuildOnContextPathChanges", True)`, plain truthiness
-            if options.get("rebuildOnContextPathChanges", True):
-                rel.append((context, f"{ikey}.contextPath"))
-            rel.append((dockerfile, f"{ikey}.dockerfilePath"))
-            rel += [
-                (p, f"{ikey}.paths")
-                for p in _str_list(options.get("paths"), where, f"{ikey}.paths")
-            ]
-    return sorted({_to_repo_path(chartpress_dir, p, where, key) for p, key in rel})
 
 
 # -- pure version arithmetic ------------------------------------------------------------
@@ -408,8 +243,6 @@ def _compute(
     described by one ``describe``, which also settles the tag rule when both name the
     same tag.
     """
-    from .git import is_plain_path
-
     chartpress_path = posixpath.normpath(chartpress_path.strip("/"))
     chartpress_dir = posixpath.dirname(chartpress_path)
     # the usual layout, read along with the config; used only if the config agrees
@@ -417,7 +250,7 @@ def _compute(
     prefetch = [likely_chart_yaml] if is_plain_path(likely_chart_yaml) else []
     full_rev, (config_data, *prefetched) = repo.show_many(rev, [chartpress_path, *prefetch])
     config, where = _yaml_at(repo, full_rev, chartpress_path, config_data, "chartpress config")
-    chart = _find_chart(config, chart_name, where)
+    chart = find_chart(config, chart_name, where)
     paths = tuple(
         chart_paths(
             config,
@@ -427,7 +260,7 @@ def _compute(
             where=where,
         )
     )
-    chart_dir = _to_repo_path(
+    chart_dir = to_repo_path(
         chartpress_dir,
         chart.get("chartPath") or chart_name,
         where,
@@ -494,288 +327,9 @@ def _compute(
     return ChartVersion(version, short, full, paths, n=n, base=base_version, tag=tag, n_from=n_from)
 
 
-#: How many published versions are tried as the nearer ancestor (and as its check).
-_COUNT_TRIES = 6
-#: Objects in the packs above which counting from a published version (a few git calls)
-#: is cheaper than counting every ancestor (about 10,000 commits: binderhub has 4,000).
-_LONG_HISTORY = 60_000
-
-
-def ancestor_count(repo: GitRepo, commit: str) -> tuple[int, str | None]:
-    """(``git rev-list --count COMMIT``, how it was counted: None for that command).
-
-    chartpress's ``n`` counts every ancestor, a walk of the whole history (a third of a
-    second at 100,000 commits without a commit-graph, half a tenth with one). A commit's SHA
-    fixes its ancestors (it hashes its parents, theirs, and so on), so the count chartpress
-    published for a version, on CI's full clone, is the count of that commit here too. On a
-    long history (a short one is counted whole faster), when :attr:`GitRepo.count_anchors`
-    holds the index's counts, the count is that of the nearest published ancestor A plus
-    the commits since (``rev-list --count A..COMMIT``), once the index's counts are checked
-    against git: an older published ancestor B of A whose count differs from A's by exactly
-    ``rev-list --count B..A`` (a count made on a shallow clone, or a wrong one, fails that).
-    Replace refs or grafts, which change what git walks here, and anything else (no such
-    pair, counts that disagree) count the whole history. The second element says how.
-    """
-
-    def ask() -> list[Any]:
-        derived = None
-        if (
-            repo.object_estimate() > _LONG_HISTORY
-            and not repo.rewrites_history()
-            and repo.count_anchors
-        ):
-            derived = _count_from_published(repo, commit)
-        return list(derived) if derived else [repo.count(commit), None]
-
-    n, how = repo.answer(("ancestor-count", commit), ask)
-    return n, how
-
-
-def _count_from_published(repo: GitRepo, commit: str) -> tuple[int, str] | None:
-    anchors = repo.count_anchors
-    fulls = repo.resolve_many(list(anchors))
-    known = [(full, anchors[prefix], prefix) for prefix, full in fulls.items() if full]
-    full = repo.resolve(commit)
-    if not known or full is None:
-        return None
-    times = repo.commit_stamps(sorted({k[0] for k in known} | {full}))
-    before = sorted(
-        (k for k in known if times[k[0]] <= times[full]), key=lambda k: times[k[0]], reverse=True
-    )
-    nearer = [k for k in before[:_COUNT_TRIES] if repo.is_ancestor(k[0], full)]
-    if not nearer:
-        return None
-    a, n_a, sha_a = nearer[0]
-    for b, n_b, sha_b in before[before.index(nearer[0]) + 1 :][:_COUNT_TRIES]:
-        if b == a or not repo.is_ancestor(b, a):
-            continue
-        between = int(repo.run("rev-list", "--count", f"{b}..{a}"))
-        if n_a - n_b != between:
-            return None  # the published counts are not git's: count everything
-        since = int(repo.run("rev-list", "--count", f"{a}..{full}")) if a != full else 0
-        return n_a + since, (
-            f"{n_a}, published for its ancestor {sha_a}, + {since} commits since; checked "
-            f"against {sha_b}, published with {n_b}, {between} commits before"
-        )
-    return None
-
-
-def first_parent_landings(parents: dict[str, tuple[str, ...]], tip: str) -> dict[str, str]:
-    """For every commit reachable from ``tip``: the first-parent commit of ``tip`` that
-    brought it in (itself for a commit on that chain). Pure; ``parents``: sha -> parents.
-
-    Walking the chain oldest first, each chain commit brings in exactly the commits it
-    reaches that its predecessor did not, i.e. the oldest chain commit that contains a
-    commit. That is what ``rev-list --ancestry-path C..tip`` intersected with
-    ``rev-list --first-parent tip`` gives (REFERENCE.md "Two traps"), for all commits at
-    once.
-    """
-    chain: list[str] = []
-    sha: str | None = tip
-    while sha is not None:
-        chain.append(sha)
-        sha = next(iter(parents.get(sha, ())), None)
-    landing: dict[str, str] = {}
-    for mainline in reversed(chain):
-        landing[mainline] = mainline
-        stack = list(parents.get(mainline, ())[1:])
-        while stack:
-            sha = stack.pop()
-            if sha not in landing:
-                landing[sha] = mainline
-                stack.extend(parents.get(sha, ()))
-    return landing
-
-
-def _history(
-    repo: GitRepo, tip: str, *exclude: str
-) -> tuple[dict[str, tuple[str, ...]], dict[str, int]]:
-    """Parents and committer time (epoch) of each commit of ``rev-list TIP --not EXCLUDE...``.
-
-    Excluded commits and their ancestors are not walked; their shas still appear as
-    parents, without parents of their own, so a walk over ``parents`` stops there.
-    """
-    parents: dict[str, tuple[str, ...]] = {}
-    times: dict[str, int] = {}
-    not_ = ["--not", *exclude] if exclude else []
-    for line in repo.run("rev-list", "--parents", "--timestamp", tip, *not_).split("\n"):
-        if line:
-            stamp, sha, *rest = line.split(" ")
-            parents[sha] = tuple(rest)
-            times[sha] = int(stamp)
-    return parents, times
-
-
-def _common_ancestor(repo: GitRepo, commits: list[str]) -> str | None:
-    """A common ancestor of all ``commits`` (full shas), or None when they have none."""
-    args = ["merge-base", "--octopus", *commits]
-    proc = repo._run(args)
-    if proc.returncode == 1 and not proc.stdout.strip():
-        return None
-    if proc.returncode != 0:
-        raise repo._fail(args, proc)
-    return proc.stdout.decode("ascii").split()[0]
-
-
-def landings_with_times(
-    repo: GitRepo, commits: list[str], tip: str
-) -> dict[str, tuple[str, datetime]]:
-    """{commit as given: (full sha of the first-parent commit of ``tip`` that brought it in,
-    that commit's committer time)}; commits that are unknown or not reachable from ``tip``
-    are left out.
-
-    ``rev-list --ancestry-path --first-parent`` cannot see a commit through a merge's second
-    parent, so it is the oldest commit of ``--first-parent tip`` that contains the commit
-    (:func:`first_parent_landings`). A landing descends from its commit, so only the history
-    since the commits' common ancestor is walked (from that ancestor's parents: it may be
-    one of them), not the whole branch: two git calls however long the history, and each
-    answer is kept in the fact cache.
-    """
-    fulls = repo.resolve_many(commits)
-    found: dict[str, Any] = {}
-    asked = []
-    for full in sorted({f for f in fulls.values() if f}):
-        known, answer = (
-            repo.answers.known(("landing", tip, full)) if repo.answers else (False, None)
-        )
-        if known:
-            found[full] = answer
-        else:
-            asked.append(full)
-    if asked:
-        base = _common_ancestor(repo, asked)
-        parents, times = _history(repo, tip, *([f"{base}^@"] if base else []))
-        landing = first_parent_landings(parents, tip)
-        for full in asked:  # landings of descendants of ``base`` (or itself) are right
-            found[full] = [landing[full], times[landing[full]]] if full in landing else None
-            if repo.answers is not None:
-                repo.answers.remember(("landing", tip, full), found[full])
-    result = {}
-    for commit, full_or_none in fulls.items():
-        answer = found.get(full_or_none) if full_or_none else None
-        if answer is not None:
-            result[commit] = (answer[0], datetime.fromtimestamp(answer[1], tz=timezone.utc))
-    return result
-
-
 def latest_tag(repo: GitRepo, rev: str) -> tuple[str | None, int]:
     """(the latest tag reachable from ``rev``, commits since it), as ``git describe --tags
     --long`` says; (None, 0) when no tag is reachable."""
     answer: list[Any] = repo.answer(("describe", rev), lambda: list(_describe(repo, rev)[0]))
     tag, since = answer
     return tag, since
-
-
-def landing_commits(repo: GitRepo, commits: list[str], branch: str) -> dict[str, str]:
-    """:func:`landing_commit` for many commits: {commit as given: full sha of its landing}
-    (see :func:`landings_with_times`); commits that are unknown or not on ``branch`` are
-    left out."""
-    tip = repo.resolve_or_fail(branch)
-    return {c: sha for c, (sha, _) in landings_with_times(repo, commits, tip).items()}
-
-
-def landing_commit(repo: GitRepo, commit: str, branch: str) -> str:
-    """Full sha of the first-parent commit on ``branch`` that brought ``commit`` in
-    (``commit`` itself if it is on that chain; see :func:`landings_with_times`)."""
-    full = repo.resolve_or_fail(commit)
-    landed = landing_commits(repo, [full], branch).get(full)
-    if landed is None:
-        raise GitError(f"{repo.source}: commit {commit} is not on branch {branch}")
-    return landed
-
-
-def chart_commits_between(
-    repo: GitRepo, old: str | None, new: str, paths: tuple[str, ...] | list[str]
-) -> list[tuple[str, str]]:
-    """(``%h``, subject) of the chart commits in ``old..new``, oldest first.
-
-    ``git log --reverse old..new -- PATHS`` with the default simplification, so a
-    TREESAME merge is not listed (its PR's commits are). ``old`` None: just ``new``.
-    """
-    new_full = repo.resolve_or_fail(new)
-    # -z ends each record with NUL: a subject may hold a carriage return or any other
-    # character that str.splitlines() would take for a line break
-    fmt = ("-z", "--pretty=format:%h %s")
-    if old is None:
-        args = ["log", "--max-count=1", "--no-show-signature", *repo.abbrev_args(), *fmt, new_full]
-    else:
-        old_full = repo.resolve_or_fail(old)
-        args = ["log", "--reverse", "--no-show-signature", *repo.abbrev_args(), *fmt]
-        args += [f"{old_full}..{new_full}", "--", *paths]
-    records = repo.answer(
-        ("log", *args), lambda: repo.run_bytes(*args).decode("utf-8", "replace").split("\0")
-    )
-    return [tuple(record.split(" ", 1)) for record in records if record]  # type: ignore[misc]
-
-
-# -- parsing versions ----------------------------------------------------------------------
-
-
-class ParsedVersion(NamedTuple):
-    """A chart version split into its parts (a named tuple: a run parses every index name).
-
-    era: "sha" (2017-2019, ``0.1.0-441f5ea``), "chartpress-0.4" (``0.2.0-013.dace2ee``),
-    "chartpress-0.6" (``0.2.0-n077.hef338bc``), "chartpress-2"
-    (``1.0.0-0.dev.git.3983.h383374de``) or "tag" (a plain SemVer release). ``n`` counts
-    commits since the tag before chartpress 2, all ancestors since.
-    """
-
-    version: str
-    era: str
-    base: str
-    n: int | None
-    sha: str | None
-
-
-_CORE = r"v?(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)"
-_PRE = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*?"
-_SHA = r"[0-9a-f]{7,40}"
-# pre-2 chartpress joined with "-" after a release tag and "." after a prerelease tag
-_OLD_BASE = rf"(?:{_CORE}-{_PRE}\.|{_CORE}-)"
-_ERA_PATTERNS = (
-    ("chartpress-2", rf"(?P<base>{_CORE}-{_PRE})\.git\.(?P<n>\d+)\.h(?P<sha>{_SHA})"),
-    ("chartpress-0.6", rf"(?P<base>{_OLD_BASE})n(?P<n>\d{{3,}})\.h(?P<sha>{_SHA})"),
-    ("chartpress-0.4", rf"(?P<base>{_OLD_BASE})(?P<n>\d{{3,}})\.(?P<sha>{_SHA})"),
-    ("sha", rf"(?P<base>{_CORE})-(?P<sha>{_SHA})"),
-)
-# One pattern for all eras, tried in the order above (an alternation tries its branches in
-# order, each to the end): group names get the era's index, e.g. ``base0``.
-_ERAS_RE = re.compile(
-    "^(?:"
-    + "|".join(
-        re.sub(r"\(\?P<(\w+)>", rf"(?P<\g<1>{i}>", pattern)
-        for i, (_, pattern) in enumerate(_ERA_PATTERNS)
-    )
-    + ")$"
-)
-_COUNTED_ERAS = frozenset(str(i) for i, (_, p) in enumerate(_ERA_PATTERNS) if "(?P<n>" in p)
-
-
-@functools.cache
-def version_finder() -> re.Pattern[str]:
-    """Finds chart versions of the four SHA-bearing formats inside prose (not plain tags:
-    "3.12.0" alone is not a chart build); a trailing ".tgz" or sentence dot is allowed.
-    Compiled on first use: only the drift checks look for versions in text."""
-    return re.compile(
-        r"(?<![\w.])(?:"
-        + "|".join(re.sub(r"\(\?P<\w+>", "(?:", p) for _, p in _ERA_PATTERNS)
-        + r")(?![\w-]|\.(?!tgz\b)\w)"
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_version(version: str) -> ParsedVersion | None:
-    """Split a chart version of any era; None if it is none of them (remembered: a run asks
-    about the same index names many times)."""
-    version = version.strip()
-    m = _ERAS_RE.match(version)
-    if m:
-        i = m.lastgroup[3:]  # type: ignore[index]  # each era's last group is its "sha"
-        n = m[f"n{i}"] if i in _COUNTED_ERAS else None
-        era = _ERA_PATTERNS[int(i)][0]
-        return ParsedVersion(
-            version, era, m[f"base{i}"].rstrip("-."), int(n) if n else None, m[f"sha{i}"]
-        )
-    if SEMVER_RE.fullmatch(version):
-        return ParsedVersion(version, "tag", version, None, None)
-    return None

@@ -23,20 +23,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .charthistory import ancestor_count, landings_with_times
 from .chartindex import IndexEntry, IndexSnapshot, archive_url
-from .chartversion import (
-    ChartVersion,
-    ParsedVersion,
-    ancestor_count,
-    compute_chart_version,
-    landings_with_times,
-    latest_tag,
-    parse_version,
-)
+from .chartversion import ChartVersion, compute_chart_version, latest_tag
 from .delay import DelayStats
 from .errors import DeployGuideError
 from .git import GitRepo
 from .redact import redact_url
+from .versionparse import ParsedVersion, parse_version
 
 if TYPE_CHECKING:
     from .config import ChartSpec
@@ -363,7 +357,7 @@ def landings(repo: GitRepo, branch: str, commits: Iterable[str]) -> dict[str, tu
     """{full sha: (the first-parent commit of ``branch`` that brought it in, its time)} for
     those of ``commits`` (full shas) that are on the branch; looked up together, once per
     run and branch tip, shared by every verdict and the delay statistics
-    (:func:`~sphinx_deployguide.chartversion.landings_with_times`)."""
+    (:func:`~sphinx_deployguide.charthistory.landings_with_times`)."""
     memo = _memo(repo)
     tip = branch_tip(repo, branch)
     if tip is None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from .chartversion import ChartVersion, parse_version
+from .chartversion import ChartVersion
 from .delay import DelayStats, format_duration, iso_utc
 from .evidence import (
     ChartSubject,
@@ -33,6 +33,7 @@ from .evidence import (
     gather_version,
     prefetch,
 )
+from .versionparse import parse_version
 
 __all__ = [
     "STATES",

@@ -34,11 +34,11 @@ from sphinx_deployguide.bump import (
     wait_for_publication,
 )
 from sphinx_deployguide.chartindex import IndexEntry, IndexSnapshot
+from sphinx_deployguide.chartresolve import resolve_chart
 from sphinx_deployguide.chartversion import ChartVersion
 from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import ChartSpec, PinSpec, load_model
 from sphinx_deployguide.errors import DeployGuideError
-from sphinx_deployguide.facts import resolve_chart
 from sphinx_deployguide.git import GitRepo
 from sphinx_deployguide.keypath import parse_key_path
 from sphinx_deployguide.verdict import Verdict

@@ -15,7 +15,7 @@ from sphinx.util.console import strip_colors
 from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.errors import FactError
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 
 try:
     from tests.htmltree import parse_html

@@ -18,12 +18,11 @@ from sphinx_deployguide.chartindex import (
     IndexEntry,
     IndexSnapshot,
     archive_url,
-    cache_path,
-    load_index,
     parse_created,
     parse_index,
 )
 from sphinx_deployguide.errors import ChartIndexError, DeployGuideError, NetworkError
+from sphinx_deployguide.indexcache import cache_path, load_index
 from sphinx_deployguide.indexfetch import cache_max_age, probe_archive, retry_delay
 
 try:

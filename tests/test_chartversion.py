@@ -18,24 +18,24 @@ from gitfixtures import FixtureRepo, chart_files, git, isolate_git_env
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sphinx_deployguide.chartversion import (
-    ChartpressError,
-    ChartVersion,
+from sphinx_deployguide.charthistory import (
     ancestor_count,
     chart_commits_between,
-    chart_paths,
-    check_base_version,
-    compute_chart_version,
     first_parent_landings,
-    fix_chart_version,
-    format_version,
     landing_commit,
     landing_commits,
-    parse_version,
-    version_finder,
+)
+from sphinx_deployguide.chartpressyaml import ChartpressError, chart_paths
+from sphinx_deployguide.chartversion import (
+    ChartVersion,
+    check_base_version,
+    compute_chart_version,
+    fix_chart_version,
+    format_version,
 )
 from sphinx_deployguide.errors import GitError
 from sphinx_deployguide.git import GitRepo
+from sphinx_deployguide.versionparse import parse_version, version_finder
 
 CP = "helm-chart/chartpress.yaml"
 VALUES = "helm-chart/binderhub/values.yaml"
@@ -778,9 +778,9 @@ def _published_counts(repo: GitRepo, commits: list[str]) -> dict[str, int]:
 @pytest.fixture
 def long_history(monkeypatch):
     """Count from published versions however short the history (a long one's rule)."""
-    from sphinx_deployguide import chartversion
+    from sphinx_deployguide import charthistory
 
-    monkeypatch.setattr(chartversion, "_LONG_HISTORY", 0)
+    monkeypatch.setattr(charthistory, "_LONG_HISTORY", 0)
 
 
 def test_a_short_history_is_counted_whole(demo_world):
@@ -866,7 +866,7 @@ def test_parse_version_is_the_era_patterns_tried_in_order(parts):
     """One combined pattern gives what trying each era's pattern in turn gives."""
     import re
 
-    from sphinx_deployguide.chartversion import _ERA_PATTERNS, SEMVER_RE, ParsedVersion
+    from sphinx_deployguide.versionparse import _ERA_PATTERNS, SEMVER_RE, ParsedVersion
 
     version = "".join(parts)
     expected_parse = None

@@ -13,7 +13,7 @@ from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.errors import DeployGuideError
 from sphinx_deployguide.ext.checklist_builder import render_checklist
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 
 try:
     from tests.htmltree import parse_html

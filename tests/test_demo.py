@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sphinx_deployguide.chartversion import compute_chart_version, landing_commit
+from sphinx_deployguide.charthistory import landing_commit
+from sphinx_deployguide.chartversion import compute_chart_version
 from sphinx_deployguide.demo import build_demo, git_env
 from sphinx_deployguide.errors import DeployGuideError
 from sphinx_deployguide.git import GitRepo

@@ -15,7 +15,7 @@ from sphinx.cmd.build import build_main
 from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.demo import git_env
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 
 try:
     from tests.htmltree import parse_html

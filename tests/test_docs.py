@@ -12,7 +12,7 @@ from sphinx.util.console import strip_colors
 
 from sphinx_deployguide.config import MODEL_KEYS, load_model
 from sphinx_deployguide.ext.checklist_builder import render_checklist
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 
 try:
     from tests.htmltree import parse_html

@@ -22,7 +22,7 @@ from sphinx_deployguide.drift.coverage import ChecklistRef, check_coverage
 from sphinx_deployguide.drift.hardcoded import ChartCommits, check_candidate, find_candidates
 from sphinx_deployguide.drift.locate import yaml_key_line
 from sphinx_deployguide.drift.pins import check_pin, pin_location
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.keypath import parse_key_path
 from sphinx_deployguide.verdict import verdict_for_commit, verdict_for_version
 

@@ -22,7 +22,7 @@ from sphinx.util.console import strip_colors
 from sphinx_deployguide.config import MODEL_KEYS, load_model
 from sphinx_deployguide.ext.state import get_state
 from sphinx_deployguide.ext.warnings import DeployGuideWarning
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 
 try:
     from tests.htmltree import parse_html

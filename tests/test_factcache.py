@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 from gitfixtures import git, merge_chart_change
 
+from sphinx_deployguide.chartresolve import resolve_chart
 from sphinx_deployguide.chartversion import compute_chart_version
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.demo import CHARTPRESS
-from sphinx_deployguide.facts import resolve_chart, resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.git import GitRepo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +144,7 @@ def test_a_change_of_an_input_is_never_hidden_by_the_cache(demo_copy, change):
 def test_the_state_covers_refs_objects_and_config(demo_copy):
     """What the key is made of: a commit (refs), a loose object (it can make a SHA prefix
     ambiguous or lengthen a %h), a config setting; and nothing else moves it."""
-    from sphinx_deployguide.git import open_source
+    from sphinx_deployguide.gitsource import open_source
 
     def state() -> str:
         return open_source(

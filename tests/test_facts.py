@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_deployguide.chartversion import compute_chart_version, parse_version
+from sphinx_deployguide.chartversion import compute_chart_version
 from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.delay import format_duration, percentile
 from sphinx_deployguide.errors import FactError
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.git import GitRepo
+from sphinx_deployguide.versionparse import parse_version
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -10,10 +10,9 @@ import pytest
 import yaml
 
 from sphinx_deployguide.chartindex import IndexEntry
-from sphinx_deployguide.chartversion import parse_version
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.delay import DelayStats
-from sphinx_deployguide.facts import resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.failures import (
     LazyFacts,
     clean_log,
@@ -28,6 +27,7 @@ from sphinx_deployguide.failures.chart_published import (
 )
 from sphinx_deployguide.failures.log_checks import decide_chart_repository, decide_rollout
 from sphinx_deployguide.verdict import Evidence, Verdict, decide
+from sphinx_deployguide.versionparse import parse_version
 
 T0 = datetime(2024, 3, 26, 15, 33, tzinfo=timezone.utc)
 

@@ -18,15 +18,9 @@ from gitfixtures import START_TIME, FixtureRepo, chart_files, git, isolate_git_e
 
 from sphinx_deployguide.chartversion import compute_chart_version
 from sphinx_deployguide.errors import DeployGuideError, GitError
-from sphinx_deployguide.git import (
-    STAMP_NAME,
-    GitRepo,
-    _auto_abbrev,
-    git_env,
-    is_remote_url,
-    mirror_slug,
-    open_source,
-)
+from sphinx_deployguide.git import STAMP_NAME, GitRepo, _auto_abbrev
+from sphinx_deployguide.gitrun import git_env
+from sphinx_deployguide.gitsource import is_remote_url, mirror_slug, open_source
 from sphinx_deployguide.redact import redact_url
 
 CHARTPRESS = "helm-chart/chartpress.yaml"

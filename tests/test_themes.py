@@ -24,11 +24,12 @@ from typing import Any
 
 import pytest
 
-from sphinx_deployguide.chartindex import load_index
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.demo import DemoWorld, copy_demo, git_env
 from sphinx_deployguide.ext.lists import SHOWN
-from sphinx_deployguide.facts import FactSet, resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
+from sphinx_deployguide.facts import FactSet
+from sphinx_deployguide.indexcache import load_index
 
 try:
     from tests.browsing import SCREENSHOTS, Build, ConsoleLog, Site, copy_docs, finish_all

@@ -16,11 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sphinx_deployguide.chartindex import IndexEntry
-from sphinx_deployguide.chartversion import compute_chart_version, parse_version
+from sphinx_deployguide.chartresolve import resolve_chart
+from sphinx_deployguide.chartversion import compute_chart_version
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.delay import DelayStats, format_duration
 from sphinx_deployguide.demo import CHARTPRESS
-from sphinx_deployguide.facts import resolve_chart, resolve_facts
+from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.verdict import (
     STATES,
     Evidence,
@@ -29,6 +30,7 @@ from sphinx_deployguide.verdict import (
     verdict_for_commit,
     verdict_for_version,
 )
+from sphinx_deployguide.versionparse import parse_version
 
 T0 = datetime(2024, 3, 26, 15, 33, tzinfo=timezone.utc)
 C = "c0ffee1" + "1" * 33  # the chart commit

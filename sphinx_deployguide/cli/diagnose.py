@@ -193,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
     log = read_log(args.log)
     lines = clean_log(log)
     if model is not None:
-        from ..facts import resolve_facts
+        from ..factresolve import resolve_facts
 
         facts = LazyFacts(lambda: resolve_facts(model))
     else:

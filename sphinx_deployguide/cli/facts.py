@@ -7,7 +7,7 @@ import json
 import sys
 
 from ..escape import terminal_text
-from ..facts import resolve_facts
+from ..factresolve import resolve_facts
 from ..redact import redact_url
 from .common import load_model_from_args
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..chartversion import parse_version, version_finder
 from ..errors import DeployGuideError
+from ..versionparse import parse_version, version_finder
 from .finding import Finding
 
 if TYPE_CHECKING:

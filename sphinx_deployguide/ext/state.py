@@ -186,7 +186,7 @@ def resolve_build_facts(app: Sphinx) -> None:
         return
     path = (Path(app.confdir) / name).resolve()
     from ..config import load_model
-    from ..facts import resolve_facts
+    from ..factresolve import resolve_facts
 
     offline = app.config.deployguide_offline or None
     if offline not in (None, "stale", "error"):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..chartversion import parse_version
 from ..errors import DeployGuideError
+from ..versionparse import parse_version
 from .checks import CheckContext, CheckResult, failure_time, iso, minutes
 from .matcher import EntryMatch, LineHit
 

@@ -246,7 +246,8 @@ def _source_at(world, url: str, timeout: int = 2) -> int:
 def _mirror_for(world, url: str, *, age: float, blobless: bool = True) -> Path:
     """A mirror of the world's source (blobless unless told), made from its file:// URL and
     then pointed at ``url`` (as if cloned from there), its last fetch ``age`` seconds ago."""
-    from sphinx_deployguide.git import STAMP_NAME, mirror_slug
+    from sphinx_deployguide.git import STAMP_NAME
+    from sphinx_deployguide.gitsource import mirror_slug
 
     source = Path(world.source)
     git(source, "config", "uploadpack.allowFilter", "true")  # so the clone is really blobless

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sphinx_deployguide.chartindex import CACHE_FORMAT, cache_path
+from sphinx_deployguide.indexcache import CACHE_FORMAT, cache_path
 
 from .conftest import (
     DOCS,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_deployguide.chartindex import cache_path
+from sphinx_deployguide.indexcache import cache_path
 
 from .conftest import DOCS, SPHINX, commit_file, deployguide, expect, git, set_model, sphinx_build
 

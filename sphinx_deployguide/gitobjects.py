@@ -1,0 +1,215 @@
+"""Reading a repository's object database: many questions, one git process.
+
+Every git call is a process (a few ms each), and a chart's facts ask about dozens of
+revisions and files. So revisions are resolved, files read and commit times looked up in
+batches (``cat-file --batch``, ``cat-file --batch-check``, ``rev-list --stdin``), each answer
+kept in the fact cache (:mod:`.factcache`) like a single one. :class:`GitObjects` is the
+layer of :class:`~sphinx_deployguide.git.GitRepo` that does this, on top of running git
+(:class:`~sphinx_deployguide.gitrun.GitRunner`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from datetime import datetime, timezone
+
+from .errors import GitError
+from .gitrun import GitRunner
+
+__all__ = ["FULL_SHA_RE", "GitObjects", "is_plain_path"]
+
+#: A full commit sha (SHA-1 or SHA-256).
+FULL_SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def is_plain_path(path: str) -> bool:
+    """A normalized relative path that ``REV:PATH`` on a batch line names unchanged."""
+    return (
+        bool(path)
+        and posixpath.normpath(path) == path
+        and path != "."
+        and not path.startswith("../")
+        and path != ".."
+        and "\n" not in path
+        and not path.endswith("\r")
+    )
+
+
+class GitObjects(GitRunner):
+    """Revisions, files and commit times of one repository, asked of git in batches."""
+
+    def resolve(self, rev: str) -> str | None:
+        """Full sha of the commit ``rev`` names (branch, tag, sha prefix); None if unknown."""
+
+        def ask() -> str | None:
+            proc = self._run(
+                ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"]
+            )
+            if proc.returncode != 0:  # unknown, or an ambiguous prefix
+                return None
+            return proc.stdout.decode("ascii", "replace").strip() or None
+
+        return self.answer(("resolve", rev), ask)
+
+    def resolve_or_fail(self, rev: str) -> str:
+        """Like :meth:`resolve`, but a clear GitError for an unknown revision."""
+        sha = self.resolve(rev)
+        if sha is None:
+            raise GitError(
+                f"{self.source}: unknown revision {rev!r} (not a commit in this repository)"
+            )
+        return sha
+
+    def resolve_many(self, revs: list[str]) -> dict[str, str | None]:
+        """:meth:`resolve` for many revisions with one ``git cat-file --batch-check``."""
+        revs = list(dict.fromkeys(revs))
+        result: dict[str, str | None] = {}
+        asked = []
+        for rev in revs:
+            known, full = self.answers.known(("resolve", rev)) if self.answers else (False, None)
+            if known:
+                result[rev] = full
+            elif rev.strip() == rev and rev and "\n" not in rev:
+                asked.append(rev)
+            else:  # the line-based batch protocol cannot carry it
+                result[rev] = self.resolve(rev)
+        if asked:
+            lines = "".join(f"{r}^{{commit}}\n" for r in asked)
+            args = ["cat-file", "--batch-check=%(objectname)"]
+            proc = self._run(args, input=lines.encode("utf-8", "surrogateescape"))
+            if proc.returncode != 0:
+                raise self._fail(args, proc)
+            # one answer per line: the object name, or "<name> missing" / "... ambiguous"
+            answers = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
+            for rev, line in zip(asked, answers[: len(asked)], strict=True):
+                found = line.strip()
+                result[rev] = found if FULL_SHA_RE.fullmatch(found) else None
+                if self.answers is not None:
+                    self.answers.remember(("resolve", rev), result[rev])
+        return {r: result[r] for r in revs}
+
+    def show(self, rev: str, path: str) -> str | None:
+        """Content of the repo-root-relative ``path`` at ``rev`` (UTF-8); None if absent.
+
+        Reads the object database, never a work tree: a source may be a bare mirror, and
+        the file may have moved in history.
+        """
+        _full, (data,) = self.show_many(rev, [path])
+        return None if data is None else self.decode_text(data, path, rev)
+
+    def show_many(self, rev: str, paths: list[str]) -> tuple[str, list[bytes | None]]:
+        """(full sha of ``rev``, raw content of each path at it or None if absent).
+
+        One ``git cat-file --batch`` resolves a full-sha ``rev`` and reads every file
+        (instead of ``rev-parse`` + ``ls-tree`` + ``show`` per file); any other ``rev`` is
+        resolved first, so all files come from the same commit. A directory or submodule
+        of that name is not a file (None). Paths that the line-based batch protocol
+        cannot carry unchanged fall back to ``ls-tree`` + ``show``.
+        """
+        paths = [p.strip("/") for p in paths]
+        plain = all(is_plain_path(p) for p in paths)
+        reading = f"reading {', '.join(paths)} at {rev[:12]}"
+        if plain and FULL_SHA_RE.fullmatch(rev):
+            names = [f"{rev}^{{commit}}", *(f"{rev}:{p}" for p in paths)]
+            peeled, *objects = self.cat_file(names, reading=reading)
+            if peeled is None:
+                raise GitError(
+                    f"{self.source}: unknown revision {rev!r} (not a commit in this repository)"
+                )
+            full = peeled[0]
+        else:
+            full = self.resolve_or_fail(rev)
+            if not plain:
+                return full, [self._show_listed(full, p) for p in paths]
+            objects = self.cat_file([f"{full}:{p}" for p in paths], reading=reading)
+        return full, [o[2] if o is not None and o[1] == "blob" else None for o in objects]
+
+    def _show_listed(self, sha: str, path: str) -> bytes | None:
+        """``show`` for a path the batch protocol cannot carry (newline, ``..``, ...)."""
+        listing = self.run_bytes("ls-tree", "-z", "--full-tree", sha, "--", path)
+        entry = next((e for e in listing.split(b"\0") if e), None)
+        if entry is None:
+            return None
+        meta, _, name = entry.partition(b"\t")
+        if name.decode("utf-8", "surrogateescape") != path or meta.split()[1] != b"blob":
+            return None  # a directory (or submodule) of that name is not a file
+        return self._network_bytes(["show", f"{sha}:{path}"], f"reading {path} at {sha[:12]}")
+
+    def decode_text(self, data: bytes, path: str, rev: str) -> str:
+        """``data`` read from ``path`` at ``rev`` as UTF-8; a GitError naming both if not."""
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise GitError(f"{self.source}: {path} at {rev} is not UTF-8 text ({exc})") from None
+
+    def cat_file(
+        self, names: list[str], *, reading: str | None = None
+    ) -> list[tuple[str, str, bytes] | None]:
+        """(sha, type, content) of each object name (``REV:PATH``, ``REV^{commit}``, ...)
+        with one ``git cat-file --batch`` process; None where git says missing/ambiguous.
+
+        git parses each name exactly as ``rev-parse`` does. Blobs a partial clone lacks
+        are fetched on demand, hence the network timeout (``reading`` says what for, in its
+        message).
+        """
+        if not names:
+            return []
+        for name in names:
+            if "\n" in name or name.endswith("\r") or not name.strip():
+                raise ValueError(f"cannot pass {name!r} to git cat-file --batch")
+        stdin = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
+        what = reading or f"reading {names[0]}"
+        out = self._network_bytes(["cat-file", "--batch"], what, input=stdin)
+        pos = 0
+        result: list[tuple[str, str, bytes] | None] = []
+        for _name in names:
+            end = out.index(b"\n", pos)
+            header, pos = out[pos:end], end + 1
+            if header.rsplit(b" ", 1)[-1] in (b"missing", b"ambiguous"):
+                result.append(None)
+                continue
+            sha, kind, size = header.decode("ascii").split(" ")
+            result.append((sha, kind, out[pos : pos + int(size)]))
+            pos += int(size) + 1  # the content is followed by a newline
+        return result
+
+    def commit_times(self, shas: list[str]) -> dict[str, datetime]:
+        """Committer time (aware UTC) of each full commit sha, with one ``rev-list``."""
+        return {
+            sha: datetime.fromtimestamp(stamp, tz=timezone.utc)
+            for sha, stamp in self.commit_stamps(shas).items()
+        }
+
+    def commit_stamps(self, shas: list[str]) -> dict[str, int]:
+        """Committer time (epoch seconds) of each full commit sha, with one ``rev-list``
+        (what comparisons need; :meth:`commit_times` makes datetimes of them)."""
+        stamps: dict[str, int] = {}
+        asked = []
+        for sha in dict.fromkeys(shas):
+            if not FULL_SHA_RE.fullmatch(sha):  # --stdin would read anything else as a rev
+                raise ValueError(f"expected a full commit sha, got {sha!r}")
+            known, stamp = self.answers.known(("time", sha)) if self.answers else (False, 0)
+            if known:
+                stamps[sha] = int(stamp)
+            else:
+                asked.append(sha)
+        if asked:
+            stdin = "".join(f"{sha}\n" for sha in asked).encode("ascii")
+            args = ["rev-list", "--no-walk=unsorted", "--timestamp", "--stdin"]
+            proc = self._run(args, input=stdin)
+            if proc.returncode != 0:
+                raise self._fail(args, proc)
+            for line in proc.stdout.decode("ascii").split("\n"):
+                if line:
+                    stamp, sha = line.split(" ")
+                    stamps[sha] = int(stamp)
+                    if self.answers is not None:
+                        self.answers.remember(("time", sha), int(stamp))
+        return stamps
+
+    def commit_time(self, rev: str) -> datetime:
+        """Committer time of ``rev``, timezone-aware UTC."""
+        sha = self.resolve_or_fail(rev)
+        out = self.run("show", "-s", "--no-show-signature", "--format=%ct", sha)
+        return datetime.fromtimestamp(int(out.strip()), tz=timezone.utc)
