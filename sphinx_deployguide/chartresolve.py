@@ -119,7 +119,7 @@ def measure_publish_delays(
 
 def count_anchors(entries: tuple[IndexEntry, ...]) -> dict[str, int]:
     """{SHA prefix: ancestor count} of the published chartpress >= 2 names: what
-    :func:`~sphinx_deployguide.chartversion.ancestor_count` may count from (it checks them)."""
+    :func:`~sphinx_deployguide.charthistory.ancestor_count` may count from (it checks them)."""
     anchors = {}
     for entry in entries:
         parsed = parse_version(entry.version)

@@ -16,7 +16,6 @@ a local source is never touched.
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -29,13 +28,12 @@ from .chartversion import ChartVersion, compute_chart_version, latest_tag
 from .delay import DelayStats
 from .errors import DeployGuideError
 from .git import GitRepo
+from .gitobjects import FULL_SHA_RE
 from .redact import redact_url
 from .versionparse import ParsedVersion, parse_version
 
 if TYPE_CHECKING:
     from .config import ChartSpec
-
-_FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 __all__ = [
     "ChartSubject",
@@ -159,7 +157,7 @@ def gather_commit(
     """
     ev = _start(chart, rev, "commit", now)
     # the caller's computation at a full sha already proves it is a commit of the source
-    known = computed is not None and _FULL_SHA.fullmatch(rev)
+    known = computed is not None and FULL_SHA_RE.fullmatch(rev)
     full = rev if known else chart.repo.resolve(rev)
     if full is None and chart.repo.refetch():
         full = chart.repo.resolve(rev)

@@ -11,7 +11,7 @@ finds the state it stored last time asks git nothing it asked before.
 Only those answers are cached. Everything that depends on the time or on the network is
 worked out on every run by its owner: whether to fetch a mirror (its age, or a pin that
 names a commit it lacks: the fetch changes the state, and with it the key, before any
-verdict), the index and its freshness (:mod:`.chartindex`), archive probes, ages and states
+verdict), the index and its freshness (:mod:`.indexcache`), archive probes, ages and states
 (:mod:`.verdict`). The user's files are read on every run; only the parse of a file is
 reused when its bytes are the same (:func:`parsed_file`). ``--refresh`` reads nothing back.
 An unreadable or foreign cache file is ignored.

@@ -2,7 +2,7 @@
 all within a deadline for the whole fetch (:mod:`.deadline`); and the probe that asks whether
 a chart archive answers.
 
-Imported only when a request is made (:mod:`.chartindex` reads its cache without it): a warm
+Imported only when a request is made (:mod:`.indexcache` reads its cache without it): a warm
 run imports neither ``requests`` nor the deadline machinery. An optional bearer token for
 private indexes comes from the environment variable ``DEPLOYGUIDE_INDEX_TOKEN``; it is sent
 only over https (or to a loopback host), only to the index's own origin, and never appears in
