@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from ..redact import redact_url
@@ -47,3 +48,14 @@ class Finding:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def display_path(path: str | None, base: Path | None = None) -> str | None:
+    """``path`` relative to ``base`` (default: the working directory) when inside it."""
+    if not path:
+        return None
+    base = base or Path.cwd()
+    try:
+        return Path(path).resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path

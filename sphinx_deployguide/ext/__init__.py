@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from .browser import setup_browser
+from .buildfacts import setup_build_facts
 from .checklist import setup_checklist
 from .checklist_builder import setup_checklist_builder
 from .code import setup_code
@@ -18,6 +19,7 @@ from .delay_chart import setup_delay_chart
 from .drift import setup_drift
 from .facts_table import setup_facts_table
 from .failures import setup_failures
+from .lint_builder import setup_lint_builder
 from .lists import setup_lists
 from .matrix import setup_matrix
 from .plaintext import setup_plaintext
@@ -30,19 +32,14 @@ from .values import setup_values
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
-# Bump when the pickled state (ext.state.DeployGuideState, node attributes) changes shape.
-ENV_VERSION = 4
+# Bump when what is pickled with the environment (node attributes, the records of
+# ext.state's domain) changes shape.
+ENV_VERSION = 5
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    # "env": a different model means different facts on every page.
-    app.add_config_value("deployguide_config", "", "env", types=(str,))
-    # "" = the model's `offline` policy; "stale" or "error" override it.
-    app.add_config_value("deployguide_offline", "", "env", types=(str,))
-    # Fetch the chart sources and the index again, ignoring the cache TTL.
-    app.add_config_value("deployguide_refresh", False, "", types=(bool,))
-
     setup_state(app)
+    setup_build_facts(app)
     setup_values(app)
     setup_tokens(app)
     setup_lists(app)
@@ -59,7 +56,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_drift(app)
     setup_browser(app)
     setup_failures(app)
-    # Other components add their setup_<thing>(app) lines here (drift, failures, browser).
+    setup_lint_builder(app)
 
     return {
         "version": __version__,

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import os
 import re
-import weakref
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import guard
-from .state import get_facts, get_state
+from .state import get_facts, get_runtime, get_state
 
 if TYPE_CHECKING:
     from docutils import nodes
     from sphinx.application import Sphinx
     from sphinx.config import Config
-
-    from ..facts import FactSet
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 JS_FILE = "deployguide.js"
@@ -47,11 +44,6 @@ COPYBUTTON_DEFAULTS: dict[str, Any] = {
     "copybutton_only_copy_prompt_lines": True,
     "copybutton_remove_prompts": True,
 }
-
-
-# When this build started (one time for every page); memory only, never pickled.
-_BUILT_AT: weakref.WeakKeyDictionary[Sphinx, str] = weakref.WeakKeyDictionary()
-_PAGE_PARTS: weakref.WeakKeyDictionary[Sphinx, tuple[str, str, str]] = weakref.WeakKeyDictionary()
 
 
 def setup_browser(app: Sphinx) -> None:
@@ -91,8 +83,9 @@ def add_static_path(app: Sphinx) -> None:
     static = str(STATIC_DIR)
     if static not in app.config.html_static_path:
         app.config.html_static_path.append(static)
-    _BUILT_AT[app] = build_time()
-    _PAGE_PARTS.pop(app, None)
+    runtime = get_runtime(app.env)
+    runtime.built_at = build_time()  # one time for every page of the build
+    runtime.page_parts = None
 
 
 def build_time() -> str:
@@ -170,16 +163,17 @@ def add_page_assets(
         return
     app.add_js_file(JS_FILE, loading_method="defer")
     app.add_css_file(CSS_FILE)
-    if app not in _PAGE_PARTS:  # the same on every page of a build: made once
-        _PAGE_PARTS[app] = page_parts(app)
-    metatags, banner, built_at = _PAGE_PARTS[app]
+    runtime = get_runtime(app.env)
+    if runtime.page_parts is None:  # the same on every page of a build: made once
+        runtime.page_parts = page_parts(app)
+    metatags, banner, built_at = runtime.page_parts
     context["metatags"] = context.get("metatags", "") + metatags
     context["body"] = banner + body + built_at
 
 
 def page_parts(app: Sphinx) -> tuple[str, str, str]:
     """(meta tags, stale banner or "", built-at line) of the runbook pages of this build."""
-    facts = current_facts(app)
+    facts = get_facts(app.env)
     facts_hash = facts.hash if facts is not None else ""
     metatags = (
         f'<meta name="deployguide-storage-prefix" content="{escape(storage_prefix(app.config, app.srcdir))}">\n'
@@ -188,7 +182,7 @@ def page_parts(app: Sphinx) -> tuple[str, str, str]:
     stale = bool(facts is not None and facts.stale)
     as_of = str(facts.as_of) if facts is not None else None
     banner = stale_banner_html(as_of) if stale and as_of else ""
-    built_at = _BUILT_AT.get(app) or build_time()
+    built_at = get_runtime(app.env).built_at or build_time()
     return metatags, banner, built_at_html(built_at, as_of, stale)
 
 
@@ -201,8 +195,3 @@ def is_runbook_page(app: Sphinx, pagename: str, body: str) -> bool:
         or state.checklists.get(pagename)
         or _RUNBOOK_HTML.search(body)
     )
-
-
-def current_facts(app: Sphinx) -> FactSet | None:
-    """The build's FactSet as resolved by the extension, or None when it has none."""
-    return get_facts(app.env)

@@ -157,6 +157,7 @@ class DeployChecklist(SphinxDirective):
         location = self.get_location()
         if not ID_RE.match(cid):
             warn(
+                self.env,
                 location,
                 DeployGuideWarning.CHECKLIST,
                 f"checklist id {cid!r} is not valid (letters, digits, '-', '_'); set :id:",
@@ -165,6 +166,7 @@ class DeployChecklist(SphinxDirective):
         facts = get_facts(self.env)
         if facts is None:
             warn(
+                self.env,
                 location,
                 DeployGuideWarning.CONFIG,
                 "deploy-checklist needs deployguide_config "
@@ -203,6 +205,7 @@ class DeployChecklist(SphinxDirective):
         ]
         if not self.content or not body:
             warn(
+                self.env,
                 location,
                 DeployGuideWarning.CHECKLIST,
                 f"deploy-checklist {env_name!r} is empty: its body must be a list of steps",
@@ -212,6 +215,7 @@ class DeployChecklist(SphinxDirective):
             bad = others[0] if others else (lists[1] if len(lists) > 1 else body[0])
             what = f"a {bad.tagname}" if others or not lists else "more than one list"
             warn(
+                self.env,
                 _located(bad, location),
                 DeployGuideWarning.CHECKLIST,
                 f"the body of deploy-checklist {env_name!r} must be exactly one list "
@@ -244,6 +248,7 @@ class DeployChecklist(SphinxDirective):
                 self._add_step(node, item, step_id, number, checked, line, member, seen)
         if not len(node):
             warn(
+                self.env,
                 location,
                 DeployGuideWarning.CHECKLIST,
                 f"deploy-checklist {node['env']!r} has no steps",
@@ -264,6 +269,7 @@ class DeployChecklist(SphinxDirective):
         first = step_id not in seen
         if not first:
             warn(
+                self.env,
                 (self.env.docname, line),
                 DeployGuideWarning.CHECKLIST,
                 f"duplicate step id {step_id!r} in checklist {node['checklist_id']!r} "
@@ -355,6 +361,7 @@ def check_duplicate_ids(app: Sphinx, env: BuildEnvironment) -> None:
         first = seen.setdefault(record.checklist_id, record)
         if first is not record:
             warn(
+                env,
                 (record.docname, record.lineno),
                 DeployGuideWarning.CHECKLIST,
                 f"checklist id {record.checklist_id!r} is also used in {first.docname} "

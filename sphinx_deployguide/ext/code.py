@@ -10,6 +10,10 @@ lines and words wrapped (:mod:`.codewrap`), so a long command wraps between word
 visible continuation instead of hiding the version behind a sideways scroll. The text is
 unchanged: the copy button still copies the command exactly. (Not with ``:linenos:``: the
 numbers would no longer line up with wrapped lines, so such a block scrolls as before.)
+
+Each literal block keeps the template as typed (``deployguide_template``), so the drift
+checks' hardcoded scan (:mod:`.drift_scan`) reads what the author wrote rather than the
+values filled in from facts.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+#: The literal block attribute holding a deploy-code block's lines as typed.
+TEMPLATE_ATTR = "deployguide_template"
 
 
 class DeployCode(CodeBlock):
@@ -38,6 +44,7 @@ class DeployCode(CodeBlock):
     optional_arguments = 0
 
     def run(self) -> list[nodes.Node]:
+        template = list(self.content)
         facts = get_facts(self.env)
         self._filled: list[tuple[str, str, str]] = []  # (value, fact, kind) as filled in
         lines: list[str] = []
@@ -55,6 +62,9 @@ class DeployCode(CodeBlock):
         result = super().run()
         if live:
             result = [self._wrap(node) for node in result]
+        for node in result:
+            for block in node.findall(nodes.literal_block):
+                block[TEMPLATE_ATTR] = template
         return result
 
     def _wrap(self, node: nodes.Node) -> nodes.Node:
@@ -86,6 +96,7 @@ class DeployCode(CodeBlock):
         location = (self.env.docname, lineno)
         if facts is None:
             warn(
+                self.env,
                 location,
                 DeployGuideWarning.CONFIG,
                 f"cannot fill {{{{ {name} }}}}: deployguide_config is not set in conf.py",
@@ -95,6 +106,7 @@ class DeployCode(CodeBlock):
             fact = facts.get(name)
         except DeployGuideError as error:
             warn(
+                self.env,
                 location,
                 DeployGuideWarning.CODE,
                 f"deploy-code placeholder {match.group(0)!r} left unfilled: {error.message}",

@@ -45,6 +45,7 @@ class DeployDelayChart(SphinxDirective):
         facts = get_facts(self.env)
         if facts is None:
             warn(
+                self.env,
                 self.get_location(),
                 DeployGuideWarning.CONFIG,
                 "deploy-delay-chart needs deployguide_config (the path of deployguide.toml) "
@@ -85,7 +86,7 @@ class DeployDelayChart(SphinxDirective):
 
     def problem(self, message: str) -> list[nodes.Node]:
         """Warn at the directive and say on the page why there is no chart."""
-        warn(self.get_location(), DeployGuideWarning.FACT, message)
+        warn(self.env, self.get_location(), DeployGuideWarning.FACT, message)
         return [
             nodes.paragraph(
                 message, message, classes=["deployguide-problem"], support_smartquotes=False

@@ -5,7 +5,8 @@ claim roles are recorded by :mod:`.values`) and which tokens look like typed cha
 or commits. Once per build, after all (possibly parallel) readers have been merged
 (``env-updated``, main process only, so ``-j`` gives no duplicates), the pure checks of
 :mod:`sphinx_deployguide.drift` run over those records and the facts, and every finding
-becomes a located ``deployguide.<subtype>`` warning whose message ends with the fix.
+becomes a located ``deployguide.<subtype>`` warning whose message ends with the fix
+(:func:`.warnings.report`, which also keeps it for the lint builder).
 
 Severities: ``error`` findings are logged as errors, ``warning`` as warnings (both fail
 ``-W``), ``info`` findings (a published pin that is behind) as plain info lines.
@@ -21,13 +22,10 @@ New markup:
 
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from docutils import nodes
 from docutils.parsers.rst import directives
-from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 from sphinx.util.matching import Matcher
 
@@ -43,6 +41,7 @@ from ..drift.claims import (
     missing_job,
 )
 from ..drift.coverage import ChecklistRef, check_coverage
+from ..drift.finding import display_path
 from ..drift.hardcoded import (
     HISTORICAL_ROLE,
     Candidate,
@@ -52,11 +51,9 @@ from ..drift.hardcoded import (
 from ..drift.pins import check_pin, pin_location
 from ..workflow import JobMatrix, WorkflowError, read_job
 from . import guard
-from .code import DeployCode
-from .drift_scan import Spot, scan_doctree
-from .lint_builder import display_path
-from .state import Claim, get_facts, get_state
-from .warnings import WARNING_TYPE, DeployGuideWarning
+from .drift_scan import scan_doctree
+from .state import Claim, TextClaim, get_state
+from .warnings import report
 
 if TYPE_CHECKING:
     from docutils.nodes import Node, system_message
@@ -65,59 +62,6 @@ if TYPE_CHECKING:
 
     from ..config import Model
     from ..facts import FactSet
-
-logger = logging.getLogger(__name__)
-
-STATE_ATTR = "deployguide_drift"
-
-
-# --- records (pickled with the environment, purged and merged per document) ------------------
-
-
-@dataclass(frozen=True)
-class TextClaim:
-    """A ``deploy-claim`` directive: ``file`` must contain ``contains`` / match ``matches``."""
-
-    file: str
-    contains: str | None
-    matches: str | None
-    docname: str
-    source: str
-    lineno: int | None
-
-
-@dataclass
-class DriftState:
-    text_claims: dict[str, list[TextClaim]] = field(default_factory=dict)
-    spots: dict[str, list[Spot]] = field(default_factory=dict)
-
-    def purge(self, docname: str) -> None:
-        self.text_claims.pop(docname, None)
-        self.spots.pop(docname, None)
-
-    def merge(self, docnames: set[str], other: DriftState) -> None:
-        for docname in docnames:
-            if docname in other.text_claims:
-                self.text_claims[docname] = other.text_claims[docname]
-            if docname in other.spots:
-                self.spots[docname] = other.spots[docname]
-
-
-def get_drift_state(env: BuildEnvironment) -> DriftState:
-    state = getattr(env, STATE_ATTR, None)
-    if not isinstance(state, DriftState):
-        state = DriftState()
-        setattr(env, STATE_ATTR, state)
-    return state
-
-
-# The findings of the last check run, per environment (memory only; the lint builder reads it).
-_FINDINGS: weakref.WeakKeyDictionary[Any, list[Finding]] = weakref.WeakKeyDictionary()
-
-
-def drift_findings(env: BuildEnvironment) -> list[Finding]:
-    """Findings of this build's drift checks, suppressed subtypes excluded."""
-    return list(_FINDINGS.get(env, []))
 
 
 # --- markup ----------------------------------------------------------------------------------
@@ -140,7 +84,7 @@ class DeployClaim(SphinxDirective):
             container.extend(self.parse_content_to_nodes())
         source, line = self.get_source_info()
         # Recorded even when malformed: the check reports it once per build, located.
-        get_drift_state(self.env).text_claims.setdefault(self.env.docname, []).append(
+        get_state(self.env).add_text_claim(
             TextClaim(
                 self.options.get("file", "").strip(),
                 self.options.get("contains"),
@@ -160,27 +104,9 @@ class DeployHistorical(SphinxRole):
         return [nodes.literal(self.rawtext, self.text, classes=["deployguide-historical"])], []
 
 
-class DeployCodeTemplate(DeployCode):
-    """``deploy-code`` that keeps its template on the literal block, so the hardcoded scan
-    reads what the author typed rather than the values filled in from facts."""
-
-    def run(self) -> list[Node]:
-        template = list(self.content)
-        result = super().run()
-        for node in result:
-            for block in node.findall(nodes.literal_block):
-                block["deployguide_template"] = template
-        return result
-
-
 def _doctree_read(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
-    spots = scan_doctree(env.docname, str(env.doc2path(env.docname)), doctree)
-    state = get_drift_state(env)
-    if spots:
-        state.spots[env.docname] = spots
-    else:
-        state.spots.pop(env.docname, None)
+    get_state(env).set_spots(env.docname, scan_doctree(env.docname, str(env.doc2path(env.docname)), doctree))
 
 
 # --- running the checks once per build ---------------------------------------------------------
@@ -192,10 +118,10 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
     repo = model.deploy_repo
     model_lines = model.path.read_text(encoding="utf-8").splitlines()
     findings: list[Finding] = []
-    drift = get_drift_state(env)
+    state = get_state(env)
     jobs = _Jobs(model, model_lines)
     named = model.named_files()  # a missing one is restored, never swapped for another's
-    for claim in get_state(env).all_claims():
+    for claim in state.all_claims():
         where = {"file": claim.source, "line": claim.lineno, "named": named}
         if claim.kind == "file":
             found = check_file_claim(repo, claim.target, **where)
@@ -211,26 +137,25 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
             found = None
         if found:
             findings.append(found)
-    for doc in sorted(drift.text_claims):
-        for tc in drift.text_claims[doc]:
-            found = check_text_claim(
-                repo,
-                tc.file,
-                contains=tc.contains,
-                matches=tc.matches,
-                file=tc.source,
-                line=tc.lineno,
-                named=named,
-            )
-            if found:
-                findings.append(found)
+    for tc in state.all_text_claims():
+        found = check_text_claim(
+            repo,
+            tc.file,
+            contains=tc.contains,
+            matches=tc.matches,
+            file=tc.source,
+            line=tc.lineno,
+            named=named,
+        )
+        if found:
+            findings.append(found)
 
     commits = ChartCommits(facts.charts)
     historical = Matcher(list(env.config.deployguide_historical))
-    for doc in sorted(drift.spots):
+    for doc, spots in state.spots_by_doc():
         if historical(doc):  # incident reports quote old versions on purpose
             continue
-        for spot in drift.spots[doc]:
+        for spot in spots:
             found = check_candidate(
                 Candidate(spot.token, spot.kind, 0),
                 commits,
@@ -241,18 +166,18 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
             if found:
                 findings.append(found)
 
-    for _name, state in sorted(facts.charts.items()):
+    for _name, chart in sorted(facts.charts.items()):
         # a chart-only model pins nothing; an unreadable pin has its deployguide.file warning
-        if state.spec.pin is None or state.pin_problem is not None:
+        if chart.spec.pin is None or chart.pin_problem is not None:
             continue
-        file, line = pin_location(repo, state)
-        found = check_pin(state, file=file, line=line)
+        file, line = pin_location(repo, chart)
+        found = check_pin(chart, file=file, line=line)
         if found:
             findings.append(found)
 
     refs = [
         ChecklistRef(c.env, c.checklist_id, c.source, c.lineno)
-        for c in get_state(env).all_checklists()
+        for c in state.all_checklists()
     ]
     findings += check_coverage(
         model.environments,
@@ -324,47 +249,13 @@ class _Jobs:
         return check_member_claim(job, env_name, environment.members, rest, **where)
 
 
-def _suppressed(subtype: str, env: BuildEnvironment) -> bool:
-    return logging.is_suppressed_warning(WARNING_TYPE, subtype, env.config.suppress_warnings)
-
-
-def _log(finding: Finding, env: BuildEnvironment) -> None:
-    """Log one finding as a located ``deployguide`` warning (or error / info line).
-
-    Not :func:`.warnings.warn`: the record also carries the structured finding
-    (``record.deployguide_finding``) for the lint builder.
-    """
-    subtype = DeployGuideWarning(finding.subtype).value
-    if _suppressed(subtype, env):
-        return
-    _FINDINGS.setdefault(env, []).append(finding)
-    location = f"{finding.file}:{finding.line or ''}" if finding.file else None
-    log = {"error": logger.error, "warning": logger.warning, "info": logger.info}[finding.severity]
-    log(
-        finding.text(),
-        type=WARNING_TYPE,
-        subtype=subtype,
-        location=location,
-        extra={"deployguide_finding": finding},
-    )
-
-
 def _env_updated(app: Sphinx, env: BuildEnvironment) -> None:
     """``env-updated``: after every read (main process, parallel readers merged)."""
-    _FINDINGS[env] = []
-    facts = get_facts(env)
+    facts = get_state(env).runtime.facts
     if facts is None:
         return
     for finding in run_checks(env, facts):
-        _log(finding, env)
-
-
-def _purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    get_drift_state(env).purge(docname)
-
-
-def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    get_drift_state(env).merge(docnames, get_drift_state(other))
+        report(env, finding)
 
 
 def setup_drift(app: Sphinx) -> None:
@@ -372,12 +263,6 @@ def setup_drift(app: Sphinx) -> None:
     # hardcoded check skips them, e.g. ["incident-reports/*"].
     app.add_config_value("deployguide_historical", [], "", types=(list, tuple))
     app.add_directive("deploy-claim", guard.directive(DeployClaim))
-    app.add_directive("deploy-code", guard.directive(DeployCodeTemplate), override=True)
     app.add_role(HISTORICAL_ROLE, guard.role(DeployHistorical()))
     guard.connect(app, "doctree-read", _doctree_read)
-    guard.connect(app, "env-purge-doc", _purge)
-    guard.connect(app, "env-merge-info", _merge)
     guard.connect(app, "env-updated", _env_updated)
-    from .lint_builder import setup_lint_builder
-
-    setup_lint_builder(app)

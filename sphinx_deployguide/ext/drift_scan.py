@@ -9,11 +9,11 @@ block's filled-in output: its template, as typed, is read instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from docutils import nodes
 
 from ..drift.hardcoded import find_candidates
+from .code import TEMPLATE_ATTR
+from .state import Spot
 from .values import FactNode
 
 #: Rendered by the extension from facts or claims, never typed: the hardcoded scan skips them.
@@ -36,18 +36,6 @@ _SKIP_NODES: tuple[type, ...] = (
     nodes.system_message,
     nodes.problematic,
 )
-
-
-@dataclass(frozen=True)
-class Spot:
-    """A token in a document that looks like a chart version or commit."""
-
-    token: str
-    kind: str  # "version" | "sha"
-    where: str  # "prose" | "a code block" | "a deploy-code template"
-    docname: str
-    source: str
-    lineno: int | None
 
 
 def _skipped(node: nodes.Node) -> bool:
@@ -135,7 +123,7 @@ def scan_doctree(docname: str, default_source: str, doctree: nodes.document) -> 
         source, line = _block_line(block)
         source = source or default_source
         if isinstance(block, nodes.literal_block):
-            template = block.get("deployguide_template")
+            template = block.get(TEMPLATE_ATTR)
             where = "a deploy-code template" if template is not None else "a code block"
             texts = list(template) if template is not None else block.astext().splitlines()
             numbers = sources.locate(source, line, texts)

@@ -53,6 +53,7 @@ class DeployFacts(SphinxDirective):
         facts = get_facts(self.env)
         if facts is None:
             warn(
+                self.env,
                 self.get_location(),
                 DeployGuideWarning.CONFIG,
                 "deploy-facts needs deployguide_config (the path of deployguide.toml) in conf.py",
@@ -61,6 +62,7 @@ class DeployFacts(SphinxDirective):
         names = facts.names(prefix)
         if not names:
             warn(
+                self.env,
                 self.get_location(),
                 DeployGuideWarning.FACT,
                 f"deploy-facts: no fact starts with {prefix!r}",

@@ -20,7 +20,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from ..errors import DeployGuideError
 from . import guard
-from .state import get_facts, model_path
+from .state import get_runtime
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
@@ -122,8 +122,8 @@ class DeployFailures(SphinxDirective):
     def _catalog(self) -> Catalog:
         from ..failures.catalog import load_catalog
 
-        facts = get_facts(self.env)
-        path = model_path(self.env)
+        runtime = get_runtime(self.env)
+        facts, path = runtime.facts, runtime.model_path
         if facts is None:
             return load_catalog()
         if path is not None:
@@ -136,6 +136,7 @@ class DeployFailures(SphinxDirective):
         stage = self.options.get("stage")
         if stage is not None and stage not in STAGES:
             warn(
+                self.env,
                 self.get_location(),
                 DeployGuideWarning.FAILURES,
                 f"deploy-failures: unknown stage {stage!r}; expected one of: {', '.join(STAGES)}",
@@ -144,11 +145,12 @@ class DeployFailures(SphinxDirective):
         try:
             catalog = self._catalog()
         except DeployGuideError as exc:
-            warn(self.get_location(), DeployGuideWarning.FAILURES, f"deploy-failures: {exc}")
+            warn(self.env, self.get_location(), DeployGuideWarning.FAILURES, f"deploy-failures: {exc}")
             return []
         entries = catalog.for_stage(stage) if stage else catalog.entries
         if not entries:
             warn(
+                self.env,
                 self.get_location(),
                 DeployGuideWarning.FAILURES,
                 f"deploy-failures: no catalog entry has stage {stage!r}",

@@ -27,15 +27,16 @@ from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
 
 _PASS_THROUGH = (SphinxError, DirectiveError, nodes.SkipNode)
 
 
-def _report(exc: Exception, location: Any, doing: str) -> None:
+def _report(env: BuildEnvironment | None, exc: Exception, location: Any, doing: str) -> None:
     if isinstance(exc, DeployGuideError):
-        warn(location, DeployGuideWarning.CONFIG, str(exc))
+        warn(env, location, DeployGuideWarning.CONFIG, str(exc))
     else:
-        warn(location, DeployGuideWarning.INTERNAL, internal_error(exc, doing))
+        warn(env, location, DeployGuideWarning.INTERNAL, internal_error(exc, doing))
 
 
 def _event_location(app: Sphinx, args: tuple[Any, ...]) -> Any:
@@ -68,7 +69,12 @@ def connect(
         except _PASS_THROUGH:
             raise
         except Exception as exc:  # noqa: BLE001 - one located warning, never a dead build
-            _report(exc, _event_location(app, args), f"handling {event} ({handler.__name__})")
+            _report(
+                getattr(app, "env", None),
+                exc,
+                _event_location(app, args),
+                f"handling {event} ({handler.__name__})",
+            )
             return default()
 
     app.connect(event, guarded, priority=priority)
@@ -83,7 +89,7 @@ def directive(cls: type) -> type:
         except _PASS_THROUGH:
             raise
         except Exception as exc:  # noqa: BLE001
-            _report(exc, self.get_location(), f"running the {self.name} directive")
+            _report(self.env, exc, self.get_location(), f"running the {self.name} directive")
             return []
 
     return type(cls.__name__, (cls,), {"run": run, "__doc__": cls.__doc__})
@@ -99,7 +105,7 @@ def role(instance: Any) -> Any:
         except _PASS_THROUGH:
             raise
         except Exception as exc:  # noqa: BLE001
-            _report(exc, self.get_location(), f"rendering the {self.name} role")
+            _report(self.env, exc, self.get_location(), f"rendering the {self.name} role")
             return [nodes.problematic(self.rawtext, self.rawtext)], []
 
     return type(cls.__name__, (cls,), {"run": run, "__doc__": cls.__doc__})()

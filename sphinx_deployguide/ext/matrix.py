@@ -101,9 +101,11 @@ def _problematic(node: deployguide_member) -> nodes.problematic:
     return nodes.problematic(node["rawtext"], node["rawtext"])
 
 
-def _give_up(placeholders: list[deployguide_member], message: str) -> None:
+def _give_up(
+    env: BuildEnvironment, placeholders: list[deployguide_member], message: str
+) -> None:
     for node in placeholders:
-        warn(node["location"], DeployGuideWarning.CHECKLIST, message)
+        warn(env, node["location"], DeployGuideWarning.CHECKLIST, message)
         node.replace_self(_problematic(node))
 
 
@@ -117,15 +119,16 @@ def expand_per_member(
         return [(None, item)]
     facts = get_facts(env)
     if facts is None:
-        _give_up(placeholders, "deploy-member needs deployguide_config in conf.py")
+        _give_up(env, placeholders, "deploy-member needs deployguide_config in conf.py")
         return [(None, item)]
     environment = facts.model.environments.get(env_name)
     fact_name = f"environments.{env_name}.members"
     if environment is None:
-        _give_up(placeholders, f"deploy-member: the model has no environment {env_name!r}")
+        _give_up(env, placeholders, f"deploy-member: the model has no environment {env_name!r}")
         return [(None, item)]
     if not environment.members:
         _give_up(
+            env,
             placeholders,
             f"deploy-member: environment {env_name!r} has no members; set "
             f'members = "KEY" under [environments.{env_name}] in {facts.model.path.name}',
@@ -133,7 +136,7 @@ def expand_per_member(
         return [(None, item)]
     if fact_name not in facts.facts:
         reason = facts.unavailable.get(fact_name, "unknown")
-        _give_up(placeholders, f"deploy-member: {fact_name} could not be computed: {reason}")
+        _give_up(env, placeholders, f"deploy-member: {fact_name} could not be computed: {reason}")
         return [(None, item)]
     job = facts.jobs[env_name]
     assert environment.workflow is not None
@@ -145,6 +148,7 @@ def expand_per_member(
             value = job.member_value(entry, node["key"])
             if value is None:
                 warn(
+                    env,
                     node["location"],
                     DeployGuideWarning.CHECKLIST,
                     f"member {member!r} of {env_name} has no {node['key']!r} in the matrix of "
@@ -168,6 +172,7 @@ def report_stray_members(app: Sphinx, doctree: nodes.document) -> None:
     """``doctree-read``: a ``deploy-member`` KEY left over was not inside a checklist step."""
     for node in list(doctree.findall(deployguide_member)):
         warn(
+            app.env,
             node["location"],
             DeployGuideWarning.CHECKLIST,
             f"deploy-member `{node['key']}` is only meaningful inside a deploy-checklist step "

@@ -1,13 +1,16 @@
-"""Build-wide state: the facts (resolved once per build) and the cross-document records.
+"""The extension's one store: the ``deployguide`` domain, and the build's runtime on it.
 
 Two kinds of state, kept apart on purpose:
 
-* The :class:`~sphinx_deployguide.facts.FactSet` is resolved once in ``builder-inited``,
-  before any document is read, and kept in memory only (it holds git repos and index
-  snapshots). Forked ``-j`` readers inherit it; it is never pickled with the environment.
-* :class:`DeployGuideState` lives on the environment (``env.deployguide``) and is pickled
-  with it: which facts each document used, its checklists and its claims. It is purged and
-  merged per document, the way ``sphinx.ext.todo`` keeps its todos.
+* :attr:`DeployGuideDomain.data` (``env.domaindata["deployguide"]``) is pickled with the
+  environment: what each document used, claimed and warned about. It is cleared and merged
+  per document (``clear_doc``, ``merge_domaindata``), the way ``sphinx.ext.todo`` keeps its
+  todos, so ``-j`` readers and incremental builds see every document's records.
+* :attr:`DeployGuideDomain.runtime` (a :class:`BuildRuntime`) holds what this build worked
+  out once: the :class:`~sphinx_deployguide.facts.FactSet` (resolved in ``builder-inited``,
+  before any document is read), the model's path, the build time, the parts of the runbook
+  pages and the findings of the whole build. Sphinx never pickles a domain object, so it
+  stays in memory; forked ``-j`` processes inherit it.
 
 Record formats (the drift checks read these; keep them simple):
 
@@ -18,34 +21,38 @@ Record formats (the drift checks read these; keep them simple):
     or ``"member"`` (``target`` = ``ENV#MEMBER``). ``source``/``lineno`` locate the role (the
     role's own line, not its paragraph's). Roles never warn about a claim that does not
     hold: the drift checks report it once, with its fix.
+``TextClaim(file, contains, matches, docname, source, lineno)``
+    a ``deploy-claim`` directive.
+``Spot(token, kind, where, docname, source, lineno)``
+    a typed token that looks like a chart version or commit (the ``hardcoded`` check).
 ``ChecklistRecord(docname, checklist_id, env, title, steps, source, lineno)``
     ``steps`` is a tuple of ``StepRecord(step_id, text, lineno, checked)`` in page order.
 ``fact_usage[docname]``
     the set of fact names a document rendered (``deploy-value``, ``deploy-code``, ...).
+``findings[docname]``
+    the warnings logged while reading the document, as :class:`~sphinx_deployguide.drift.Finding`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import weakref
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sphinx.errors import ConfigError
-
-from ..config import toml_key_line
-from ..errors import DeployGuideError
-from . import guard
-from .warnings import DeployGuideWarning, warn
+from sphinx.domains import Domain
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
 
+    from ..drift import Finding
     from ..facts import FactSet
 
-STATE_ATTR = "deployguide"
+DOMAIN = "deployguide"
+_Record = TypeVar("_Record")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,30 @@ class Claim:
     source: str  # absolute path of the document (for file:line messages)
     text: str  # the role's text as written
     env: str | None = None  # for deploy-job given as an environment name
+
+
+@dataclass(frozen=True)
+class TextClaim:
+    """A ``deploy-claim`` directive: ``file`` must contain ``contains`` / match ``matches``."""
+
+    file: str
+    contains: str | None
+    matches: str | None
+    docname: str
+    source: str
+    lineno: int | None
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A token in a document that looks like a chart version or commit."""
+
+    token: str
+    kind: str  # "version" | "sha"
+    where: str  # "prose" | "a code block" | "a deploy-code template"
+    docname: str
+    source: str
+    lineno: int | None
 
 
 @dataclass(frozen=True)
@@ -81,44 +112,116 @@ class ChecklistRecord:
 
 
 @dataclass
-class DeployGuideState:
-    """Cross-document records, purged and merged per document."""
+class BuildRuntime:
+    """What one build works out once and keeps in memory only (never pickled)."""
 
-    facts_key: str | None = None  # facts hash + stale names at the last read
-    checklist_key: tuple[Any, ...] = ()  # checklists of the last build (next-links depend on it)
-    fact_usage: dict[str, set[str]] = field(default_factory=dict)
-    checklists: dict[str, list[ChecklistRecord]] = field(default_factory=dict)
-    claims: dict[str, list[Claim]] = field(default_factory=dict)
+    facts: FactSet | None = None  # None when deployguide_config is not set
+    model_path: Path | None = None
+    built_at: str | None = None  # when this HTML build started, as pages show it
+    page_parts: tuple[str, str, str] | None = None  # meta tags, stale banner, built-at line
+    #: Findings of the whole build (model problems, drift checks), not of one document.
+    findings: list[Finding] = field(default_factory=list)
 
-    def purge(self, docname: str) -> None:
-        self.fact_usage.pop(docname, None)
-        self.checklists.pop(docname, None)
-        self.claims.pop(docname, None)
 
-    def merge(self, docnames: set[str], other: DeployGuideState) -> None:
-        for docname in docnames:
-            if docname in other.fact_usage:
-                self.fact_usage[docname] = other.fact_usage[docname]
-            if docname in other.checklists:
-                self.checklists[docname] = other.checklists[docname]
-            if docname in other.claims:
-                self.claims[docname] = other.claims[docname]
+#: The per-document tables of :attr:`DeployGuideDomain.data`.
+PER_DOCUMENT = ("fact_usage", "checklists", "claims", "text_claims", "spots", "findings")
+
+
+class DeployGuideDomain(Domain):
+    """Cross-document records, cleared and merged per document, and the build's runtime.
+
+    It registers no directives or roles of its own (those are ``deploy-*``, outside any
+    domain); it is where the extension keeps what it learns about the documents.
+    """
+
+    name = DOMAIN
+    label = "Deploy guide"
+    # Bump when a record changes shape: an environment pickled with the old shape is dropped.
+    data_version = 1
+    initial_data: dict[str, Any] = {
+        **{table: {} for table in PER_DOCUMENT},
+        "facts_key": None,  # facts hash + stale names at the last read
+        "checklist_key": (),  # checklists of the last build (next-links depend on it)
+    }
+
+    def __init__(self, env: BuildEnvironment) -> None:
+        super().__init__(env)
+        self.runtime = BuildRuntime()
+
+    def clear_doc(self, docname: str) -> None:
+        for table in PER_DOCUMENT:
+            self.data[table].pop(docname, None)
+
+    def merge_domaindata(self, docnames: Set[str], otherdata: dict[str, Any]) -> None:
+        for table in PER_DOCUMENT:
+            ours, theirs = self.data[table], otherdata[table]
+            for docname in docnames:
+                if docname in theirs:
+                    ours[docname] = theirs[docname]
+
+    # --- per document -------------------------------------------------------------------
+
+    @property
+    def fact_usage(self) -> dict[str, set[str]]:
+        table: dict[str, set[str]] = self.data["fact_usage"]
+        return table
+
+    @property
+    def checklists(self) -> dict[str, list[ChecklistRecord]]:
+        table: dict[str, list[ChecklistRecord]] = self.data["checklists"]
+        return table
 
     def note_fact(self, docname: str, name: str) -> None:
         self.fact_usage.setdefault(docname, set()).add(name)
 
     def add_claim(self, claim: Claim) -> None:
-        self.claims.setdefault(claim.docname, []).append(claim)
+        self._add("claims", claim.docname, claim)
+
+    def add_text_claim(self, claim: TextClaim) -> None:
+        self._add("text_claims", claim.docname, claim)
 
     def add_checklist(self, record: ChecklistRecord) -> None:
-        self.checklists.setdefault(record.docname, []).append(record)
+        self._add("checklists", record.docname, record)
+
+    def set_spots(self, docname: str, spots: list[Spot]) -> None:
+        if spots:
+            self.data["spots"][docname] = spots
+        else:
+            self.data["spots"].pop(docname, None)
+
+    def add_finding(self, docname: str | None, finding: Finding) -> None:
+        """Keep a logged finding: a document's while it is read, else the build's."""
+        if docname:
+            self._add("findings", docname, finding)
+        else:
+            self.runtime.findings.append(finding)
+
+    def _add(self, table: str, docname: str, record: object) -> None:
+        self.data[table].setdefault(docname, []).append(record)
+
+    # --- every document, in a stable order (docname, then page order) --------------------
 
     def all_checklists(self) -> list[ChecklistRecord]:
-        """Every checklist, in a stable order (docname, then page order)."""
-        return [c for doc in sorted(self.checklists) for c in self.checklists[doc]]
+        return self._all("checklists", ChecklistRecord)
 
     def all_claims(self) -> list[Claim]:
-        return [c for doc in sorted(self.claims) for c in self.claims[doc]]
+        return self._all("claims", Claim)
+
+    def all_text_claims(self) -> list[TextClaim]:
+        return self._all("text_claims", TextClaim)
+
+    def spots_by_doc(self) -> list[tuple[str, list[Spot]]]:
+        table: dict[str, list[Spot]] = self.data["spots"]
+        return sorted(table.items())
+
+    def read_findings(self) -> list[Finding]:
+        """The findings logged while reading the documents (not the build's own)."""
+        table: dict[str, list[Finding]] = self.data["findings"]
+        return [f for doc in sorted(table) for f in table[doc]]
+
+    def _all(self, table: str, kind: type[_Record]) -> list[_Record]:
+        records: dict[str, list[_Record]] = self.data[table]
+        return [r for doc in sorted(records) for r in records[doc] if isinstance(r, kind)]
 
     def checklist_for_env(self, env: str) -> ChecklistRecord | None:
         """The main checklist of ``env``: the one whose id is the env name, else the first."""
@@ -128,28 +231,49 @@ class DeployGuideState:
                 return record
         return records[0] if records else None
 
+    # --- what the last build saw -------------------------------------------------------
 
-def get_state(env: BuildEnvironment) -> DeployGuideState:
-    state = getattr(env, STATE_ATTR, None)
-    if not isinstance(state, DeployGuideState):
-        state = DeployGuideState()
-        setattr(env, STATE_ATTR, state)
-    return state
+    def changed_facts(self, key: str | None, removed: Iterable[str]) -> list[str]:
+        """The documents that used facts, when the facts changed since the last build
+        (``key``: :func:`facts_key` of this build's facts, remembered for the next)."""
+        last, self.data["facts_key"] = self.data["facts_key"], key
+        if last is None or key == last:
+            return []
+        gone = set(removed)
+        return sorted(doc for doc, used in self.fact_usage.items() if used and doc not in gone)
+
+    def changed_checklists(self) -> list[str]:
+        """The documents with checklists, when the set of checklists changed since the last
+        build (each links to the next environment's)."""
+        key = tuple((c.docname, c.checklist_id, c.env, c.title) for c in self.all_checklists())
+        if key == self.data["checklist_key"]:
+            return []
+        self.data["checklist_key"] = key
+        return sorted(self.checklists)
 
 
-# The FactSet of the current build, per environment object. Memory only: forked readers
-# inherit it, and it never goes into the pickled environment.
-_FACTS: weakref.WeakKeyDictionary[Any, FactSet] = weakref.WeakKeyDictionary()
-_MODEL_PATHS: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+def get_state(env: BuildEnvironment) -> DeployGuideDomain:
+    domain = env.get_domain(DOMAIN)
+    assert isinstance(domain, DeployGuideDomain)
+    return domain
+
+
+def get_runtime(env: BuildEnvironment) -> BuildRuntime:
+    return get_state(env).runtime
 
 
 def get_facts(env: BuildEnvironment) -> FactSet | None:
     """The facts of this build, or None when ``deployguide_config`` is not set."""
-    return _FACTS.get(env)
+    return get_runtime(env).facts
 
 
-def model_path(env: BuildEnvironment) -> Path | None:
-    return _MODEL_PATHS.get(env)
+def reading_docname(env: BuildEnvironment) -> str | None:
+    """The document being read, or None between documents (Sphinx 8 has no current
+    document then; Sphinx 9 an empty one)."""
+    try:
+        return env.docname or None
+    except KeyError:
+        return None
 
 
 def facts_key(facts: FactSet | None) -> str | None:
@@ -164,11 +288,12 @@ def note_fact_use(env: BuildEnvironment, name: str) -> None:
     """Record that the current document rendered fact ``name``: it depends on the model
     file, and a ``config:FILE#KEY`` lookup on that file of the deploy repo (lookups are
     not part of the facts hash, so the file's mtime is what triggers a re-read)."""
-    get_state(env).note_fact(env.docname, name)
-    path = model_path(env)
-    if path is not None:
-        env.note_dependency(str(path))
-    facts = get_facts(env)
+    state = get_state(env)
+    state.note_fact(env.docname, name)
+    runtime = state.runtime
+    if runtime.model_path is not None:
+        env.note_dependency(str(runtime.model_path))
+    facts = runtime.facts
     if facts is not None and name.startswith("config:"):
         file = name[len("config:") :].partition("#")[0]
         target = (facts.model.deploy_repo / file).resolve()
@@ -176,105 +301,5 @@ def note_fact_use(env: BuildEnvironment, name: str) -> None:
             env.note_dependency(str(target))
 
 
-def resolve_build_facts(app: Sphinx) -> None:
-    """``builder-inited``: load the model and resolve every fact, once, before reading."""
-    env = app.env
-    name = app.config.deployguide_config
-    if not name:
-        _FACTS.pop(env, None)
-        _MODEL_PATHS.pop(env, None)
-        return
-    path = (Path(app.confdir) / name).resolve()
-    from ..config import load_model
-    from ..factresolve import resolve_facts
-
-    offline = app.config.deployguide_offline or None
-    if offline not in (None, "stale", "error"):
-        raise ConfigError(
-            f'deployguide_offline must be "stale" or "error" (or empty for the model\'s '
-            f"policy), got {offline!r}"
-        )
-    try:
-        model = load_model(path)
-        facts = resolve_facts(model, refresh=bool(app.config.deployguide_refresh), offline=offline)
-    except DeployGuideError as error:
-        # A user mistake (bad model, unreachable index with offline="error"): one clear
-        # message naming the file and key, no traceback.
-        raise ConfigError(f"deployguide: {error}") from error
-    _FACTS[env] = facts
-    _MODEL_PATHS[env] = path
-    app.deployguide_facts = facts  # type: ignore[attr-defined]  # for other extensions
-    for problem in facts.problems:  # a missing or unreadable file: a warning, the site builds
-        where = f"{problem.file}:{problem.line or ''}" if problem.file else f"{path}:"
-        key = f"{problem.key}: " if problem.key else ""
-        warn(where, DeployGuideWarning.FILE, f"{key}{problem.message}")
-    _warn_members(facts)
-    if facts.stale:
-        stale = sorted(n for n, f in facts.facts.items() if f.provenance.status == "stale")
-        warn(
-            f"{path}:",
-            DeployGuideWarning.STALE,
-            f"facts served from the cache (as of {facts.as_of}) because the network failed: "
-            + ", ".join(stale[:5])
-            + (" ..." if len(stale) > 5 else ""),
-        )
-
-
-def _warn_members(facts: FactSet) -> None:
-    """``members = "KEY"`` of the model that yields no members from a job that was read:
-    said once, at that key, whether or not a page lists them (a page that does says it
-    again, where it is). A job that cannot be read is reported as a claim already."""
-    model = facts.model
-    lines: list[str] | None = None
-    for env in model.environments.values():
-        name = f"environments.{env.name}.members"
-        if env.members and env.name in facts.jobs and name in facts.unavailable:
-            if lines is None:
-                lines = model.path.read_text(encoding="utf-8").splitlines()
-            line = toml_key_line(lines, name)
-            warn(
-                f"{model.path}:{line or ''}",
-                DeployGuideWarning.CONFIG,
-                f"{name}: members = {env.members!r} gives no members: {facts.unavailable[name]}",
-            )
-
-
-def _outdated(
-    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
-) -> list[str]:
-    """Re-read every document that used facts when any fact changed since the last build."""
-    state = get_state(env)
-    key = facts_key(get_facts(env))
-    stale_docs: list[str] = []
-    if state.facts_key is not None and key != state.facts_key:
-        stale_docs = sorted(
-            doc for doc, used in state.fact_usage.items() if used and doc not in removed
-        )
-    state.facts_key = key
-    return stale_docs
-
-
-def _updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    """Re-write pages with checklists when the set of checklists changed (next-env links)."""
-    state = get_state(env)
-    key = tuple((c.docname, c.checklist_id, c.env, c.title) for c in state.all_checklists())
-    if key == state.checklist_key:
-        return []
-    state.checklist_key = key
-    return sorted(state.checklists)
-
-
-def _purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    get_state(env).purge(docname)
-
-
-def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    get_state(env).merge(docnames, get_state(other))
-
-
 def setup_state(app: Sphinx) -> None:
-    guard.connect(app, "builder-inited", resolve_build_facts)
-    guard.connect(app, "env-get-outdated", _outdated, default=list)
-    guard.connect(app, "env-get-updated", _updated, default=list)
-    guard.connect(app, "env-purge-doc", _purge)
-    guard.connect(app, "env-merge-info", _merge)
+    app.add_domain(DeployGuideDomain)

@@ -70,6 +70,7 @@ class DeployStatus(SphinxDirective):
         facts = get_facts(self.env)
         if facts is None:
             warn(
+                self.env,
                 self.get_location(),
                 DeployGuideWarning.CONFIG,
                 "deploy-status needs deployguide_config (the path of deployguide.toml) in conf.py",
@@ -78,7 +79,7 @@ class DeployStatus(SphinxDirective):
         if chart not in facts.charts:
             known = ", ".join(facts.charts) or "none"
             message = f"deploy-status: unknown chart {chart!r} (charts of the model: {known})"
-            warn(self.get_location(), DeployGuideWarning.FACT, message)
+            warn(self.env, self.get_location(), DeployGuideWarning.FACT, message)
             return [nodes.paragraph(message, message, classes=["deployguide-problem"])]
         self.facts = facts
         node = deployguide_status("", chart=chart)

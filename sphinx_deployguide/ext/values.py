@@ -163,7 +163,7 @@ class _Role(SphinxRole):
         self, subtype: DeployGuideWarning, message: str
     ) -> tuple[list[Node], list[system_message]]:
         """Warn at the role's line and render its source visibly as problematic."""
-        warn(self.location(), subtype, message)
+        warn(self.env, self.location(), subtype, message)
         return [nodes.problematic(self.rawtext, self.rawtext)], []
 
     def deploy_job_of(

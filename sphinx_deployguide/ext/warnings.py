@@ -1,19 +1,27 @@
-"""Every warning the extension emits, listed once, and the one helper that emits them.
+"""Every warning the extension emits, listed once, and the one function that emits them.
 
 All warnings carry ``type="deployguide"``, a subtype from :class:`DeployGuideWarning` and a
 location, so ``-W`` fails the build at the right line and a project can silence one kind with
 ``suppress_warnings = ["deployguide.stale"]``. (The same idea as MyST-Parser's ``MystWarnings``.)
+Each one is also a structured :class:`~sphinx_deployguide.drift.Finding` kept in the
+``deployguide`` domain, which the lint builder writes out (:func:`report`).
 """
 
 from __future__ import annotations
 
+import os
 from enum import Enum
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from docutils import nodes
+from docutils.utils import get_source_line
 from sphinx.util import logging
 
-from ..redact import redact_url
+from ..drift import Finding
+from .state import get_state, reading_docname
+
+if TYPE_CHECKING:
+    from sphinx.environment import BuildEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -80,22 +88,59 @@ Location = Union[nodes.Node, str, "tuple[str, int | None]"]
 
 
 def warn(
+    env: BuildEnvironment | None,
     location: Location,
     subtype: DeployGuideWarning | str,
     message: str,
 ) -> None:
-    """Log a located deployguide warning (``-W`` turns it into a build failure).
+    """A located warning from reading or from a handler (``-W`` turns it into a failure).
 
     ``location`` is a node, a ``(docname, lineno)`` pair or a ``"path:line"`` string; it is
     required so that every message points the reader at the line to fix.
     """
     subtype = DeployGuideWarning(subtype)
-    logger.warning(
-        redact_url(message),  # it may quote a config value or a URL with its credentials
+    file, line = _file_line(env, location)
+    report(env, Finding(subtype.value, "warning", file, line, message), location)
+
+
+def report(env: BuildEnvironment | None, finding: Finding, location: Location | None = None) -> None:
+    """The one way out of the extension: log ``finding`` as a ``deployguide.<subtype>``
+    warning (an error or an info line by its severity) and keep it for the lint builder, in
+    the document being read or, between documents, in the build's findings.
+
+    ``location`` defaults to the finding's own ``file:line``. Without an environment (before
+    Sphinx made one) the finding is only logged.
+    """
+    subtype = DeployGuideWarning(finding.subtype).value
+    if env is not None:
+        if logging.is_suppressed_warning(WARNING_TYPE, subtype, env.config.suppress_warnings):
+            return
+        get_state(env).add_finding(reading_docname(env), finding)
+    if location is None and finding.file:
+        location = f"{finding.file}:{finding.line or ''}"
+    log = {"error": logger.error, "warning": logger.warning, "info": logger.info}
+    log[finding.severity](
+        finding.text(),  # redacted: it may quote a config value or a URL with its credentials
         type=WARNING_TYPE,
-        subtype=subtype.value,
+        subtype=subtype,
         location=location,
     )
+
+
+def _file_line(env: BuildEnvironment | None, location: Location) -> tuple[str | None, int | None]:
+    """The file and line Sphinx shows for ``location`` (as its log record translator does)."""
+    if isinstance(location, nodes.Node):
+        source, line = get_source_line(location)
+        return (os.path.abspath(source) if source else None), line
+    if isinstance(location, tuple):
+        docname, line = location
+        if not docname or env is None:
+            return None, line
+        return str(env.doc2path(docname)), line
+    if ":" not in location:
+        return (str(env.doc2path(location)) if env is not None else location), None
+    file, _, line_text = location.rpartition(":")
+    return file or None, int(line_text) if line_text.isdigit() else None
 
 
 def warning_table() -> list[tuple[str, str]]:
