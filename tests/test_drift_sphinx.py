@@ -139,6 +139,41 @@ def test_drifted_fixture_fails_sphinx_build_W_without_duplicates_under_j(drifted
     assert sorted(lines) == sorted(line for line in serial.splitlines() if drift.search(line))
 
 
+def test_parallel_and_incremental_builds_find_what_a_fresh_serial_build_finds(
+    drifted, make_app, tmp_path
+):
+    """The deployguide domain merges ``-j`` readers and forgets a deleted page: the lint
+    builder's findings and the logged drift warnings do not depend on how the build ran."""
+    world, docs = drifted
+    for number in range(5):  # more than five pages, or Sphinx reads them in one process
+        (docs / f"extra{number}.md").write_text(
+            f"---\norphan: true\n---\n# Extra {number}\n\n"
+            f"Pin {world.current_version} by hand. See {{deploy-value}}`charts.nope{number}.version`.\n",
+            encoding="utf-8",
+        )
+
+    def build(out: str, *, parallel: int = 0) -> tuple[list[str], list[str], list[str]]:
+        merged: list[str] = []
+        app = make_app("deployguide-lint", srcdir=docs, builddir=tmp_path / out, parallel=parallel)
+        app.connect("env-merge-info", lambda app, env, docnames, other: merged.extend(docnames))
+        app.build()
+        findings = sorted(json.dumps(f.as_json(), sort_keys=True) for f in app.builder.findings)
+        logged = strip_colors(app.warning.getvalue()).splitlines()
+        return findings, sorted(line for line in logged if "[deployguide." in line), merged
+
+    serial, serial_warnings, _ = build("serial")
+    parallel, parallel_warnings, merged = build("parallel", parallel=2)
+    assert len(merged) == 7  # every page was read by a worker and merged back
+    assert parallel == serial and parallel_warnings == serial_warnings
+    assert [f for f in serial if "extra3.md" in f and '"fact"' in f]  # read in a worker
+
+    (docs / "prod.md").unlink()
+    incremental, _, _ = build("serial")
+    fresh, _, _ = build("fresh")
+    assert incremental == fresh
+    assert [f for f in serial if "prod.md" in f] and not [f for f in fresh if "prod.md" in f]
+
+
 def test_info_finding_is_not_a_warning(demo_copy, capsys, tmp_path):
     """The clean site pins a published but older version: an info line, and -W passes."""
     docs = install_docs(demo_copy, "drift-clean")

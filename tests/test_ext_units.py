@@ -7,7 +7,8 @@ from docutils import nodes
 
 from sphinx_deployguide.ext.checklist import _source_text, _strip_marker, slugify
 from sphinx_deployguide.ext.tokens import split_tokens
-from sphinx_deployguide.ext.values import deployguide_value, exact_line
+from sphinx_deployguide.ext.valuenode import deployguide_value
+from sphinx_deployguide.ext.values import exact_line
 from sphinx_deployguide.ext.warnings import DeployGuideWarning, warning_table
 
 

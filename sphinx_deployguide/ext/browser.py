@@ -120,9 +120,9 @@ def storage_prefix(config: Config, srcdir: str | Path) -> str:
     ``mybinder.org-deploy/docs/source``): never Sphinx's placeholder "Project name not set",
     which every unnamed site would share."""
     if config.deployguide_storage_prefix:
-        return config.deployguide_storage_prefix
+        return str(config.deployguide_storage_prefix)
     if config.project and ("project" in config._raw_config or "project" in config.overrides):
-        return config.project
+        return str(config.project)
     folder = Path(srcdir).resolve()
     for candidate in (folder, *folder.parents):
         if candidate.name and candidate.name.lower() not in _GENERIC_DIRS:

@@ -35,7 +35,7 @@ from .state import (
     get_state,
     note_fact_use,
 )
-from .values import FactNode
+from .valuenode import FactNode
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:

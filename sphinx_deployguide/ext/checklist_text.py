@@ -13,7 +13,7 @@ from sphinx.writers.text import TextTranslator
 
 from ..escape import markdown_code, markdown_fence, markdown_text, terminal_text
 from .plaintext import PLAIN_NODES
-from .values import FactNode
+from .valuenode import FactNode
 
 __all__ = ["GithubTranslator", "TextTranslator", "UnwrappedTranslator"]
 

@@ -19,6 +19,7 @@ values filled in from facts.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import TYPE_CHECKING
 
 from docutils import nodes
@@ -33,6 +34,8 @@ from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
+
+    from ..facts import FactSet
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 #: The literal block attribute holding a deploy-code block's lines as typed.
@@ -50,11 +53,7 @@ class DeployCode(CodeBlock):
         lines: list[str] = []
         for index, line in enumerate(self.content):
             lineno = self._line_of(index)
-            lines.append(
-                PLACEHOLDER_RE.sub(
-                    lambda match, lineno=lineno: self._fill(match, facts, lineno), line
-                )
-            )
+            lines.append(PLACEHOLDER_RE.sub(partial(self._fill, facts=facts, lineno=lineno), line))
         self.content = StringList(lines, items=list(self.content.items))
         live = bool(self._filled) and "linenos" not in self.options
         extra = ["deployguide-code-live"] if live else []
@@ -90,7 +89,7 @@ class DeployCode(CodeBlock):
         except (IndexError, TypeError, ValueError):
             return self.lineno
 
-    def _fill(self, match: re.Match[str], facts, lineno: int) -> str:  # type: ignore[no-untyped-def]
+    def _fill(self, match: re.Match[str], *, facts: FactSet | None, lineno: int) -> str:
         name = match.group(1)
         note_fact_use(self.env, name)
         location = (self.env.docname, lineno)
@@ -112,7 +111,7 @@ class DeployCode(CodeBlock):
                 f"deploy-code placeholder {match.group(0)!r} left unfilled: {error.message}",
             )
             return match.group(0)
-        value = fact.display()
+        value: str = fact.display()
         self._filled.append((value, fact.name, fact.kind))
         return value
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from docutils import nodes
 
-from .values import PASS_THROUGH
+from .valuenode import PASS_THROUGH
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx

@@ -21,7 +21,8 @@ from ..delaychart import DelayPicture, render_svg, summary
 from ..errors import DeployGuideError
 from . import guard
 from .state import get_facts, note_fact_use
-from .values import PASS_THROUGH, FactNode, message_of
+from .valuenode import PASS_THROUGH, FactNode
+from .values import message_of
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:

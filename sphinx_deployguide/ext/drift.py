@@ -106,7 +106,9 @@ class DeployHistorical(SphinxRole):
 
 def _doctree_read(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
-    get_state(env).set_spots(env.docname, scan_doctree(env.docname, str(env.doc2path(env.docname)), doctree))
+    get_state(env).set_spots(
+        env.docname, scan_doctree(env.docname, str(env.doc2path(env.docname)), doctree)
+    )
 
 
 # --- running the checks once per build ---------------------------------------------------------
@@ -122,15 +124,17 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
     jobs = _Jobs(model, model_lines)
     named = model.named_files()  # a missing one is restored, never swapped for another's
     for claim in state.all_claims():
-        where = {"file": claim.source, "line": claim.lineno, "named": named}
+        file, line = claim.source, claim.lineno
         if claim.kind == "file":
-            found = check_file_claim(repo, claim.target, **where)
+            found = check_file_claim(repo, claim.target, file=file, line=line, named=named)
         elif claim.kind == "config":
-            found = check_config_claim(repo, claim.target, **where)
+            found = check_config_claim(repo, claim.target, file=file, line=line, named=named)
         elif claim.kind == "job":
             workflow, _, job = claim.target.partition("#")
             model_key = jobs.model_key(claim.env) if claim.env else None
-            found = check_job_claim(repo, workflow, job, **where, model_key=model_key)
+            found = check_job_claim(
+                repo, workflow, job, file=file, line=line, named=named, model_key=model_key
+            )
         elif claim.kind in ("step", "member"):
             found = jobs.check(claim)
         else:
@@ -175,10 +179,7 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
         if found:
             findings.append(found)
 
-    refs = [
-        ChecklistRef(c.env, c.checklist_id, c.source, c.lineno)
-        for c in state.all_checklists()
-    ]
+    refs = [ChecklistRef(c.env, c.checklist_id, c.source, c.lineno) for c in state.all_checklists()]
     findings += check_coverage(
         model.environments,
         refs,
@@ -204,7 +205,7 @@ class _Jobs:
 
     def check(self, claim: Claim) -> Finding | None:
         env_name, _, rest = claim.target.partition("#")
-        where = {"file": claim.source, "line": claim.lineno}
+        file, line = claim.source, claim.lineno
         environment = self.model.environments.get(env_name)
         if environment is None or not environment.workflow or not environment.job:
             return Finding(
@@ -229,14 +230,15 @@ class _Jobs:
                     environment.workflow,
                     environment.job,
                     job.jobs,
-                    **where,
+                    file=file,
+                    line=line,
                     model_key=self.model_key(env_name),
                 )
             return Finding(
                 "claim", "error", claim.source, claim.lineno, job.message, f"fix {job.file}"
             )
         if claim.kind == "step":
-            return check_step_claim(job, env_name, rest, **where)
+            return check_step_claim(job, env_name, rest, file=file, line=line)
         if not environment.members:
             return Finding(
                 "claim",
@@ -246,7 +248,7 @@ class _Jobs:
                 f"environment {env_name!r} has no members in {self.model.path.name}",
                 f'set members = "KEY" under [environments.{env_name}] in {self.model.path}',
             )
-        return check_member_claim(job, env_name, environment.members, rest, **where)
+        return check_member_claim(job, env_name, environment.members, rest, file=file, line=line)
 
 
 def _env_updated(app: Sphinx, env: BuildEnvironment) -> None:

@@ -14,7 +14,7 @@ from docutils import nodes
 from ..drift.hardcoded import find_candidates
 from .code import TEMPLATE_ATTR
 from .state import Spot
-from .values import FactNode
+from .valuenode import FactNode
 
 #: Rendered by the extension from facts or claims, never typed: the hardcoded scan skips them.
 SKIP_CLASSES = frozenset(

@@ -145,7 +145,12 @@ class DeployFailures(SphinxDirective):
         try:
             catalog = self._catalog()
         except DeployGuideError as exc:
-            warn(self.env, self.get_location(), DeployGuideWarning.FAILURES, f"deploy-failures: {exc}")
+            warn(
+                self.env,
+                self.get_location(),
+                DeployGuideWarning.FAILURES,
+                f"deploy-failures: {exc}",
+            )
             return []
         entries = catalog.for_stage(stage) if stage else catalog.entries
         if not entries:

@@ -85,7 +85,8 @@ def directive(cls: type) -> type:
 
     def run(self: Any) -> list[nodes.Node]:
         try:
-            return cls.run(self)
+            result: list[nodes.Node] = cls.run(self)
+            return result
         except _PASS_THROUGH:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -101,7 +102,8 @@ def role(instance: Any) -> Any:
 
     def run(self: Any) -> tuple[list[nodes.Node], list[nodes.system_message]]:
         try:
-            return cls.run(self)
+            result: tuple[list[nodes.Node], list[nodes.system_message]] = cls.run(self)
+            return result
         except _PASS_THROUGH:
             raise
         except Exception as exc:  # noqa: BLE001

@@ -53,7 +53,10 @@ def build_findings(env: BuildEnvironment) -> list[Finding]:
     state = get_state(env)
     checked = state.runtime.findings
     places = {(f.file, f.line, f.subtype) for f in checked}
-    return [*checked, *(f for f in state.read_findings() if (f.file, f.line, f.subtype) not in places)]
+    return [
+        *checked,
+        *(f for f in state.read_findings() if (f.file, f.line, f.subtype) not in places),
+    ]
 
 
 def _relative(finding: Finding) -> Finding:

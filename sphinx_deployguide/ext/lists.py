@@ -22,7 +22,7 @@ from ..facts import FOLD_OVER, SHOWN, fold_text
 from ..links import BARE_REF
 from .tokens import sentence_nodes
 from .tooltip import tooltip_html
-from .values import (
+from .valuenode import (
     PASS_THROUGH,
     FactNode,
     deployguide_value,

@@ -101,9 +101,7 @@ def _problematic(node: deployguide_member) -> nodes.problematic:
     return nodes.problematic(node["rawtext"], node["rawtext"])
 
 
-def _give_up(
-    env: BuildEnvironment, placeholders: list[deployguide_member], message: str
-) -> None:
+def _give_up(env: BuildEnvironment, placeholders: list[deployguide_member], message: str) -> None:
     for node in placeholders:
         warn(env, node["location"], DeployGuideWarning.CHECKLIST, message)
         node.replace_self(_problematic(node))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from docutils import nodes
 
-from .values import pass_node
+from .valuenode import pass_node
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx

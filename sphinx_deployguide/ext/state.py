@@ -138,7 +138,7 @@ class DeployGuideDomain(Domain):
     label = "Deploy guide"
     # Bump when a record changes shape: an environment pickled with the old shape is dropped.
     data_version = 1
-    initial_data: dict[str, Any] = {
+    initial_data = {
         **{table: {} for table in PER_DOCUMENT},
         "facts_key": None,  # facts hash + stale names at the last read
         "checklist_key": (),  # checklists of the last build (next-links depend on it)

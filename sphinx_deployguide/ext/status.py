@@ -29,7 +29,8 @@ from ..verdict import STATES
 from . import guard
 from .state import get_facts, note_fact_use
 from .tokens import sentence_nodes
-from .values import PASS_THROUGH, FactNode, fact_links, message_of, pass_node, value_nodes
+from .valuenode import PASS_THROUGH, FactNode, pass_node
+from .values import fact_links, message_of, value_nodes
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:

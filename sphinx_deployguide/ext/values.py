@@ -26,27 +26,24 @@ from sphinx.util.docutils import SphinxRole
 from ..config import Environment
 from ..errors import DeployGuideError
 from . import guard
+from .lists import is_block_list, list_node
 from .state import Claim, get_facts, get_state, note_fact_use
-from .tooltip import tooltip_html, tooltip_target_attrs
+from .tokens import sentence_nodes
+from .valuenode import (
+    PASS_THROUGH,
+    deployguide_value,
+    fact_attributes,
+    html_depart_value,
+    html_visit_value,
+)
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
     from docutils.nodes import Node, system_message
     from sphinx.application import Sphinx
-    from sphinx.writers.html5 import HTML5Translator
 
     from ..facts import Fact, FactSet
     from ..links import SourceLinks
-
-
-class FactNode:
-    """Mixin of the nodes rendered from facts: never typed by a person, so the drift checks'
-    hardcoded scan and the step-id slugs skip them."""
-
-
-class deployguide_value(FactNode, nodes.Inline, nodes.TextElement):
-    """A rendered fact: attributes ``fact``, ``kind``, ``provenance``, ``stale``; children:
-    the value."""
 
 
 STALE_MARK = " (stale)"
@@ -54,18 +51,6 @@ STALE_MARK = " (stale)"
 #: (a URL, a path); a value of any other kind is a sentence or a list whose versions, SHAs
 #: and durations are kept whole one by one (:mod:`.tokens`).
 WHOLE_KINDS = ("version", "sha", "duration", "time", "bool", "url", "path")
-
-
-def fact_attributes(fact: Fact) -> dict[str, object]:
-    """What every node rendered from ``fact`` carries (and smart quotes leave alone: a
-    commit subject or a config value is shown exactly as computed)."""
-    return {
-        "fact": fact.name,
-        "kind": fact.kind,
-        "provenance": fact.provenance.describe(),
-        "stale": fact.provenance.status == "stale",
-        "support_smartquotes": False,
-    }
 
 
 def fact_links(facts: FactSet, fact: Fact) -> SourceLinks | None:
@@ -87,9 +72,6 @@ def value_nodes(
     Lists of commits, and other lists longer than a few items, become a folded list block
     (:func:`.lists.list_node`) that a transform lifts out of its paragraph.
     """
-    from .lists import is_block_list, list_node
-    from .tokens import sentence_nodes
-
     stale = fact.provenance.status == "stale"
     node: Node
     if is_block_list(fact):
@@ -293,35 +275,6 @@ class DeployJob(_Role):
             workflow, job = environment.workflow, environment.job
         self.claim("job", f"{workflow}#{job}", env=env_name)
         return [nodes.literal(job, job, classes=["deployguide-job"])], []
-
-
-def value_attrs(self: HTML5Translator, node: nodes.Element) -> dict[str, str]:
-    """The HTML attributes of a rendered fact: class, hooks, and its provenance popup
-    (``title`` for pages without JavaScript; the script turns it into the popup)."""
-    return {
-        "CLASS": "deployguide-value" + (" deployguide-stale" if node.get("stale") else ""),
-        "data-deployguide-fact": node["fact"],
-        "data-deployguide-kind": node.get("kind", "text"),
-        "title": node["provenance"],
-        **tooltip_target_attrs(self),
-    }
-
-
-def html_visit_value(self: HTML5Translator, node: deployguide_value) -> None:
-    self.body.append(self.starttag(node, "span", "", **value_attrs(self, node)))
-
-
-def html_depart_value(self: HTML5Translator, node: deployguide_value) -> None:
-    self.body.append("</span>" + tooltip_html(self, node["provenance"]))
-
-
-def pass_node(self: object, node: Node) -> None:
-    """A visitor that writes nothing: the node's children are rendered as they are."""
-
-
-#: The visitors of a node that only HTML renders in its own way (every other writer shows
-#: its children).
-PASS_THROUGH = {name: (pass_node, pass_node) for name in ("text", "latex", "man", "texinfo")}
 
 
 def setup_values(app: Sphinx) -> None:

@@ -98,12 +98,13 @@ def warn(
     ``location`` is a node, a ``(docname, lineno)`` pair or a ``"path:line"`` string; it is
     required so that every message points the reader at the line to fix.
     """
-    subtype = DeployGuideWarning(subtype)
     file, line = _file_line(env, location)
-    report(env, Finding(subtype.value, "warning", file, line, message), location)
+    report(env, Finding(_subtype(subtype).value, "warning", file, line, message), location)
 
 
-def report(env: BuildEnvironment | None, finding: Finding, location: Location | None = None) -> None:
+def report(
+    env: BuildEnvironment | None, finding: Finding, location: Location | None = None
+) -> None:
     """The one way out of the extension: log ``finding`` as a ``deployguide.<subtype>``
     warning (an error or an info line by its severity) and keep it for the lint builder, in
     the document being read or, between documents, in the build's findings.
@@ -111,7 +112,7 @@ def report(env: BuildEnvironment | None, finding: Finding, location: Location | 
     ``location`` defaults to the finding's own ``file:line``. Without an environment (before
     Sphinx made one) the finding is only logged.
     """
-    subtype = DeployGuideWarning(finding.subtype).value
+    subtype = _subtype(finding.subtype).value
     if env is not None:
         if logging.is_suppressed_warning(WARNING_TYPE, subtype, env.config.suppress_warnings):
             return
@@ -127,16 +128,23 @@ def report(env: BuildEnvironment | None, finding: Finding, location: Location | 
     )
 
 
+def _subtype(value: str) -> DeployGuideWarning:
+    """The subtype named ``value`` (a ValueError for one not listed)."""
+    # By value only: the enum's __new__ takes a description to define a member, not to
+    # look one up, which mypy cannot tell apart.
+    return DeployGuideWarning(value)  # type: ignore[call-arg]
+
+
 def _file_line(env: BuildEnvironment | None, location: Location) -> tuple[str | None, int | None]:
     """The file and line Sphinx shows for ``location`` (as its log record translator does)."""
     if isinstance(location, nodes.Node):
         source, line = get_source_line(location)
         return (os.path.abspath(source) if source else None), line
     if isinstance(location, tuple):
-        docname, line = location
+        docname, lineno = location
         if not docname or env is None:
-            return None, line
-        return str(env.doc2path(docname)), line
+            return None, lineno
+        return str(env.doc2path(docname)), lineno
     if ":" not in location:
         return (str(env.doc2path(location)) if env is not None else location), None
     file, _, line_text = location.rpartition(":")
