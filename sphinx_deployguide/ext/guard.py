@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
-from docutils.parsers.rst import DirectiveError
+from docutils.parsers.rst import Directive, DirectiveError
 from sphinx.errors import SphinxError
 
 from ..errors import DeployGuideError
@@ -80,13 +80,12 @@ def connect(
     app.connect(event, guarded, priority=priority)
 
 
-def directive(cls: type) -> type:
+def directive(cls: type[Directive]) -> type[Directive]:
     """A subclass of the directive ``cls`` whose ``run`` is guarded."""
 
     def run(self: Any) -> list[nodes.Node]:
         try:
-            result: list[nodes.Node] = cls.run(self)
-            return result
+            return list(cls.run(self))
         except _PASS_THROUGH:
             raise
         except Exception as exc:  # noqa: BLE001
