@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .exitcodes import EXIT_BAD_INPUT
 from .redact import redact_url
 
 
 class DeployGuideError(Exception):
     """An error the user can fix: says where (file, line, key) and what was expected."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ command being run is imported (``diagnose`` has no use for the HTTP client, ``fa
 for Sphinx); :data:`COMMANDS` is what ``--help`` lists. User mistakes raise
 :class:`~sphinx_deployguide.errors.DeployGuideError`; :func:`main` prints them as one line
 and exits with their code, never with a traceback. So does anything unexpected (one line
-saying where, exit 2, or the command's ``EXIT_COULD_NOT_RUN``), a closed pipe (``| head``:
+saying where, exit 2, or 4 for ``diagnose``, where 2 is a verdict), a closed pipe (``| head``:
 quietly, exit 141) and SIGTERM (cleanups run, exit 143).
 """
 
@@ -21,9 +21,13 @@ from collections.abc import Collection, Sequence
 
 from .. import __version__
 from ..errors import DeployGuideError
-
-#: Exit codes for a closed output pipe and for SIGTERM (what a shell reports for them).
-EXIT_BROKEN_PIPE, EXIT_TERMINATED = 141, 143
+from ..exitcodes import (
+    EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
+    EXIT_COULD_NOT_RUN,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+)
 
 
 class Terminated(BaseException):
@@ -39,6 +43,9 @@ COMMANDS = {
     "diagnose": "tell whether a failed deploy log is spurious (rerun) or legitimate",
     "demo": "build the demo world (chart source, chart index, deploy repo) in DIR",
 }
+
+#: The exit status of a command that failed unexpectedly (a bug), when not EXIT_BAD_INPUT.
+EXIT_ON_BUG = {"diagnose": EXIT_COULD_NOT_RUN}
 
 EPILOG = """exit codes: 0 success; 1 findings or refusal (see each command);
 2 bad input (model, arguments); 3 chart not published yet (bump); 4 could not run (diagnose);
@@ -108,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_BAD_INPUT
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread
@@ -127,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         _say("deployguide: interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except Terminated:
         _say("deployguide: terminated")
         return EXIT_TERMINATED
@@ -135,8 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..stdio import internal_error
 
         _say(f"deployguide: {internal_error(exc, f'running `deployguide {args.command}`')}")
-        module = sys.modules.get(getattr(args.func, "__module__", ""), None)
-        return int(getattr(module, "EXIT_COULD_NOT_RUN", 2))
+        return EXIT_ON_BUG.get(args.command, EXIT_BAD_INPUT)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..docsdir import find_docs_dir
 from ..escape import terminal_text
+from ..exitcodes import EXIT_OK
 from .common import model_path_if_any
 
 FORMATS = ("text", "github", "json")
@@ -50,4 +51,4 @@ def run(args: argparse.Namespace) -> int:
     config = Path(args.config) if getattr(args, "config", None) else None
     text = render_checklist(docs, args.env, args.format, config, checklist_id=args.checklist_id)
     sys.stdout.write(text if args.format == "json" else terminal_text(text))
-    return 0
+    return EXIT_OK

@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from ..demo import build_demo
+from ..exitcodes import EXIT_OK
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -42,4 +43,4 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(command) for command, _ in TRY)
     for command, what in TRY:
         print(f"  {command:<{width}}  # {what}")
-    return 0
+    return EXIT_OK

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..errors import DeployGuideError, ModelError
 from ..escape import terminal_text
+from ..exitcodes import EXIT_COULD_NOT_RUN
 from ..failures import (
     MAX_LOG_BYTES,
     Diagnosis,
@@ -42,7 +43,6 @@ from .common import find_model_path
 
 RUNBOOK_ENV = "DEPLOYGUIDE_RUNBOOK_URL"
 DEFAULT_RUNBOOK = "failures.html"
-EXIT_COULD_NOT_RUN = 4
 
 
 class DiagnoseError(DeployGuideError):

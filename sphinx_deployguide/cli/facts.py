@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..escape import terminal_text
+from ..exitcodes import EXIT_OK
 from ..factresolve import resolve_facts
 from ..redact import redact_url
 from .common import load_model_from_args
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         document = {"facts": {n: facts.facts[n].as_json() for n in names}, "unavailable": missing}
         print(json.dumps(document, indent=2))
-        return 0
+        return EXIT_OK
     # long lists fold (the JSON has every item); a value wider than its column puts the
     # provenance on the next line, in its column, so that column stays readable
     rows = [
@@ -81,4 +82,4 @@ def run(args: argparse.Namespace) -> int:
         width = max(len(n) for n in missing)
         for name, reason in missing.items():
             print(f"{name:<{width}}  {terminal_text(reason, multiline=False)}")
-    return 0
+    return EXIT_OK

@@ -34,6 +34,7 @@ from ..docsdir import find_docs_dir
 from ..drift import Finding
 from ..errors import DeployGuideError
 from ..escape import markdown_text, terminal_text
+from ..exitcodes import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
 from ..stdio import internal_error, stdout_to_stderr
 from .common import model_path_if_any
 
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             )
     except DeployGuideError as exc:
         print(f"deployguide lint: could not run: {terminal_text(exc)}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     if args.format == "github":
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         kept = ["the job summary"] if summary else []
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
 def exit_code(findings: Sequence[Finding], *, strict: bool = False) -> int:
     failing = {"error", "warning"} if strict else {"error"}
-    return 1 if any(f.severity in failing for f in findings) else 0
+    return EXIT_FINDINGS if any(f.severity in failing for f in findings) else EXIT_OK
 
 
 def count_line(findings: Sequence[Finding]) -> str:

@@ -25,13 +25,12 @@ from .catalog import (
     load_model_catalog,
 )
 from .checks import CheckContext, CheckResult, LazyFacts
-from .diagnosis import EXIT_CODES, Diagnosis, Finding, diagnose_lines
+from .diagnosis import Diagnosis, Finding, diagnose_lines
 from .logtext import MAX_LINE, MAX_LOG_BYTES, CleanLog, LogLine, LogText, clean_log, read_log_tail
 from .matcher import EntryMatch, LineHit, match_lines
 
 __all__ = [
     "CHECKS",
-    "EXIT_CODES",
     "MAX_LINE",
     "MAX_LOG_BYTES",
     "SHIPPED_CATALOG",

@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..exitcodes import VERDICT_EXIT_CODES
 from .catalog import STAGES, Catalog
 from .checks import CheckContext, CheckResult, LazyFacts, run_check
 from .logtext import CleanLog, LogLine, last_error_lines
 from .matcher import EntryMatch, match_lines
 
-EXIT_CODES = {"spurious": 0, "legitimate": 1, "undetermined": 2, "unknown": 2}
 _VERDICT_RANK = {"legitimate": 2, "spurious": 1, "undetermined": 0}
 
 
@@ -59,7 +59,7 @@ class Diagnosis:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
+        return VERDICT_EXIT_CODES[self.verdict]
 
 
 def judge(match: EntryMatch, check: CheckResult | None, order: int) -> Finding:
