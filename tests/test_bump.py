@@ -12,35 +12,37 @@ from pathlib import Path
 import pytest
 
 from sphinx_deployguide import pinedit
-from sphinx_deployguide.bump import (
-    MAX_POLL,
-    MIN_REMOTE_POLL,
-    Pin,
-    Progress,
-    Target,
-    WaitReport,
+from sphinx_deployguide.bump.plan import Pin, Target, resolve_target
+from sphinx_deployguide.bump.text import (
+    BumpEvidence,
+    ChecklistSection,
     commit_message,
     compare_url,
-    default_timeout,
     describe_commit,
-    github_repo,
+    pr_body,
+)
+from sphinx_deployguide.bump.waiting import (
+    MAX_POLL,
+    MIN_REMOTE_POLL,
+    WaitReport,
+    default_timeout,
     is_local_or_loopback,
     next_pause,
     not_published_message,
     poll_bounds,
     poll_plan,
-    pr_body,
-    resolve_target,
     wait_for_publication,
 )
 from sphinx_deployguide.chartindex import IndexEntry, IndexSnapshot
 from sphinx_deployguide.chartresolve import resolve_chart
 from sphinx_deployguide.chartversion import ChartVersion
 from sphinx_deployguide.cli import main
+from sphinx_deployguide.cli.bump import Progress
 from sphinx_deployguide.config import ChartSpec, PinSpec, load_model
 from sphinx_deployguide.errors import DeployGuideError
 from sphinx_deployguide.git import GitRepo
 from sphinx_deployguide.keypath import parse_key_path
+from sphinx_deployguide.links import github_repo
 from sphinx_deployguide.verdict import Verdict
 
 try:
@@ -845,37 +847,22 @@ def test_messages_never_show_credentials_of_the_source_or_index() -> None:
     outputs = [url, poll_plan(1, spec.index)[1]]
     for entry in (published, None):
         # the index source as given (unredacted): the builders must not rely on callers
-        outputs.append(
-            commit_message(
-                chart="binderhub",
-                spec=spec,
-                pin=pin,
-                target=target,
-                commits=commits,
-                published=entry,
-                index_source=spec.index,
-                url=url,
-                landed=None,
-            )
+        evidence = BumpEvidence(
+            chart="binderhub",
+            branch=spec.branch,
+            pin_spec=spec.pin,
+            pin=pin,
+            target=target,
+            commits=commits,
+            pending=[],
+            published=entry,
+            index_source=spec.index,
+            compare_url=url,
+            landed=None,
+            current=current,
         )
-        outputs.append(
-            pr_body(
-                chart="binderhub",
-                spec=spec,
-                pin=pin,
-                target=target,
-                commits=commits,
-                pending=[],
-                published=entry,
-                index_source=spec.index,
-                url=url,
-                current=current,
-                checklist=None,
-                checklist_env=None,
-                checklist_error=None,
-                checklist_skipped=True,
-            )
-        )
+        outputs.append(commit_message(evidence))
+        outputs.append(pr_body(evidence, ChecklistSection(skipped=True)))
     snapshot = IndexSnapshot(
         spec.index,
         None,

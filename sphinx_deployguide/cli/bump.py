@@ -9,17 +9,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
-from ..bump import (
-    EXIT_BAD_INPUT,
-    POLL_ENV,
-    BumpRequest,
-    BumpResult,
-    Progress,
-    bump,
-    error_details,
-)
+from ..bump.plan import BumpRequest, error_details
+from ..bump.run import BumpResult, bump
+from ..bump.text import ChecklistSection
+from ..bump.waiting import POLL_ENV, WaitReport
+from ..config import Model
+from ..delay import format_duration
+from ..docsdir import DocsNotFound, find_docs_dir
 from ..errors import DeployGuideError
+from ..exitcodes import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNPUBLISHED
 from .common import load_model_from_args
 
 EPILOG = """\
@@ -159,6 +159,81 @@ def _poll_interval(args: argparse.Namespace) -> float | None:
         raise DeployGuideError(f"{POLL_ENV}: {exc}") from None
 
 
+class Progress:
+    """Progress of ``--wait``: one rewritten line on a terminal, plain lines otherwise."""
+
+    def __init__(self, stream: TextIO, *, tty: bool | None = None) -> None:
+        self.stream = stream
+        self.tty = stream.isatty() if tty is None else tty
+        self.dirty = False
+
+    def __call__(self, r: WaitReport) -> None:
+        expected = ""
+        if r.median is not None:
+            expected = f" (usually published after {format_duration(r.median)}"
+            expected += f", p95 {format_duration(r.p95)})" if r.p95 is not None else ")"
+        since = (
+            f"landed {format_duration(max(r.since_landing, 0))} ago{expected}; "
+            if r.since_landing is not None
+            else ""
+        )
+        line = (
+            f"waiting for {r.version}: {since}waited {format_duration(r.elapsed)}, "
+            f"poll {r.polls} ({r.status}), next in {format_duration(r.next_in)}"
+        )
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line)
+            self.dirty = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def done(self, message: str) -> None:
+        if self.tty and self.dirty:
+            self.stream.write("\r\x1b[K")
+        self.stream.write(message + "\n")
+        self.stream.flush()
+
+
+def staging_checklist(model: Model, docs_dir: Path | None, env: str | None) -> ChecklistSection:
+    """The checklist for the PR body as a GitHub task list (the first environment deployed,
+    or ``--env``), or why there is none. ``docs_dir`` is ``--docs``; without it the runbook
+    is found from the model (:func:`..docsdir.find_docs_dir`). A Sphinx failure leaves the
+    checklist out, never the bump."""
+    if env is None:
+        order = model.environment_order()
+        if not order:
+            return ChecklistSection(error="the model has no environments")
+        env = order[0]
+    elif env not in model.environments:
+        known = ", ".join(model.environments) or "none"
+        raise DeployGuideError(
+            f"no environment {env!r} in the model (environments: {known})",
+            file=model.path,
+            key="--env",
+        )
+    try:
+        docs = find_docs_dir(
+            model.path, explicit=docs_dir, hint="pass --docs DIR to include the checklist"
+        )
+    except DocsNotFound as exc:
+        return ChecklistSection(env=env, error=str(exc))
+    try:
+        from ..ext.checklist_builder import render_checklist
+    except ImportError as exc:
+        return ChecklistSection(env=env, error=f"the checklist renderer is not available ({exc})")
+    failed = f"rendering the {env} checklist from {docs} failed"
+    try:
+        text = render_checklist(docs, env, fmt="github", config_path=model.path)
+    except DeployGuideError as exc:
+        return ChecklistSection(env=env, error=f"{failed}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a Sphinx failure must not lose the bump
+        return ChecklistSection(env=env, error=f"{failed}: {type(exc).__name__}: {exc}")
+    if not text or not text.strip():
+        return ChecklistSection(env=env, error=f"the docs in {docs} have no checklist for {env!r}")
+    return ChecklistSection(markdown=text, env=env)
+
+
 def _print_text(result: BumpResult) -> None:
     out = sys.stdout
     if result.status == "up-to-date":
@@ -216,13 +291,15 @@ def run(args: argparse.Namespace) -> int:
             allow_downgrade=args.allow_downgrade,
             allow_unpublished=args.allow_unpublished,
             poll_interval=_poll_interval(args),
-            docs_dir=args.docs,
-            env=args.env,
-            checklist=not args.no_checklist,
             refresh=args.refresh,
         )
         progress = Progress(sys.stderr)
         result = bump(model, request, progress=progress, say=progress.done)
+        if result.evidence is not None:  # the PR body, with the checklist as it reads now
+            if args.no_checklist:
+                result.add_pr_body(ChecklistSection(skipped=True))
+            else:
+                result.add_pr_body(staging_checklist(model, args.docs, args.env))
     except DeployGuideError as exc:
         if args.json:
             print(
@@ -246,8 +323,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _status(exc: DeployGuideError) -> str:
-    if exc.exit_code == 1:
+    if exc.exit_code == EXIT_REFUSED:
         return "refused"
-    if exc.exit_code == 3:
+    if exc.exit_code == EXIT_UNPUBLISHED:
         return "unpublished"
     return "error" if exc.exit_code == EXIT_BAD_INPUT else "failed"
