@@ -1,7 +1,7 @@
 """Publish delay statistics: how long after a chart commit lands does its chart appear?
 
 Also the one way outputs write a duration (:func:`format_duration`) and a moment
-(:func:`iso_utc`).
+(:func:`iso_utc` in facts and data, :func:`readable_utc` in sentences).
 
 Pure functions over numbers, so the statistics can be checked against the real binderhub
 publish history without git or HTTP. Percentiles use linear interpolation between closest
@@ -97,3 +97,8 @@ def _tenths(value: float) -> str:
 def iso_utc(moment: datetime) -> str:
     """RFC 3339 in UTC to the second, as facts show times: ``2024-03-26T15:42:24Z``."""
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def readable_utc(moment: datetime) -> str:
+    """A moment in a sentence, in UTC to the second: ``2018-01-04 10:02:11 UTC``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

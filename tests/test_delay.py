@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from sphinx_deployguide.chartindex import parse_created
-from sphinx_deployguide.delay import RECENT_VERSIONS, delay_stats, format_duration, percentile
+from sphinx_deployguide.delay import (
+    RECENT_VERSIONS,
+    delay_stats,
+    format_duration,
+    iso_utc,
+    percentile,
+    readable_utc,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -48,6 +57,20 @@ def test_wait_is_p90_rounded_up_to_the_minute() -> None:
 )
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_moments_are_written_in_utc_as_date_writes_them() -> None:
+    """Both moment formats, in any time zone, against GNU date's rendering of the epoch."""
+    moment = datetime(2018, 1, 4, 11, 2, 11, 999, tzinfo=timezone(timedelta(hours=1)))
+    epoch = f"@{int(moment.timestamp())}"
+
+    def date(fmt: str) -> str:
+        return subprocess.run(
+            ["date", "-u", "-d", epoch, fmt], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    assert readable_utc(moment) == date("+%Y-%m-%d %H:%M:%S UTC") == "2018-01-04 10:02:11 UTC"
+    assert iso_utc(moment) == date("+%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.mark.skipif(

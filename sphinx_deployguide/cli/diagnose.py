@@ -29,7 +29,7 @@ from ..exitcodes import EXIT_COULD_NOT_RUN
 from ..failures import (
     MAX_LOG_BYTES,
     Diagnosis,
-    Finding,
+    JudgedMatch,
     LazyFacts,
     LogText,
     clean_log,
@@ -218,7 +218,7 @@ def _run(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- output
 
 
-def _finding_json(finding: Finding, base: str) -> dict[str, Any]:
+def _finding_json(finding: JudgedMatch, base: str) -> dict[str, Any]:
     entry = finding.entry
     check = finding.check
     return {

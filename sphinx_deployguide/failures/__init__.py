@@ -4,7 +4,8 @@
 * :mod:`.regexsafety` - refuses patterns that can backtrack exponentially
 * :mod:`.logtext` - bounded log reading, removing timestamps/markers/ANSI codes
 * :mod:`.matcher` - lines x entries -> matches with captured values
-* :mod:`.checks` - what live checks share, and their registry
+* :mod:`.checktypes` - what every live check takes and returns
+* :mod:`.checks` - the registry of live checks
 * :mod:`.chart_published` - the ``chart-published`` check (chart index + git)
 * :mod:`.log_checks` - ``chart-repository`` and ``rollout`` (the log and the model's URLs)
 * :mod:`.diagnosis` - the verdict: the most specific match wins
@@ -24,8 +25,8 @@ from .catalog import (
     load_catalog,
     load_model_catalog,
 )
-from .checks import CheckContext, CheckResult, LazyFacts
-from .diagnosis import Diagnosis, Finding, diagnose_lines
+from .checktypes import CheckContext, CheckResult, LazyFacts
+from .diagnosis import Diagnosis, JudgedMatch, diagnose_lines
 from .logtext import MAX_LINE, MAX_LOG_BYTES, CleanLog, LogLine, LogText, clean_log, read_log_tail
 from .matcher import EntryMatch, LineHit, match_lines
 
@@ -44,7 +45,7 @@ __all__ = [
     "Diagnosis",
     "EntryMatch",
     "FailureEntry",
-    "Finding",
+    "JudgedMatch",
     "LazyFacts",
     "LineHit",
     "LogLine",

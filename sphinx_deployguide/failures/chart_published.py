@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..delay import format_duration, readable_utc
 from ..errors import DeployGuideError
 from ..versionparse import parse_version
-from .checks import CheckContext, CheckResult, failure_time, iso, minutes
+from .checktypes import CheckContext, CheckResult, failure_time
 from .matcher import EntryMatch, LineHit
 
 if TYPE_CHECKING:  # the verdict machinery is imported when a model's facts are at hand
@@ -47,7 +48,9 @@ def decide_chart_published(verdict: Verdict, failure: FailureEvidence) -> CheckR
     evidence = [f"version {version} (from {failure.version_source})"]
     data: dict[str, Any] = {"chart": chart, "version": version, "state": verdict.state}
     if failure.failed_at is not None:
-        evidence.append(f"failure time {iso(failure.failed_at)} (from {failure.failed_at_source})")
+        evidence.append(
+            f"failure time {readable_utc(failure.failed_at)} (from {failure.failed_at_source})"
+        )
     evidence.append(verdict.reason)
 
     def result(outcome: str | None, summary: str, action: str) -> CheckResult:
@@ -64,20 +67,21 @@ def decide_chart_published(verdict: Verdict, failure: FailureEvidence) -> CheckR
                 "Rerun the deploy job.",
             )
         gap = published - failure.failed_at
+        apart = format_duration(abs(gap.total_seconds()))
         if gap > timedelta(0):
             return result(
                 "spurious",
-                f"{version} was published {minutes(gap)} after the deploy failed: "
+                f"{version} was published {apart} after the deploy failed: "
                 "the pin was merged before its chart appeared",
                 "Rerun the deploy job: the chart is there now.",
             )
         evidence.append(
-            f"it was in the index {minutes(gap)} before the failure; the runner probably read "
+            f"it was in the index {apart} before the failure; the runner probably read "
             "a cached index (the chart host's CDN or a stale `helm repo` cache)"
         )
         return result(
             "spurious",
-            f"{version} is published (it was, {minutes(gap)} before the failure)",
+            f"{version} is published (it was, {apart} before the failure)",
             "Rerun the deploy job; if it fails the same way, compare the repository URL in the "
             "log with the chart's index in deployguide.toml.",
         )

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..exitcodes import VERDICT_EXIT_CODES
-from .catalog import STAGES, Catalog
-from .checks import CheckContext, CheckResult, LazyFacts, run_check
+from .catalog import STAGES, Catalog, FailureEntry
+from .checks import run_check
+from .checktypes import CheckContext, CheckResult, LazyFacts
 from .logtext import CleanLog, LogLine, last_error_lines
 from .matcher import EntryMatch, match_lines
 
@@ -26,7 +27,7 @@ _VERDICT_RANK = {"legitimate": 2, "spurious": 1, "undetermined": 0}
 
 
 @dataclass(frozen=True)
-class Finding:
+class JudgedMatch:
     """One matched entry with its (checked) verdict."""
 
     match: EntryMatch
@@ -38,7 +39,7 @@ class Finding:
     order: int  # position of the entry in the catalog
 
     @property
-    def entry(self):  # type: ignore[no-untyped-def]
+    def entry(self) -> FailureEntry:
         return self.match.entry
 
     def rank(self) -> tuple[int, int, int, int]:
@@ -50,11 +51,11 @@ class Finding:
 @dataclass(frozen=True)
 class Diagnosis:
     verdict: str  # "spurious" | "legitimate" | "undetermined" | "unknown"
-    findings: tuple[Finding, ...]  # best first
+    findings: tuple[JudgedMatch, ...]  # best first
     error_lines: tuple[LogLine, ...]  # the last error-looking lines (for "unknown")
 
     @property
-    def winner(self) -> Finding | None:
+    def winner(self) -> JudgedMatch | None:
         return self.findings[0] if self.findings else None
 
     @property
@@ -62,7 +63,7 @@ class Diagnosis:
         return VERDICT_EXIT_CODES[self.verdict]
 
 
-def judge(match: EntryMatch, check: CheckResult | None, order: int) -> Finding:
+def judge(match: EntryMatch, check: CheckResult | None, order: int) -> JudgedMatch:
     """Combine an entry's static verdict with its live check."""
     entry = match.entry
     lines = "line of the log matches" if match.count == 1 else "lines of the log match"
@@ -73,17 +74,17 @@ def judge(match: EntryMatch, check: CheckResult | None, order: int) -> Finding:
     if check is not None:
         evidence += check.evidence
         if check.decided:
-            return Finding(
+            return JudgedMatch(
                 match, check, check.verdict or "", check.summary, check.action, evidence, order
             )
         summary = f"the live check {check.check} {check.summary}"
-        return Finding(
+        return JudgedMatch(
             match, check, "undetermined", summary, f"{check.action} {entry.remedy}", evidence, order
         )
     if entry.verdict == "depends":
         summary = f"{entry.title}: it depends (no live check for this entry; see the explanation)"
-        return Finding(match, None, "undetermined", summary, entry.remedy, evidence, order)
-    return Finding(match, None, entry.verdict, entry.title, entry.remedy, evidence, order)
+        return JudgedMatch(match, None, "undetermined", summary, entry.remedy, evidence, order)
+    return JudgedMatch(match, None, entry.verdict, entry.title, entry.remedy, evidence, order)
 
 
 def diagnose_lines(
@@ -109,7 +110,7 @@ def diagnose_lines(
     )
     order = {entry.id: i for i, entry in enumerate(catalog.entries)}
     findings = [judge(m, run_check(m, ctx), order[m.entry.id]) for m in match_lines(catalog, lines)]
-    findings.sort(key=Finding.rank, reverse=True)
+    findings.sort(key=JudgedMatch.rank, reverse=True)
     if not findings:
         return Diagnosis("unknown", (), tuple(last_error_lines(lines)))
     return Diagnosis(findings[0].verdict, tuple(findings), ())

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .checks import CheckContext, CheckResult
+from .checktypes import CheckContext, CheckResult
 from .logtext import CleanLog
 from .matcher import EntryMatch, search_log
 
