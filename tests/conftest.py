@@ -1,4 +1,4 @@
-"""Shared pytest fixtures (owned by the lead / demo helper; others append minimal fixtures)."""
+"""Shared pytest fixtures: Sphinx test roots, the index server, the demo world, the browser."""
 
 from __future__ import annotations
 
@@ -17,20 +17,17 @@ def rootdir() -> Path:
     return Path(__file__).parent / "roots"
 
 
-# --- index_server (index helper): a real HTTP server on 127.0.0.1, see tests/indexserver.py
+# --- index_server: a real HTTP server on 127.0.0.1, see tests/indexserver.py
 @pytest.fixture
 def index_server():
     """A started :class:`indexserver.IndexServer` (empty index); stopped after the test."""
-    try:
-        from tests.indexserver import IndexServer
-    except ModuleNotFoundError:  # `pytest` without the repo root on sys.path
-        from indexserver import IndexServer
+    from tests.indexserver import IndexServer
 
     with IndexServer(b"apiVersion: v1\nentries: {}\n") as server:
         yield server
 
 
-# --- demo_world / demo_copy (demo helper): the world of `deployguide demo`, see demo.py
+# --- demo_world / demo_copy: the world of `deployguide demo`, see demo.py
 @pytest.fixture(scope="session")
 def demo_world(tmp_path_factory):
     """The demo world, built once per session. Read-only: use ``demo_copy`` to change it."""
@@ -79,10 +76,8 @@ def world(demo_copy, monkeypatch):
 
 # --- web_root / chromium (browser tests): see tests/browsing.py; shared by the browser modules
 def _browsing():
-    try:
-        from tests import browsing
-    except ModuleNotFoundError:  # `pytest` without the repo root on sys.path
-        import browsing  # type: ignore[no-redef]
+    from tests import browsing
+
     return browsing
 
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from gitfixtures import FixtureRepo, isolate_git_env
+    from tests.gitfixtures import FixtureRepo, isolate_git_env
 
     def test_x(tmp_path, monkeypatch):
         isolate_git_env(monkeypatch)          # code under test sees no user/system config

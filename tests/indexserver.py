@@ -3,10 +3,7 @@
 Tests talk to it over real sockets with ``requests`` (no mocks). Use the ``index_server``
 fixture (function-scoped, from ``tests/conftest.py``) or the context manager::
 
-    try:  # `python -m pytest` from the repo root puts it on sys.path; plain `pytest` puts tests/
-        from tests.indexserver import Fault, IndexServer, make_index_yaml
-    except ModuleNotFoundError:
-        from indexserver import Fault, IndexServer, make_index_yaml
+    from tests.indexserver import Fault, IndexServer, make_index_yaml  # (pythonpath = ["."])
 
     with IndexServer(make_index_yaml({"binderhub": [("1.0.0-0.dev.git.3.habc1234",
                                                      "2024-08-08T18:05:34.413844784Z")]})) as srv:

@@ -44,23 +44,9 @@ from sphinx_deployguide.demo import (
 )
 from sphinx_deployguide.ext.browser import build_time, built_at_html, stale_banner_html
 from sphinx_deployguide.git import GitRepo
-
-try:
-    from tests.browsing import SCREENSHOTS, Build, ConsoleLog, Site, copy_docs, finish_all, missing
-    from tests.htmltree import parse_html
-    from tests.indexserver import IndexServer
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from browsing import (  # type: ignore[no-redef]
-        SCREENSHOTS,
-        Build,
-        ConsoleLog,
-        Site,
-        copy_docs,
-        finish_all,
-        missing,
-    )
-    from htmltree import parse_html  # type: ignore[no-redef]
-    from indexserver import IndexServer  # type: ignore[no-redef]
+from tests.browsing import SCREENSHOTS, Build, ConsoleLog, Site, copy_docs, finish_all, missing
+from tests.htmltree import parse_html
+from tests.indexserver import IndexServer
 
 browser_test = pytest.mark.browser
 

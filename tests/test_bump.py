@@ -44,11 +44,7 @@ from sphinx_deployguide.git import GitRepo
 from sphinx_deployguide.keypath import parse_key_path
 from sphinx_deployguide.links import github_repo
 from sphinx_deployguide.verdict import Verdict
-
-try:
-    from tests.indexserver import Fault, make_index_yaml
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from indexserver import Fault, make_index_yaml
+from tests.indexserver import Fault, make_index_yaml
 
 PIN = "mybinder/Chart.yaml"
 ROOTS = Path(__file__).parent / "roots"

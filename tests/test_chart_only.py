@@ -16,11 +16,7 @@ from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.errors import FactError
 from sphinx_deployguide.factresolve import resolve_facts
-
-try:
-    from tests.htmltree import parse_html
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from htmltree import parse_html  # type: ignore[no-redef]
+from tests.htmltree import parse_html
 
 FACTS = ("version", "commit", "head", "published", "delay.median", "delay.p90", "delay.wait")
 

@@ -24,11 +24,7 @@ from sphinx_deployguide.chartindex import (
 from sphinx_deployguide.errors import ChartIndexError, DeployGuideError, NetworkError
 from sphinx_deployguide.indexcache import cache_path, load_index
 from sphinx_deployguide.indexfetch import cache_max_age, probe_archive, retry_delay
-
-try:
-    from tests.indexserver import Fault, IndexServer, http_date, make_index_yaml
-except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
-    from indexserver import Fault, IndexServer, http_date, make_index_yaml
+from tests.indexserver import Fault, IndexServer, http_date, make_index_yaml
 
 REAL_INDEX = Path(__file__).resolve().parents[2] / "shared" / "data" / "jupyterhub-helm-index.yaml"
 needs_real_index = pytest.mark.skipif(

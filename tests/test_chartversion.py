@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gitfixtures import FixtureRepo, chart_files, git, isolate_git_env
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,6 +35,7 @@ from sphinx_deployguide.chartversion import (
 from sphinx_deployguide.errors import GitError
 from sphinx_deployguide.git import GitRepo
 from sphinx_deployguide.versionparse import parse_version, version_finder
+from tests.gitfixtures import FixtureRepo, chart_files, git, isolate_git_env
 
 CP = "helm-chart/chartpress.yaml"
 VALUES = "helm-chart/binderhub/values.yaml"

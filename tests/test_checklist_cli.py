@@ -14,11 +14,7 @@ from sphinx_deployguide.config import load_model
 from sphinx_deployguide.errors import DeployGuideError
 from sphinx_deployguide.ext.checklist_builder import render_checklist
 from sphinx_deployguide.factresolve import resolve_facts
-
-try:
-    from tests.htmltree import parse_html
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from htmltree import parse_html  # type: ignore[no-redef]
+from tests.htmltree import parse_html
 
 ROOTS = Path(__file__).parent / "roots"
 

@@ -16,11 +16,7 @@ from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.demo import git_env
 from sphinx_deployguide.factresolve import resolve_facts
-
-try:
-    from tests.htmltree import parse_html
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from htmltree import parse_html  # type: ignore[no-redef]
+from tests.htmltree import parse_html
 
 RUNBOOK = resources.files("sphinx_deployguide") / "demo_runbook"
 #: Where the deploy repo keeps it: Sphinx's separate source folder, as mybinder.org-deploy.

@@ -13,11 +13,7 @@ from sphinx.util.console import strip_colors
 from sphinx_deployguide.config import MODEL_KEYS, load_model
 from sphinx_deployguide.ext.checklist_builder import render_checklist
 from sphinx_deployguide.factresolve import resolve_facts
-
-try:
-    from tests.htmltree import parse_html
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from htmltree import parse_html  # type: ignore[no-redef]
+from tests.htmltree import parse_html
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

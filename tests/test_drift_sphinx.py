@@ -16,11 +16,7 @@ from sphinx.cmd.build import build_main
 from sphinx.util.console import strip_colors
 
 from sphinx_deployguide.cli import main as cli_main
-
-try:
-    from tests.driftfixtures import install_docs, line_of, merge_sha_version, pin
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from driftfixtures import install_docs, line_of, merge_sha_version, pin  # type: ignore[no-redef]
+from tests.driftfixtures import install_docs, line_of, merge_sha_version, pin
 
 
 def sphinx_build(docs: Path, out: Path, capsys, *extra: str) -> tuple[int, str]:

@@ -23,11 +23,8 @@ from sphinx_deployguide.config import MODEL_KEYS, load_model
 from sphinx_deployguide.ext.state import get_state
 from sphinx_deployguide.ext.warnings import DeployGuideWarning
 from sphinx_deployguide.factresolve import resolve_facts
-
-try:
-    from tests.htmltree import parse_html
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from htmltree import parse_html  # type: ignore[no-redef]
+from tests.htmltree import parse_html
+from tests.indexserver import IndexServer
 
 ROOTS = Path(__file__).parent / "roots"
 
@@ -527,11 +524,6 @@ def test_values_with_markup_render_as_text(build, demo_copy):
 
 def test_stale_values_are_marked_and_error_policy_stops(make_app, demo_copy, tmp_path):
     """The index over real HTTP; once it is down, cached values render with a stale mark."""
-    try:
-        from tests.indexserver import IndexServer
-    except ModuleNotFoundError:
-        from indexserver import IndexServer  # type: ignore[no-redef]
-
     model = demo_copy.model
     srcdir = tmp_path / "src"
     shutil.copytree(ROOTS / "test-deployguide-myst", srcdir)

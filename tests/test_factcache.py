@@ -17,7 +17,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from gitfixtures import git, merge_chart_change
 
 from sphinx_deployguide.chartresolve import resolve_chart
 from sphinx_deployguide.chartversion import compute_chart_version
@@ -25,6 +24,7 @@ from sphinx_deployguide.config import load_model
 from sphinx_deployguide.demo import CHARTPRESS
 from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.git import GitRepo
+from tests.gitfixtures import git, merge_chart_change
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from gitfixtures import START_TIME, FixtureRepo, chart_files, git, isolate_git_env
 
 from sphinx_deployguide.chartversion import compute_chart_version
 from sphinx_deployguide.errors import DeployGuideError, GitError
@@ -22,6 +21,7 @@ from sphinx_deployguide.git import STAMP_NAME, GitRepo, _auto_abbrev
 from sphinx_deployguide.gitrun import git_env
 from sphinx_deployguide.gitsource import is_remote_url, mirror_slug, open_source
 from sphinx_deployguide.redact import redact_url
+from tests.gitfixtures import START_TIME, FixtureRepo, chart_files, git, isolate_git_env
 
 CHARTPRESS = "helm-chart/chartpress.yaml"
 

@@ -27,13 +27,8 @@ from sphinx_deployguide.cli.lint import (
     write_github,
 )
 from sphinx_deployguide.drift import Finding
-
-try:
-    from tests.driftfixtures import install_docs, line_of, merge_sha_version, pin
-    from tests.indexserver import IndexServer
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from driftfixtures import install_docs, line_of, merge_sha_version, pin  # type: ignore[no-redef]
-    from indexserver import IndexServer  # type: ignore[no-redef]
+from tests.driftfixtures import install_docs, line_of, merge_sha_version, pin
+from tests.indexserver import IndexServer
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / "docs" / "ci" / "deployguide-lint.yml"

@@ -20,13 +20,8 @@ from sphinx.util.console import strip_colors
 from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.factresolve import resolve_facts
-
-try:
-    from tests.driftfixtures import line_of
-    from tests.htmltree import parse_html
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from driftfixtures import line_of  # type: ignore[no-redef]
-    from htmltree import parse_html  # type: ignore[no-redef]
+from tests.driftfixtures import line_of
+from tests.htmltree import parse_html
 
 WORKFLOW = ".github/workflows/cd.yml"
 DOCS = Path("docs") / "source"

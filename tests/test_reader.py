@@ -36,13 +36,8 @@ from sphinx_deployguide.ext.lists import FOLD_OVER, SHOWN
 from sphinx_deployguide.ext.status import STATE_WORDS
 from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.links import BARE_REF, SourceLinks, github_repo, qualify_refs, source_links
-
-try:
-    from tests.gitfixtures import git
-    from tests.htmltree import Element, parse_html
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from gitfixtures import git  # type: ignore[no-redef]
-    from htmltree import Element, parse_html  # type: ignore[no-redef]
+from tests.gitfixtures import git
+from tests.htmltree import Element, parse_html
 
 ROOT = Path(__file__).parent / "roots" / "test-deployguide-reader"
 OLD_PIN = "1.0.0-0.dev.git.3.hb2ef662"

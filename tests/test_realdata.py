@@ -23,8 +23,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gitfixtures import git, merge_chart_change
-from htmltree import parse_html
 
 from sphinx_deployguide.cli import main
 from sphinx_deployguide.config import load_model
@@ -32,6 +30,8 @@ from sphinx_deployguide.delay import format_duration
 from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.git import GitRepo
 from sphinx_deployguide.versionparse import parse_version
+from tests.gitfixtures import git, merge_chart_change
+from tests.htmltree import parse_html
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BUNDLE = DATA / "binderhub.bundle"

@@ -30,18 +30,7 @@ from sphinx_deployguide.ext.lists import SHOWN
 from sphinx_deployguide.factresolve import resolve_facts
 from sphinx_deployguide.facts import FactSet
 from sphinx_deployguide.indexcache import load_index
-
-try:
-    from tests.browsing import SCREENSHOTS, Build, ConsoleLog, Site, copy_docs, finish_all
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from browsing import (  # type: ignore[no-redef]
-        SCREENSHOTS,
-        Build,
-        ConsoleLog,
-        Site,
-        copy_docs,
-        finish_all,
-    )
+from tests.browsing import SCREENSHOTS, Build, ConsoleLog, Site, copy_docs, finish_all
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BUNDLE = DATA / "binderhub.bundle"

@@ -10,8 +10,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
-from gitfixtures import git, merge_chart_change
-from htmltree import parse_html
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,6 +29,8 @@ from sphinx_deployguide.verdict import (
     verdict_for_version,
 )
 from sphinx_deployguide.versionparse import parse_version
+from tests.gitfixtures import git, merge_chart_change
+from tests.htmltree import parse_html
 
 T0 = datetime(2024, 3, 26, 15, 33, tzinfo=timezone.utc)
 C = "c0ffee1" + "1" * 33  # the chart commit

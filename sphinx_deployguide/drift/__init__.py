@@ -5,8 +5,8 @@ The Sphinx extension (:mod:`sphinx_deployguide.ext.drift`) feeds them what it co
 while reading and turns each :class:`Finding` into a located ``deployguide`` warning; the
 ``deployguide lint`` builder collects the same findings for terminals and CI.
 
-One module per check: :mod:`.claims`, :mod:`.hardcoded`, :mod:`.pins`, :mod:`.coverage`,
-:mod:`.stale`; :mod:`.locate` finds the line of a key in a data file.
+One module per check: :mod:`.claims`, :mod:`.hardcoded`, :mod:`.pins`, :mod:`.coverage`;
+:mod:`.locate` finds the line of a key in a data file.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+from tests.indexserver import Fault, IndexServer
+
 from .conftest import (
     BOMB,
     DOCS,
@@ -22,11 +24,6 @@ from .conftest import (
     model_line,
     set_model,
 )
-
-try:
-    from tests.indexserver import Fault, IndexServer
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from indexserver import Fault, IndexServer  # type: ignore[no-redef]
 
 BOMB_LINE = 8  # the anchor that multiplies most: &h, written on line 8
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 
-from .conftest import deployguide, expect
+from tests.driftfixtures import pin
 
-try:
-    from tests.driftfixtures import pin
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from driftfixtures import pin  # type: ignore[no-redef]
+from .conftest import deployguide, expect
 
 
 def test_a_long_pending_list_folds_and_the_provenance_keeps_its_column(hworld):

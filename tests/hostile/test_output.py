@@ -16,13 +16,9 @@ from pathlib import Path
 import pytest
 
 from sphinx_deployguide.indexcache import cache_path
+from tests.indexserver import IndexServer
 
 from .conftest import DOCS, SPHINX, commit_file, deployguide, expect, git, set_model, sphinx_build
-
-try:
-    from tests.indexserver import IndexServer
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from indexserver import IndexServer  # type: ignore[no-redef]
 
 NOISY = Path(__file__).resolve().parents[1] / "roots" / "test-noisy-extension"
 

@@ -11,13 +11,9 @@ import subprocess
 from pathlib import Path
 
 from sphinx_deployguide.demo import git_env
+from tests.indexserver import IndexServer
 
 from .conftest import DOCS, SPHINX, deployguide, expect, git, model_line, set_model
-
-try:
-    from tests.indexserver import IndexServer
-except ModuleNotFoundError:  # pytest without the repo root on sys.path
-    from indexserver import IndexServer  # type: ignore[no-redef]
 
 NO_KEY = "combination 1 of the matrix of job '{job}' of .github/workflows/cd.yml has no 'nokey'"
 
