@@ -6,10 +6,15 @@ and ``deployguide_config = "deployguide.toml"`` in ``conf.py``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+
 __version__ = "0.1.0"
 
 
-def setup(app):  # type: ignore[no-untyped-def]
+def setup(app: Sphinx) -> dict[str, Any]:
     """Sphinx entry point; imports Sphinx-only code lazily so the CLI starts fast."""
     from .ext import setup as setup_extension
 

@@ -12,6 +12,7 @@ import math
 import os
 import posixpath
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ from .errors import ModelError
 from .files import FileProblem, inside, not_a_file, read_text
 from .keypath import Segment, parse_key_path
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # Python 3.10
+    import tomli as tomllib
 
 OFFLINE_POLICIES = ("stale", "error")
 #: Files a pin may live in: ``bump`` edits them byte-preserving (JSON is YAML to it).

@@ -58,6 +58,7 @@ class _Tracking:
     sock: Any
 
     def connect(self) -> None:
+        # a mixin: the connection class it is mixed into (below) has connect()
         super().connect()  # type: ignore[misc]
         sockets = getattr(_local, "sockets", None)
         if sockets is not None:
@@ -131,4 +132,5 @@ def call_within(deadline: Deadline, call: Callable[[], T]) -> T:
         raise DeadlineExceeded
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["value"]
+    value: T = outcome["value"]
+    return value

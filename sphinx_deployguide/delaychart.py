@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -161,7 +162,7 @@ def render_svg(picture: DelayPicture, id_prefix: str) -> str:
     out.append('<g class="dg-bar" fill="#7f9fbf">' + "".join(bars) + "</g>")
     # cumulative share (of every version, so it ends below 100% when some are off the axis)
     ordered = sorted(s / 60 for s in picture.samples)
-    points = [(LEFT, y_share(0))]
+    points: list[tuple[float, float]] = [(LEFT, y_share(0))]
     for i, minute in enumerate(ordered):
         if minute > axis.cap:
             break
@@ -197,7 +198,16 @@ def _bar(left: float, slot: float, top: float, base: float, n: int) -> str:
     )
 
 
-def _ticks(axis, tallest, x, y_count, y_share, plot_h, overflow, slot) -> list[str]:  # type: ignore[no-untyped-def]
+def _ticks(
+    axis: Axis,
+    tallest: int,
+    x: Callable[[float], float],
+    y_count: Callable[[float], float],
+    y_share: Callable[[float], float],
+    plot_h: int,
+    overflow: list[float],
+    slot: float,
+) -> list[str]:
     """Minutes under the x axis, version counts on the left, the share on the right."""
     out = ['<g class="dg-ticks" fill="currentColor" fill-opacity="0.85">']
     every = next(s for s in (*STEPS, axis.cap) if axis.cap / s <= 6 and s % axis.step == 0)
@@ -292,7 +302,7 @@ def _crossings(marks: list[tuple[str, float]], labels: list[Label]) -> int:
     return count
 
 
-def _markers(picture: DelayPicture, x) -> list[str]:  # type: ignore[no-untyped-def]
+def _markers(picture: DelayPicture, x: Callable[[float], float]) -> list[str]:
     """Median, p90 and the advised wait: a line each, labelled in its own row, placed so
     that no line strikes through a label (:func:`place_labels`)."""
     out = []

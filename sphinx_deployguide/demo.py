@@ -105,7 +105,7 @@ def format_created(when: datetime, nanos: int) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
-def semver_key(version: str) -> tuple:
+def semver_key(version: str) -> tuple[tuple[int, ...], int, tuple[tuple[int, int, str], ...]]:
     """SemVer 2 precedence, for ordering the index as ``helm repo index`` does (newest first)."""
     core, _, pre = version.partition("-")
     numbers = tuple(int(part) for part in core.split("."))

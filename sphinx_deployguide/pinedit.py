@@ -80,12 +80,14 @@ class _Loader(Reader, Scanner, Parser, Composer, SafeConstructor, Resolver):
         SafeConstructor.__init__(self)
         Resolver.__init__(self)
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
-        if isinstance(event, AliasEvent):
-            target = super().compose_node(parent, index)
-            return _AliasNode(target, event.anchor, event.start_mark, event.end_mark)
         node = super().compose_node(parent, index)
+        if node is None:  # (PyYAML's composer always gives a node; its stubs allow None)
+            return None
+        if isinstance(event, AliasEvent):
+            return _AliasNode(node, event.anchor or "", event.start_mark, event.end_mark)
+        # a mark of our own on PyYAML's node (its anchor, read back with getattr)
         node.deployguide_anchor = event.anchor  # type: ignore[attr-defined]
         return node
 

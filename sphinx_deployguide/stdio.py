@@ -79,6 +79,7 @@ def sphinx_warning_stream(stream: TextIO | None = None) -> TextIO:
     """``stream`` (default stderr) for an embedded Sphinx's warnings: as it is on a
     terminal that wants colour, else one that drops Sphinx's colour codes."""
     target = stream if stream is not None else sys.stderr
+    # (_Plain has the write and flush Sphinx calls, not the rest of TextIO's interface)
     return target if wants_colour(target) else _Plain(target)  # type: ignore[return-value]
 
 
@@ -89,7 +90,8 @@ def internal_error(exc: BaseException, doing: str) -> str:
 
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(PACKAGE)]
-    frame = (ours or frames or [None])[-1]
+    nearest = ours or frames
+    frame = nearest[-1] if nearest else None
     where = ""
     if frame is not None:
         try:

@@ -62,7 +62,8 @@ class UserRegex:
         return self._regex.search(text)
 
     def finditer(self, text: str) -> Iterator[Any]:
-        return self._regex.finditer(text)
+        matches: Iterator[Any] = self._regex.finditer(text)  # (re2 has no type information)
+        return matches
 
     def __repr__(self) -> str:
         return f"UserRegex({self.pattern!r})"

@@ -169,24 +169,24 @@ def decide(ev: Evidence) -> Verdict:
     asked = ev.asked
     cached = f" (a cached copy: {ev.index_stale})" if ev.index_stale else ""
 
-    def verdict(state: str, reason: str, fix: str | None = None, **changes: object) -> Verdict:
-        return replace(base, state=state, reason=reason, fix=fix, **changes)  # type: ignore[arg-type]
+    def verdict(state: str, reason: str, fix: str | None = None, *, of: Verdict = base) -> Verdict:
+        return replace(of, state=state, reason=reason, fix=fix)
 
     # what the index lists under the name asked for is published, once its archive answers
     if ev.listed is not None:
-        listed = {"name": asked, "predicted": False, "published_at": ev.listed.created}
+        listed = replace(base, name=asked, predicted=False, published_at=ev.listed.created)
         if ev.archive_problem:
             return verdict(
                 "pending",
                 f"{asked} is listed in {index} but its archive {ev.archive_problem}: "
                 "it cannot be installed yet",
                 "wait a few minutes for the chart host, then check again",
-                **listed,
+                of=listed,
             )
         return verdict(
             "published",
             f"{asked} is published in {index}{cached} (created {iso_utc(ev.listed.created)})",
-            **listed,
+            of=listed,
         )
     if ev.kind == "version" and ev.parsed is None:
         return verdict(

@@ -18,6 +18,7 @@ from .finding import Finding
 from .locate import key_line
 
 if TYPE_CHECKING:
+    from ..config import PinSpec
     from ..facts import ChartState
 
 SUBTYPE = "pin"
@@ -26,10 +27,18 @@ SUBTYPE = "pin"
 SEVERITY = {"pending": "warning", "unknown": "warning", "overdue": "error", "never": "error"}
 
 
+def _pin_of(state: ChartState) -> PinSpec:
+    """The pin of a chart the deploy repo pins (a chart-only model's charts are not checked)."""
+    if state.spec.pin is None:
+        raise ValueError(f"chart {state.spec.name} has no pin: a chart-only model pins nothing")
+    return state.spec.pin
+
+
 def pin_location(deploy_repo: Path, state: ChartState) -> tuple[str, int | None]:
     """Absolute path of the pin file and the line of the pinned value."""
-    path = (deploy_repo / state.spec.pin.file).resolve()
-    return str(path), key_line(path, state.spec.pin.segments)
+    pin = _pin_of(state)
+    path = (deploy_repo / pin.file).resolve()
+    return str(path), key_line(path, pin.segments)
 
 
 def check_pin(state: ChartState, *, file: str | None, line: int | None) -> Finding | None:
@@ -47,7 +56,7 @@ def check_pin(state: ChartState, *, file: str | None, line: int | None) -> Findi
             "error",
             file,
             line,
-            f"the {name} pin ({state.spec.pin.key}) is {shown}: expected a chart version "
+            f"the {name} pin ({_pin_of(state).key}) is {shown}: expected a chart version "
             f"(the current one is {current}, {head.state})",
             _empty_pin_fix(state, null=pinned is None),
         )

@@ -9,7 +9,8 @@ error naming the entry, the file and the key, not a surprise during an incident.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,10 @@ from ..errors import DeployGuideError
 from ..userregex import UserRegex, UserRegexError
 from . import regexsafety
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # Python 3.10
+    import tomli as tomllib
 
 SHIPPED_CATALOG = Path(__file__).with_name("catalog.toml")
 
@@ -85,7 +86,7 @@ class Catalog:
     def for_stage(self, stage: str) -> tuple[FailureEntry, ...]:
         return tuple(e for e in self.entries if e.stage == stage)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[FailureEntry]:
         return iter(self.entries)
 
     def __len__(self) -> int:
@@ -120,7 +121,7 @@ def _error(
     )
 
 
-def _text(raw: Mapping[str, Any], key: str, fail) -> str:  # type: ignore[no-untyped-def]
+def _text(raw: Mapping[str, Any], key: str, fail: Callable[[str, str], CatalogError]) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():
         raise fail(key, f"expected a non-empty string for {key!r}, got {value!r}")

@@ -237,6 +237,7 @@ class LineIndex:
             return self._lines[before]
         text: Any = self.text  # str or bytes, with ``self._newline`` of the same type
         count = text.count
+        line: int
         if after < len(self._offsets) and (
             self._offsets[after] - offset < offset - self._offsets[before]
         ):

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
+from collections.abc import Iterator
 from typing import Any
 
-try:  # Python >= 3.11
+if sys.version_info >= (3, 11):
+    # re's own parser (sre_parse until 3.11, which warns since): typeshed has no stubs for it
     import re._parser as sre_parse  # type: ignore[import-not-found]
     from re._constants import MAXREPEAT  # type: ignore[import-not-found]
-except ImportError:  # Python 3.10
-    import sre_parse  # type: ignore[no-redef]
-    from sre_constants import MAXREPEAT  # type: ignore[no-redef]
+else:
+    import sre_parse
+    from sre_constants import MAXREPEAT
 
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
 
@@ -68,7 +71,7 @@ def _contains(seq: Any, wanted: set[str], *, repeat_over_one: bool = False) -> s
     return None
 
 
-def _walk(seq: Any):  # type: ignore[no-untyped-def]
+def _walk(seq: Any) -> Iterator[tuple[str, Any]]:
     for op_code, av in seq:
         op = _name(op_code)
         yield op, av
@@ -151,11 +154,12 @@ def _candidates(seq: Any, folded: bool) -> list[Candidate]:
         elif op in _REPEATS and av[0] >= 1:
             found += _candidates(av[2], folded)
         elif op == "BRANCH":
-            parts = [_best(_candidates(branch, folded)) for branch in av[1]]
-            if all(parts):
-                any_folded = any(part[1] for part in parts)  # type: ignore[index]
+            best = [_best(_candidates(branch, folded)) for branch in av[1]]
+            parts = [part for part in best if part is not None]
+            if len(parts) == len(best):  # every branch has literals
+                any_folded = any(part[1] for part in parts)
                 strings: list[str] = []
-                for literals, _part_folded in parts:  # type: ignore[misc]
+                for literals, _part_folded in parts:
                     strings += [lit.casefold() if any_folded else lit for lit in literals]
                 found.append((tuple(dict.fromkeys(strings)), any_folded))
     return [_fold(c) for c in found if c[0] and all(c[0])]
