@@ -1,5 +1,5 @@
 """The package's layering holds: no import cycle, the core imports no front end, no module
-needs a table of contents (``docs/guide/architecture.md`` describes the layers).
+needs a table of contents (``docs/architecture.md`` describes the layers).
 
 Every ``import`` and ``from ... import`` counts, at module level, inside functions and under
 ``TYPE_CHECKING``: a lazy import is still a dependency. An import of a module's own parent
