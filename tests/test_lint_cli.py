@@ -69,6 +69,21 @@ def test_exit_0_on_the_clean_runbook(demo_copy, capsys, monkeypatch):
     }
 
 
+def test_pin_findings_keep_their_state_in_every_output(demo_copy, capsys, monkeypatch):
+    """A pin finding's verdict state survives the path made relative for display."""
+    monkeypatch.chdir(demo_copy.deploy)
+    install_docs(demo_copy, "drift-clean")
+    build = demo_copy.deploy.parent / "lint-build"
+    status, out, _ = run_lint(
+        ["lint", "--format", "json", "--builddir", str(build), "docs"], capsys
+    )
+    assert status == 0
+    pins = [f for f in json.loads(out) if f["subtype"] == "pin"]
+    assert [(f["file"], f["state"]) for f in pins] == [("mybinder/Chart.yaml", "published")] * 2
+    on_disk = [json.loads(r) for r in (build / "output.json").read_text().splitlines()]
+    assert on_disk == json.loads(out)
+
+
 def test_exit_1_on_errors_and_json_format(demo_copy, capsys, monkeypatch):
     monkeypatch.chdir(demo_copy.deploy)
     install_docs(demo_copy, "drift")

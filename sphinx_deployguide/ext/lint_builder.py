@@ -11,6 +11,7 @@ any build.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sphinx.builders.dummy import DummyBuilder
@@ -63,9 +64,7 @@ def _relative(finding: Finding) -> Finding:
     path = display_path(finding.file)
     if path == finding.file:
         return finding
-    return Finding(
-        finding.subtype, finding.severity, path, finding.line, finding.message, finding.fix
-    )
+    return replace(finding, file=path)
 
 
 def format_line(finding: Finding) -> str:
