@@ -102,3 +102,15 @@ def iso_utc(moment: datetime) -> str:
 def readable_utc(moment: datetime) -> str:
     """A moment in a sentence, in UTC to the second: ``2018-01-04 10:02:11 UTC``."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def readable_utc_minute(iso: str) -> str:
+    """An RFC 3339 moment as a page's "as of" line shows it, in UTC to the minute:
+    ``2026-11-29T02:15:00Z`` -> ``2026-11-29 02:15 UTC`` (text that is no moment is kept)."""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from . import __version__
 from .chartindex import IndexEntry, IndexSnapshot, parse_index
+from .delay import readable_utc
 from .errors import ChartIndexError, NetworkError
 from .factcache import cache_file_name, write_file_atomically
 from .redact import redact_url
@@ -390,7 +391,7 @@ def _network_message(
     text = f"cannot fetch the chart index: {reason}. "
     if cached is not None:  # offline == "error"
         text += (
-            f"A cached copy confirmed at {cached.fetched_at:%Y-%m-%d %H:%M:%S} UTC exists, "
+            f"A cached copy confirmed at {readable_utc(cached.fetched_at)} exists, "
             'but offline = "error"; set offline = "stale" to build with it (values marked '
             "stale), or retry when the index is reachable."
         )

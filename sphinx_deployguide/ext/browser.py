@@ -17,6 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..delay import readable_utc_minute
 from . import guard
 from .state import get_facts, get_runtime, get_state
 
@@ -96,18 +97,7 @@ def build_time() -> str:
         if epoch and epoch.isdigit()
         else datetime.now(timezone.utc)
     )
-    return format_time(moment.replace(microsecond=0).isoformat())
-
-
-def format_time(iso: str) -> str:
-    """``2026-11-29T02:15:00Z`` -> ``2026-11-29 02:15 UTC`` (unparseable text is kept)."""
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return iso
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return readable_utc_minute(moment.replace(microsecond=0).isoformat())
 
 
 #: Folder names that say nothing about which site it is: the prefix skips them.
@@ -131,7 +121,7 @@ def storage_prefix(config: Config, srcdir: str | Path) -> str:
 
 
 def stale_banner_html(as_of: str) -> str:
-    when = escape(format_time(as_of))
+    when = escape(readable_utc_minute(as_of))
     return (
         '<div class="deployguide-stale-banner" role="note">'
         "<strong>Stale values.</strong> The chart index or a source could not be reached "
@@ -145,7 +135,7 @@ def built_at_html(built_at: str, as_of: str | None, stale: bool) -> str:
     facts = ""
     if as_of:
         mark = " (stale: from the cache)" if stale else ""
-        when = f'<time datetime="{escape(as_of)}">{escape(format_time(as_of))}</time>'
+        when = f'<time datetime="{escape(as_of)}">{escape(readable_utc_minute(as_of))}</time>'
         facts = f" · facts as of {when}{mark}"
     return f'\n<p class="deployguide-built-at">Built at {escape(built_at)}{facts}</p>\n'
 
