@@ -198,6 +198,18 @@ def test_commit_makes_one_commit_with_the_generated_message(world, capsys) -> No
     assert git(world.deploy, "branch", "-r") == ""  # nothing pushed (no remote at all)
 
 
+def test_an_unknown_env_refuses_before_anything_is_written(world, capsys) -> None:
+    before = pin_bytes(world)
+    head = git(world.deploy, "rev-parse", "HEAD")
+    code, out, err = bump(world, capsys, "--commit", "--env", "nosuch")
+    assert code == 2, out + err
+    assert "--env: no environment 'nosuch' in the model (environments: staging, prod)" in err
+    assert pin_bytes(world) == before
+    assert git(world.deploy, "rev-parse", "HEAD") == head
+    assert git(world.deploy, "branch", "--format=%(refname:short)") == "main"
+    assert git(world.deploy, "status", "--porcelain") == ""
+
+
 def test_commit_reuses_its_branch(world, capsys) -> None:
     code, _, err = bump(world, capsys, "--commit", "--branch", "bump/mine", "--no-checklist")
     assert code == 0, err

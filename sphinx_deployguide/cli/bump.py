@@ -195,23 +195,31 @@ class Progress:
         self.stream.flush()
 
 
-def staging_checklist(model: Model, docs_dir: Path | None, env: str | None) -> ChecklistSection:
-    """The checklist for the PR body as a GitHub task list (the first environment deployed,
-    or ``--env``), or why there is none. ``docs_dir`` is ``--docs``; without it the runbook
-    is found from the model (:func:`..docsdir.find_docs_dir`). A Sphinx failure leaves the
-    checklist out, never the bump."""
+def checklist_environment(model: Model, env: str | None) -> str | None:
+    """The environment whose checklist goes into the PR body: ``--env``, checked against
+    the model before anything is written (a bad name refuses the bump, it never leaves a
+    commit behind), else the first environment deployed (None when there is none)."""
     if env is None:
         order = model.environment_order()
-        if not order:
-            return ChecklistSection(error="the model has no environments")
-        env = order[0]
-    elif env not in model.environments:
+        return order[0] if order else None
+    if env not in model.environments:
         known = ", ".join(model.environments) or "none"
         raise DeployGuideError(
             f"no environment {env!r} in the model (environments: {known})",
             file=model.path,
             key="--env",
         )
+    return env
+
+
+def staging_checklist(model: Model, docs_dir: Path | None, env: str | None) -> ChecklistSection:
+    """The checklist for the PR body as a GitHub task list (the first environment deployed,
+    or ``--env``), or why there is none. ``docs_dir`` is ``--docs``; without it the runbook
+    is found from the model (:func:`..docsdir.find_docs_dir`). A Sphinx failure leaves the
+    checklist out, never the bump."""
+    env = checklist_environment(model, env)
+    if env is None:
+        return ChecklistSection(error="the model has no environments")
     try:
         docs = find_docs_dir(
             model.path, explicit=docs_dir, hint="pass --docs DIR to include the checklist"
@@ -280,6 +288,8 @@ def run(args: argparse.Namespace) -> int:
         if args.timeout is not None and not args.wait:
             raise DeployGuideError("--timeout needs --wait", key="--timeout")
         model = load_model_from_args(args)
+        if not args.no_checklist:
+            checklist_environment(model, args.env)
         request = BumpRequest(
             chart=args.chart,
             to=args.to,
