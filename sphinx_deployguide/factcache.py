@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 
 __all__ = ["Answers", "cache_file_name", "parsed_file", "source_state", "write_file_atomically"]
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from . import __version__
+from ._version import __version__
 from .chartindex import IndexEntry, IndexSnapshot, parse_index
 from .delay import readable_utc
 from .errors import ChartIndexError, NetworkError

@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from . import __version__
+from ._version import __version__
 from .deadline import Deadline, DeadlineExceeded, call_within, track_sockets
 from .errors import ChartIndexError
 from .redact import redact_url

@@ -19,7 +19,7 @@ import signal
 import sys
 from collections.abc import Collection, Sequence
 
-from .. import __version__
+from .._version import __version__
 from ..errors import DeployGuideError
 from ..exitcodes import (
     EXIT_BAD_INPUT,

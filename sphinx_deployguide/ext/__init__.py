@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
+from .._version import __version__
 from .browser import setup_browser
 from .buildfacts import setup_build_facts
 from .checklist import setup_checklist
