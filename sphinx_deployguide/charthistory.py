@@ -231,4 +231,5 @@ def chart_commits_between(
     records = repo.answer(
         ("log", *args), lambda: repo.run_bytes(*args).decode("utf-8", "replace").split("\0")
     )
+    # (split(" ", 1) of a "SHA SUBJECT" record gives two parts; mypy types it as a list)
     return [tuple(record.split(" ", 1)) for record in records if record]  # type: ignore[misc]

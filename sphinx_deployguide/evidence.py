@@ -329,7 +329,7 @@ class _Memo:
         self.fetched_at = fetched_at
         self.tips: dict[str, str | None] = {}
         self.landings: dict[tuple[str, str], tuple[str, datetime] | None] = {}
-        self.entries: dict[int, tuple[tuple[IndexEntry, ...], list]] = {}
+        self.entries: dict[int, tuple[tuple[IndexEntry, ...], list[tuple[int, str]]]] = {}
 
 
 _MEMO: weakref.WeakKeyDictionary[GitRepo, _Memo] = weakref.WeakKeyDictionary()
@@ -449,7 +449,7 @@ def _published_eras(chart: ChartSubject) -> list[tuple[int, str]]:
         parsed = [(p.sha, p.era) for e in entries if (p := parse_version(e.version)) and p.sha]
         fulls = chart.repo.resolve_many([sha for sha, _ in parsed])
         times = chart.repo.commit_stamps(sorted({f for f in fulls.values() if f}))
-        return sorted([times[fulls[sha]], era] for sha, era in parsed if fulls.get(sha))
+        return sorted([times[full], era] for sha, era in parsed if (full := fulls.get(sha)))
 
     if index.digest is None:
         eras = [(t, era) for t, era in ask()]

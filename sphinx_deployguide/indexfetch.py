@@ -89,7 +89,7 @@ def retry_delay(
                 asked = (when - (now or datetime.now(timezone.utc))).total_seconds()
         if asked is not None:
             delay = min(max(asked, 0.0), max_retry_after)
-    return max(delay, 0.0)
+    return max(float(delay), 0.0)
 
 
 # --------------------------------------------------------------------------- one fetch

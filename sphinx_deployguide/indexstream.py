@@ -97,6 +97,9 @@ def _document(
     return document
 
 
+# (types-PyYAML declares ``anchor``, ``tag``, ``value`` and ``style`` on Event's subclasses,
+# not on Event: the events below are told apart by ``type() is``, which mypy does not narrow,
+# hence the attr-defined ignores.)
 def _check(event: Event) -> None:
     if event.anchor is not None or event.tag is not None:  # type: ignore[attr-defined]
         raise Unusual("a tag or an anchor")
@@ -106,9 +109,9 @@ def _key(event: Event) -> str | None:
     if type(event) is not ScalarEvent:
         raise Unusual("a key that is not a scalar")
     _check(event)
-    if event.implicit[0] and event.value in NULLS:  # type: ignore[attr-defined]
+    if event.implicit[0] and event.value in NULLS:
         return None
-    return event.value  # type: ignore[attr-defined]
+    return event.value
 
 
 def _top_level(
@@ -179,7 +182,7 @@ class _Early:
     def written_once(self, key: Event, name: str) -> bool:
         """Whether mapping key ``key`` (a plain scalar ``name``) is written once at its
         column, in any of the forms a block mapping key can take."""
-        mark: Any = key.start_mark  # type: ignore[attr-defined]
+        mark: Any = key.start_mark
         if key.style not in (None, "") or not isinstance(mark.column, int):  # type: ignore[attr-defined]
             return False
         line = b"\n" + b" " * mark.column

@@ -21,7 +21,7 @@ import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DeployGuideError, ModelError
 from ..escape import terminal_text
@@ -40,6 +40,9 @@ from ..failures import (
 from ..failures.catalog import FailureEntry
 from ..redact import redact_url, redact_value
 from .common import find_model_path
+
+if TYPE_CHECKING:
+    from ..config import Model
 
 RUNBOOK_ENV = "DEPLOYGUIDE_RUNBOOK_URL"
 DEFAULT_RUNBOOK = "failures.html"
@@ -135,7 +138,7 @@ def runbook_link(base: str, entry: FailureEntry) -> str:
     return f"{base}#{entry.anchor}"
 
 
-def _load_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _load_model(args: argparse.Namespace) -> tuple[Model | None, str | None]:
     """The model, or None with a note when there is none to find."""
     try:
         path = find_model_path(getattr(args, "config", None))
@@ -151,7 +154,7 @@ def _load_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         ) from None
 
 
-def _job_hint(model, env: str | None) -> str | None:  # type: ignore[no-untyped-def]
+def _job_hint(model: Model, env: str | None) -> str | None:
     if env is None:
         return None
     environment = model.environments[env]

@@ -144,6 +144,8 @@ def lint(
     from sphinx.errors import ConfigError, ExtensionError, SphinxError
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
+    from ..ext.lint_builder import DeployGuideLintBuilder
+
     if not (docs / "conf.py").is_file():
         raise LintError(f"no conf.py in {docs}: pass the docs folder (DOCS_DIR)")
     overrides: dict[str, object] = {}
@@ -167,7 +169,9 @@ def lint(
                 parallel=jobs,
             )
             app.build(force_all=True)
-            findings = list(app.builder.findings)  # type: ignore[attr-defined]
+            builder = app.builder
+            assert isinstance(builder, DeployGuideLintBuilder)
+            findings = list(builder.findings)
     except ExtensionError as exc:
         cause = exc.orig_exc if isinstance(exc.orig_exc, DeployGuideError) else exc
         raise LintError(str(cause)) from None

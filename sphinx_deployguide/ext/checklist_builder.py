@@ -123,7 +123,8 @@ class ChecklistBuilder(Builder):
             if depart:
                 setattr(translator, "depart_" + name, MethodType(depart, translator))
         document.walkabout(translator)
-        return translator.body.strip("\n")
+        text: str = translator.body.strip("\n")
+        return text
 
     def _steps(self, node: deployguide_checklist) -> list[deployguide_step]:
         return [c for c in node.children if isinstance(c, deployguide_step)]
@@ -236,7 +237,9 @@ def render_checklist(
             raise DeployGuideError(
                 internal_error(error, f"building the docs in {docs_dir}")
             ) from None
-        rendered = app.builder.rendered  # type: ignore[attr-defined]
+        builder = app.builder
+        assert isinstance(builder, ChecklistBuilder)
+        rendered = builder.rendered
     assert rendered is not None
     return rendered
 

@@ -100,6 +100,7 @@ def html_visit_chart(self: HTML5Translator, node: deployguide_delay_chart) -> No
         node["chart"], tuple(node["samples"]), node["median"], node["p90"], node["wait"]
     )
     number = getattr(self, "_deployguide_charts", 0) + 1
+    # a count of our own on the translator (one per page): each chart's ids stay unique
     self._deployguide_charts = number  # type: ignore[attr-defined]
     attrs = {
         "data-deployguide-chart": node["chart"],

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
+from sphinx_design.badges_buttons import create_bdg_classes, sd_badge
 
 from ..errors import DeployGuideError
 from . import guard
@@ -27,18 +28,6 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
     from ..failures.catalog import Catalog, FailureEntry
-
-try:  # sphinx-design >= 0.6: a badge node class of its own
-    from sphinx_design.badges_buttons import create_bdg_classes, sd_badge
-except ImportError:  # pragma: no cover - older sphinx-design: badges are plain inline nodes
-    sd_badge = nodes.inline  # type: ignore[misc,assignment]
-
-    def create_bdg_classes(color: str | None, outline: bool) -> list[str]:  # type: ignore[misc]
-        classes = ["sd-sphinx-override", "sd-badge"]
-        if color:
-            classes += [f"sd-bg-{color}", f"sd-bg-text-{color}"]
-        return classes
-
 
 #: verdict -> (sphinx-design colour, badge text)
 VERDICT_BADGES = {
