@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
-from sphinx_design.badges_buttons import create_bdg_classes, sd_badge
+from sphinx_design.badges_buttons import create_bdg_classes
 
 from ..errors import DeployGuideError
 from . import guard
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
     from ..failures.catalog import Catalog, FailureEntry
+
+try:  # sphinx-design >= 0.7: a badge node class of its own
+    from sphinx_design.badges_buttons import sd_badge
+except ImportError:  # sphinx-design 0.6 (the declared floor): badges are plain inline nodes
+    sd_badge = nodes.inline  # type: ignore[misc,assignment]  # (the class, under its name)
 
 #: verdict -> (sphinx-design colour, badge text)
 VERDICT_BADGES = {
