@@ -127,16 +127,22 @@ def _history(
     """Parents and committer time (epoch) of each commit of ``rev-list TIP --not EXCLUDE...``.
 
     Excluded commits and their ancestors are not walked; their shas still appear as
-    parents, without parents of their own, so a walk over ``parents`` stops there.
+    parents, without parents of their own, so a walk over ``parents`` stops there. The
+    ``%h`` of each walked commit is read along (:meth:`GitRepo.saw_shorts`): the landings
+    and the branch head found here are then named without a git call each.
     """
     parents: dict[str, tuple[str, ...]] = {}
     times: dict[str, int] = {}
+    shorts: dict[str, str] = {}
     not_ = ["--not", *exclude] if exclude else []
-    for line in repo.run("rev-list", "--parents", "--timestamp", tip, *not_).split("\n"):
+    args = ["log", "--no-show-signature", *repo.abbrev_args(), "--format=%ct %H %h %P"]
+    for line in repo.run(*args, tip, *not_, "--").split("\n"):
         if line:
-            stamp, sha, *rest = line.split(" ")
-            parents[sha] = tuple(rest)
+            stamp, sha, short, *rest = line.split(" ")
+            parents[sha] = tuple(p for p in rest if p)  # a root commit: "%P" is empty
             times[sha] = int(stamp)
+            shorts[sha] = short
+    repo.saw_shorts(shorts)
     return parents, times
 
 

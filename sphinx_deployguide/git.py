@@ -52,6 +52,7 @@ class GitRepo(GitObjects):
         self.mirror_of: str | None = None
         self._refetched = False
         self._shorts: dict[str, str] = {}  # rev -> %h; a fetch may lengthen them
+        self._seen_shorts: dict[str, str] = {}  # full sha -> %h, read along by a log
         self._abbrev: tuple[int | None] | None = None  # (the answer,) once computed
         #: From :meth:`probe`: the git directory, bare?, shallow?, every ref.
         self.git_dir: Path | None = None
@@ -134,6 +135,8 @@ class GitRepo(GitObjects):
         """After a fetch: what was known (``%h`` lengths, answers) is about another state."""
         self._abbrev = None
         self._shorts.clear()
+        self._seen_shorts.clear()
+        self.close_batch()  # its names (branches, tags) may now mean other objects
         if self.answers is not None and self.probe().returncode == 0:
             self.answers.moved(self.state())
 
@@ -238,10 +241,7 @@ class GitRepo(GitObjects):
         """The URL of remote ``name`` (a local checkout's origin names its web home)."""
 
         def ask() -> str | None:
-            proc = self._run(["config", "--get", f"remote.{name}.url"])
-            if proc.returncode != 0:  # 1: no such remote
-                return None
-            return proc.stdout.decode("utf-8", "replace").strip() or None
+            return (self.config_value(f"remote.{name}.url") or "").strip() or None
 
         return self.answer(("remote", name), ask)
 
@@ -283,8 +283,14 @@ class GitRepo(GitObjects):
         """git's ``%h`` of a commit, as a full clone abbreviates it (see :meth:`abbrev`)."""
         if rev not in self._shorts:
             args = ("rev-list", "--abbrev-commit", *self.abbrev_args(), "-n", "1", rev, "--")
-            self._shorts[rev] = self.answer(("short", rev), lambda: self.run(*args))
+            seen = self._seen_shorts.get(rev)
+            self._shorts[rev] = self.answer(("short", rev), lambda: seen or self.run(*args))
         return self._shorts[rev]
+
+    def saw_shorts(self, shorts: dict[str, str]) -> None:
+        """``%h`` of full shas, as a ``log`` of this state printed them: :meth:`short`
+        answers from them instead of asking git."""
+        self._seen_shorts.update(shorts)
 
     def abbrev_args(self) -> list[str]:
         """``["--abbrev=N"]`` for a partial clone, else nothing (see :meth:`abbrev`)."""

@@ -2,9 +2,10 @@
 
 Every git call is a process (a few ms each), and a chart's facts ask about dozens of
 revisions and files. So revisions are resolved, files read and commit times looked up in
-batches (``cat-file --batch``, ``cat-file --batch-check``, ``rev-list --stdin``), each answer
-kept in the fact cache (:mod:`.factcache`) like a single one. :class:`GitObjects` is the
-layer of :class:`~sphinx_deployguide.git.GitRepo` that does this, on top of running git
+batches (``cat-file --batch``; ``rev-list --stdin`` for what it cannot carry), each answer
+kept in the fact cache (:mod:`.factcache`) like a single one; the object reads of a whole
+run go to one long-lived ``cat-file --batch`` process (:class:`~.gitrun.CatFileBatch`).
+:class:`GitObjects` is the layer of :class:`~sphinx_deployguide.git.GitRepo` that does this, on top of running git
 (:class:`~sphinx_deployguide.gitrun.GitRunner`).
 """
 
@@ -15,12 +16,24 @@ import re
 from datetime import datetime, timezone
 
 from .errors import GitError
-from .gitrun import GitRunner
+from .gitrun import CatFileBatch, GitRunner
 
 __all__ = ["FULL_SHA_RE", "GitObjects", "is_plain_path"]
 
 #: A full commit sha (SHA-1 or SHA-256).
 FULL_SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+#: The committer time in a commit's header, where git reads it (the line after the author,
+#: which follows the tree and the parents); only a well-formed one (else rev-list says).
+_COMMITTER_RE = re.compile(
+    rb"tree [0-9a-f]+\n(?:parent [0-9a-f]+\n)*author [^\n]*\n"
+    rb"committer [^\n>]*> ([0-9]{1,15}) [+-][0-9]{4}\n"
+)
+
+
+def _batchable(rev: str) -> bool:
+    """A revision that a line of the batch protocol carries unchanged."""
+    return bool(rev) and rev.strip() == rev and "\n" not in rev
 
 
 def is_plain_path(path: str) -> bool:
@@ -39,8 +52,18 @@ def is_plain_path(path: str) -> bool:
 class GitObjects(GitRunner):
     """Revisions, files and commit times of one repository, asked of git in batches."""
 
+    _batch: CatFileBatch | None = None
+
+    def close_batch(self) -> None:
+        """End the ``cat-file --batch`` process (a fetch changed what its names mean)."""
+        if self._batch is not None:
+            self._batch.close()
+            self._batch = None
+
     def resolve(self, rev: str) -> str | None:
         """Full sha of the commit ``rev`` names (branch, tag, sha prefix); None if unknown."""
+        if _batchable(rev):
+            return self.resolve_many([rev])[rev]
 
         def ask() -> str | None:
             proc = self._run(
@@ -62,7 +85,8 @@ class GitObjects(GitRunner):
         return sha
 
     def resolve_many(self, revs: list[str]) -> dict[str, str | None]:
-        """:meth:`resolve` for many revisions with one ``git cat-file --batch-check``."""
+        """:meth:`resolve` for many revisions with one exchange with ``git cat-file --batch``
+        (a peeled commit's content is short)."""
         revs = list(dict.fromkeys(revs))
         result: dict[str, str | None] = {}
         asked = []
@@ -70,21 +94,14 @@ class GitObjects(GitRunner):
             known, full = self.answers.known(("resolve", rev)) if self.answers else (False, None)
             if known:
                 result[rev] = full
-            elif rev.strip() == rev and rev and "\n" not in rev:
+            elif _batchable(rev):
                 asked.append(rev)
             else:  # the line-based batch protocol cannot carry it
                 result[rev] = self.resolve(rev)
         if asked:
-            lines = "".join(f"{r}^{{commit}}\n" for r in asked)
-            args = ["cat-file", "--batch-check=%(objectname)"]
-            proc = self._run(args, input=lines.encode("utf-8", "surrogateescape"))
-            if proc.returncode != 0:
-                raise self._fail(args, proc)
-            # one answer per line: the object name, or "<name> missing" / "... ambiguous"
-            answers = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
-            for rev, line in zip(asked, answers[: len(asked)], strict=True):
-                found = line.strip()
-                result[rev] = found if FULL_SHA_RE.fullmatch(found) else None
+            names = [f"{r}^{{commit}}" for r in asked]
+            for rev, found in zip(asked, self.cat_file(names), strict=True):
+                result[rev] = found[0] if found is not None and found[1] == "commit" else None
                 if self.answers is not None:
                     self.answers.remember(("resolve", rev), result[rev])
         return {r: result[r] for r in revs}
@@ -147,7 +164,7 @@ class GitObjects(GitRunner):
         self, names: list[str], *, reading: str | None = None
     ) -> list[tuple[str, str, bytes] | None]:
         """(sha, type, content) of each object name (``REV:PATH``, ``REV^{commit}``, ...)
-        with one ``git cat-file --batch`` process; None where git says missing/ambiguous.
+        with the run's ``git cat-file --batch`` process; None where git says missing/ambiguous.
 
         git parses each name exactly as ``rev-parse`` does. Blobs a partial clone lacks
         are fetched on demand, hence the network timeout (``reading`` says what for, in its
@@ -158,31 +175,25 @@ class GitObjects(GitRunner):
         for name in names:
             if "\n" in name or name.endswith("\r") or not name.strip():
                 raise ValueError(f"cannot pass {name!r} to git cat-file --batch")
-        stdin = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
         what = reading or f"reading {names[0]}"
-        out = self._network_bytes(["cat-file", "--batch"], what, input=stdin)
-        pos = 0
-        result: list[tuple[str, str, bytes] | None] = []
-        for _name in names:
-            end = out.index(b"\n", pos)
-            header, pos = out[pos:end], end + 1
-            if header.rsplit(b" ", 1)[-1] in (b"missing", b"ambiguous"):
-                result.append(None)
-                continue
-            sha, kind, size = header.decode("ascii").split(" ")
-            result.append((sha, kind, out[pos : pos + int(size)]))
-            pos += int(size) + 1  # the content is followed by a newline
-        return result
+        if self._batch is None:
+            self._batch = CatFileBatch(self._command(["cat-file", "--batch"]))
+        return self._batch.read(
+            names,
+            timeout=self.network_timeout if self.is_partial() else None,
+            waiting_for=f"{what} from {self.source} (objects of a partial clone are "
+            "fetched from its remote)",
+        )
 
     def commit_times(self, shas: list[str]) -> dict[str, datetime]:
-        """Committer time (aware UTC) of each full commit sha, with one ``rev-list``."""
+        """Committer time (aware UTC) of each full commit sha (:meth:`commit_stamps`)."""
         return {
             sha: datetime.fromtimestamp(stamp, tz=timezone.utc)
             for sha, stamp in self.commit_stamps(shas).items()
         }
 
     def commit_stamps(self, shas: list[str]) -> dict[str, int]:
-        """Committer time (epoch seconds) of each full commit sha, with one ``rev-list``
+        """Committer time (epoch seconds) of each full commit sha, read from the commits
         (what comparisons need; :meth:`commit_times` makes datetimes of them)."""
         stamps: dict[str, int] = {}
         asked = []
@@ -194,7 +205,18 @@ class GitObjects(GitRunner):
                 stamps[sha] = int(stamp)
             else:
                 asked.append(sha)
-        if asked:
+        if asked:  # read from the commits themselves, by the batch process
+            unread = []
+            for sha, found in zip(asked, self.cat_file(asked), strict=True):
+                stamp = _committer_stamp(sha, found)
+                if stamp is None:
+                    unread.append(sha)
+                    continue
+                stamps[sha] = stamp
+                if self.answers is not None:
+                    self.answers.remember(("time", sha), stamp)
+            asked = unread
+        if asked:  # a commit header git reads otherwise than the pattern: ask git
             stdin = "".join(f"{sha}\n" for sha in asked).encode("ascii")
             args = ["rev-list", "--no-walk=unsorted", "--timestamp", "--stdin"]
             proc = self._run(args, input=stdin)
@@ -213,3 +235,12 @@ class GitObjects(GitRunner):
         sha = self.resolve_or_fail(rev)
         out = self.run("show", "-s", "--no-show-signature", "--format=%ct", sha)
         return datetime.fromtimestamp(int(out.strip()), tz=timezone.utc)
+
+
+def _committer_stamp(sha: str, found: tuple[str, str, bytes] | None) -> int | None:
+    """The committer time of the commit ``sha`` as ``cat-file --batch`` read it (None:
+    not that commit, or a header the pattern does not read as git does)."""
+    if found is None or found[0] != sha or found[1] != "commit":
+        return None
+    match = _COMMITTER_RE.match(found[2])
+    return int(match[1]) if match else None

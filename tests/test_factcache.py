@@ -88,6 +88,35 @@ def test_a_warm_run_asks_git_only_for_the_state_and_says_the_same(demo_copy, tmp
         assert heavy not in modules, heavy
 
 
+def test_a_cold_run_batches_its_git_questions(demo_copy, tmp_path):
+    """Each git process costs a few ms of the critical path: the object reads of a run share
+    one ``cat-file --batch``, the settings one ``config``, and ``%h`` comes from what a log
+    printed. (The code before this counted 48 processes here: 4 ``config``, 9 ``cat-file``,
+    3 ``rev-list --abbrev-commit``.)"""
+    env, log = git_logging_path(tmp_path)
+
+    def calls() -> list[list[str]]:
+        log.write_text("")
+        subprocess.run(
+            [sys.executable, "-m", "sphinx_deployguide", "facts", "--json"],
+            cwd=demo_copy.deploy,
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+        commands = [line.split() for line in log.read_text().splitlines()]
+        # the subcommand: after "-c core.abbrev=..." and "-C PATH"
+        return [c[next(i for i, a in enumerate(c) if a == "-C") + 2 :] for c in commands]
+
+    cold, warm = calls(), calls()
+    assert len(cold) <= 30, cold
+    assert sum(c[0] == "cat-file" for c in cold) == 1, cold
+    assert sum(c[0] == "config" for c in cold) == 1, cold
+    assert not [c for c in cold if c[:2] == ["rev-list", "--abbrev-commit"]], cold
+    assert [c[0] for c in warm] == ["rev-parse"], warm
+
+
 def _commit_chart_change(world) -> None:
     values_yaml = world.source / "helm-chart" / "binderhub" / "values.yaml"
     values_yaml.write_text(values_yaml.read_text() + "\nanotherSetting: 1\n")
