@@ -50,15 +50,16 @@ _ALL_SEQUENCES_RE = re.compile(
     rf"{_ESC_SEQUENCES}|\x9b{_CSI_TAIL}|[\x90\x98\x9d\x9e\x9f]{_STRING_TAIL}"
 )
 _C1_CONTROLS = "\x90\x98\x9b\x9c\x9d\x9e\x9f"
-# The same, only where text stands on both sides of a sequence in its line: removing one at
-# either end of a line joins nothing (see CleanLog.hay). Atomic, a sequence never cut: a
-# look-ahead's capture matched again (Python 3.10 has no ``(?>...)``).
-# (ESC first, then the look behind it: the engine still jumps from ESC to ESC.)
-_INNER_ESC_SEQUENCES_RE = re.compile(
-    rf"\x1b(?<=[^\n]\x1b)(?=(?P<seq>\[{_CSI_TAIL}|[\]PX^_]{_STRING_TAIL}|[ -/]{{0,8}}[0-~]?))(?P=seq)(?=[^\n])"
+# The same, only where text follows a sequence in its line: removing one at the end of a
+# line joins nothing (see CleanLog.hay). One at the start of a line is removed as line by
+# line cleaning removes it: an unterminated one there runs over what follows, sequences
+# included. Atomic, a sequence never cut: a look-ahead's capture matched again (Python 3.10
+# has no ``(?>...)``).
+_BEFORE_TEXT_ESC_SEQUENCES_RE = re.compile(
+    rf"\x1b(?=(?P<seq>\[{_CSI_TAIL}|[\]PX^_]{_STRING_TAIL}|[ -/]{{0,8}}[0-~]?))(?P=seq)(?=[^\n])"
 )
-_INNER_ALL_SEQUENCES_RE = re.compile(
-    rf"(?<=[^\n])(?=(?P<seq>{_ALL_SEQUENCES_RE.pattern}))(?P=seq)(?=[^\n])"
+_BEFORE_TEXT_ALL_SEQUENCES_RE = re.compile(
+    rf"(?=(?P<seq>{_ALL_SEQUENCES_RE.pattern}))(?P=seq)(?=[^\n])"
 )
 _TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?"
 _TIMESTAMP_RE = re.compile(_TIMESTAMP)
@@ -198,14 +199,14 @@ def _clean_text(text: str) -> str:
     return _STAMP_MARKER_AT_STARTS_RE.sub("\n", text)[1:]
 
 
-def _decolor(text: str, *, inner: bool = False) -> str:
-    """``text`` without its escape sequences (see :data:`_ESC_SEQUENCES`); ``inner``: only
-    those with text on both sides in their line."""
+def _decolor(text: str, *, before_text: bool = False) -> str:
+    """``text`` without its escape sequences (see :data:`_ESC_SEQUENCES`); ``before_text``:
+    only those followed by text in their line."""
     if not text.isascii() and any(c in text for c in _C1_CONTROLS):
-        return (_INNER_ALL_SEQUENCES_RE if inner else _ALL_SEQUENCES_RE).sub("", text)
+        return (_BEFORE_TEXT_ALL_SEQUENCES_RE if before_text else _ALL_SEQUENCES_RE).sub("", text)
     if "\x1b" not in text:
         return text
-    return (_INNER_ESC_SEQUENCES_RE if inner else _ESC_SEQUENCES_RE).sub("", text)
+    return (_BEFORE_TEXT_ESC_SEQUENCES_RE if before_text else _ESC_SEQUENCES_RE).sub("", text)
 
 
 def line_starts(lengths: Iterable[int]) -> list[int]:
@@ -279,9 +280,10 @@ class CleanLog(Sequence[LogLine]):
 
     ``self[i]`` is made by :func:`clean_line` when asked for: a diagnosis shows a few
     dozen lines of the hundreds of thousands a log can have. For searching, :attr:`hay`
-    is the whole log with the escape sequences between text removed (one pass): every
-    cleaned line is a part of its line there (cleaning only takes a prefix off and cuts the
-    end, and a sequence left at an end of a line is outside that part), so a line whose
+    is the whole log with the escape sequences followed by text removed (one pass, from
+    each line's start as line by line cleaning does): every cleaned line is a part of its
+    line there (cleaning only takes a prefix off and cuts the end, and a sequence left at
+    the end of a line is outside that part), so a line whose
     ``hay`` line lacks a literal cannot have it once cleaned, except the lines of
     :attr:`long_lines` (cut before their codes are removed). :attr:`texts` and
     :attr:`text` (all cleaned lines, joined) take a few passes over the whole log more:
@@ -338,10 +340,10 @@ class CleanLog(Sequence[LogLine]):
 
     @cached_property
     def hay(self) -> str:
-        """The log without the escape sequences that stand between text in a line, lines as
-        in the log (see the class docstring): one at an end of its line joins nothing, so
-        it may stay (in a GitHub Actions log, half of them are at a line's end)."""
-        return _decolor(self._source, inner=True)
+        """The log without the escape sequences followed by text in their line, lines as in
+        the log (see the class docstring): one at the end of its line joins nothing, so it
+        may stay (in a GitHub Actions log, half of them are at a line's end)."""
+        return _decolor(self._source, before_text=True)
 
     @cached_property
     def long_lines(self) -> list[int]:
