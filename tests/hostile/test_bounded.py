@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -198,33 +197,22 @@ def test_bump_wait_takes_only_a_finite_bounded_timeout_and_poll_interval(hworld)
 
 
 class SilentServer:
-    """A TCP server on 127.0.0.1 that accepts connections and never answers (a git host
-    that hangs): connections are held open until the server stops."""
+    """A TCP server on 127.0.0.1 that never answers (a git host that hangs): it listens and
+    never accepts, so the kernel completes each handshake, keeps what the client sends and
+    holds the connection until the server stops. (No thread of ours accepts and holds the
+    connections: nothing on our side can close one early.)"""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.held: list[socket.socket] = []
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/binderhub.git"
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(connection)
 
     def __enter__(self) -> SilentServer:
-        self.thread.start()
+        self.sock.listen(64)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
-        for connection in self.held:
-            connection.close()
 
 
 def _source_at(world, url: str, timeout: int = 2) -> int:
