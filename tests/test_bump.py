@@ -239,6 +239,33 @@ def test_downgrade_allowed_explicitly(world, capsys) -> None:
     assert "downgrade" in out
 
 
+def test_a_downgrade_lists_the_chart_commits_it_rolls_back(world, capsys) -> None:
+    """A rollback's message says what it takes away (it used to say "(none)")."""
+    older = older_than_pin(world)
+    code, _, err = bump(
+        world, capsys, "--to", older, "--allow-downgrade", "--commit", "--no-checklist"
+    )
+    assert code == 0, err
+    names = [v.version for v in world.versions]
+    taken_away = world.versions[names.index(older) + 1 : names.index(world.pinned_version) + 1]
+    assert len(taken_away) == 2
+    body = git(world.deploy, "log", "-1", "--format=%b")
+    section = body.split("Chart commits rolled back (git log --oneline ", 1)[1].split("\n\n")[0]
+    header, *listed = section.splitlines()
+    span, paths = header.removesuffix("):").split(" -- ")
+    assert span.startswith(short(world, older) + "..")
+    # git itself, on the range and paths the message names: the same commits, oldest first
+    expected = git(world.source, "log", "--reverse", "--format=%h", span, "--", *paths.split())
+    expected = expected.split()
+    assert [line.split()[0] for line in listed] == expected
+    for version in taken_away:  # every version the rollback removes names one of them
+        assert any(version.commit.startswith(line.split()[0]) for line in listed), version
+    git(world.deploy, "checkout", "-q", "main")
+    code, out, err = bump(world, capsys, "--to", older, "--allow-downgrade", "--json")
+    assert code == 0, err
+    assert [c["sha"] for c in json.loads(out)["rolled_back"]] == expected
+
+
 # --------------------------------------------------------------------------- refusals
 
 

@@ -68,6 +68,7 @@ class BumpResult:
             "published_at": iso_utc(published.created) if published else None,
             "compare_url": ev.compare_url if ev else None,
             "commits": [{"sha": s, "subject": t} for s, t in (ev.commits if ev else [])],
+            "rolled_back": [{"sha": s, "subject": t} for s, t in (ev.rolled_back if ev else [])],
             "pending": [{"sha": s, "subject": t} for s, t in (ev.pending if ev else [])],
             "notes": self.notes,
             "checklist_error": self.checklist_error,

@@ -9,7 +9,7 @@ right repository and a merged commit closes no upstream issue.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..charthistory import chart_commits_between, landing_commit
@@ -48,6 +48,8 @@ class BumpEvidence:
     compare_url: str | None
     landed: datetime | None  # when the target's chart commit landed on the branch
     current: ChartVersion  # the chart at the head of the branch
+    #: a downgrade: the chart commits between the target and the pin that it takes away
+    rolled_back: list[Commit] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -124,11 +126,16 @@ def gather_evidence(
     landed: datetime | None,
 ) -> BumpEvidence:
     """The chart commits between the pin and the target (all of the target's history when
-    the pin's order is unknown), and those still pending after it, from the chart source."""
+    the pin's order is unknown), those a downgrade takes away (between the target and the
+    pin's chart commit), and those still pending after it, from the chart source."""
     repo, spec, current = state.repo, state.spec, state.current
     gh = (state.links.owner, state.links.repo) if state.links else None  # a checkout's origin too
     since = pin.full if pin.chart_full is not None else None
     commits = chart_commits_between(repo, since, target.full, target.paths)
+    rolled_back: list[Commit] = []
+    back_to = pin.chart_full
+    if back_to is not None and back_to != target.full and repo.is_ancestor(target.full, back_to):
+        rolled_back = chart_commits_between(repo, target.full, back_to, target.paths)
     pending: list[Commit] = []
     if current.commit_full != target.full and repo.is_ancestor(target.full, current.commit_full):
         newer = chart_commits_between(repo, target.full, current.commit_full, current.paths)
@@ -146,6 +153,7 @@ def gather_evidence(
         compare_url=compare_url(spec.source, pin.short, target.short) if pin.short else None,
         landed=landed,
         current=current,
+        rolled_back=annotate_commits(repo, spec.branch, gh, rolled_back),
     )
 
 
@@ -178,6 +186,13 @@ def commit_message(ev: BumpEvidence) -> str:
         "(none)"
     ]
     lines.append("")
+    if ev.rolled_back:
+        back = f"{target.short}..{pin.short}"
+        lines.append(
+            f"Chart commits rolled back (git log --oneline {back} -- {' '.join(target.paths)}):"
+        )
+        lines += _listed(ev.rolled_back, lambda sha, subject: f"{sha} {inert_references(subject)}")
+        lines.append("")
     if ev.published is not None:
         delay = ""
         if ev.landed is not None:
@@ -222,6 +237,10 @@ def pr_body(ev: BumpEvidence, checklist: ChecklistSection) -> str:
         "- none"
     ]
     out.append("")
+    if ev.rolled_back:
+        out.append(f"### Chart commits rolled back by this bump ({len(ev.rolled_back)})")
+        out += _listed(ev.rolled_back, lambda sha, subject: f"- `{sha}` {markdown_text(subject)}")
+        out.append("")
     out.append("### Still pending after this bump")
     if ev.pending:
         out.append(f"Newer chart commits on `{ev.branch}` up to `{ev.current.version}`:")
