@@ -327,12 +327,12 @@ def _load_url(
             source,
             headers,
             session=session,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            max_bytes=max_bytes,
-            max_retry_after=(
-                indexfetch.MAX_RETRY_AFTER if max_retry_after is None else max_retry_after
+            limits=indexfetch.FetchLimits(
+                timeout,
+                retries,
+                backoff,
+                max_bytes,
+                indexfetch.MAX_RETRY_AFTER if max_retry_after is None else max_retry_after,
             ),
             deadline=Deadline(deadline),
         )

@@ -33,6 +33,7 @@ __all__ = [
     "ARCHIVE_TIMEOUT",
     "MAX_RETRY_AFTER",
     "TOKEN_ENV",
+    "FetchLimits",
     "Response",
     "Transient",
     "auth_headers",
@@ -131,17 +132,26 @@ class _Redirect:
     location: str
 
 
+@dataclass(frozen=True)
+class FetchLimits:
+    """How far one fetch may go: ``timeout`` (connect, read) per request in seconds,
+    ``retries`` after the first attempt, ``backoff`` between them (see :func:`retry_delay`),
+    the largest body and the longest ``Retry-After`` honoured."""
+
+    timeout: tuple[float, float]
+    retries: int
+    backoff: float
+    max_bytes: int
+    max_retry_after: float
+
+
 def fetch_index(
     url: str,
     source: str,
     headers: dict[str, str],
     *,
     session: requests.Session | None,
-    timeout: tuple[float, float],
-    retries: int,
-    backoff: float,
-    max_bytes: int,
-    max_retry_after: float,
+    limits: FetchLimits,
     deadline: Deadline,
 ) -> Response:
     """GET the index at ``url`` (``source``: the same, redacted, for messages), retrying what
@@ -152,16 +162,7 @@ def fetch_index(
     track_sockets(sess)
     try:
         return _fetch_with_retries(
-            sess,
-            url,
-            source,
-            {**headers, **auth_headers(url)},
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            max_bytes=max_bytes,
-            max_retry_after=max_retry_after,
-            deadline=deadline,
+            sess, url, source, {**headers, **auth_headers(url)}, limits=limits, deadline=deadline
         )
     finally:
         if own_session:
@@ -174,24 +175,28 @@ def _fetch_with_retries(
     source: str,
     headers: dict[str, str],
     *,
-    timeout: tuple[float, float],
-    retries: int,
-    backoff: float,
-    max_bytes: int,
-    max_retry_after: float,
+    limits: FetchLimits,
     deadline: Deadline,
 ) -> Response:
     attempt = 0
     while True:
         try:
             return _fetch_following(
-                sess, url, source, headers, timeout=timeout, max_bytes=max_bytes, deadline=deadline
+                sess,
+                url,
+                source,
+                headers,
+                timeout=limits.timeout,
+                max_bytes=limits.max_bytes,
+                deadline=deadline,
             )
         except Transient as exc:
             exc.attempts = attempt + 1
-            if attempt >= retries:
+            if attempt >= limits.retries:
                 raise
-            delay = retry_delay(attempt, backoff, exc.retry_after, max_retry_after=max_retry_after)
+            delay = retry_delay(
+                attempt, limits.backoff, exc.retry_after, max_retry_after=limits.max_retry_after
+            )
             if delay >= deadline.remaining():
                 if not deadline.expired:
                     exc.reason += (
