@@ -19,12 +19,12 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from .charthistory import chart_commits_between
-from .chartindex import IndexEntry
+from .chartindex import IndexEntry, IndexSnapshot
 from .chartversion import ChartVersion, compute_chart_version
 from .config import ChartSpec, Model, toml_key_line
 from .delay import RECENT_VERSIONS, delay_stats
 from .errors import DeployGuideError, GitError
-from .evidence import branch_tip, landings
+from .evidence import branch_tip, landings, published_eras
 from .factcache import parsed_file
 from .facts import ChartState, deploy_file
 from .files import FileProblem
@@ -40,6 +40,7 @@ __all__ = [
     "OFFERED",
     "ask_ahead",
     "count_anchors",
+    "eras_ahead",
     "in_background",
     "index_charts",
     "measure_publish_delays",
@@ -128,7 +129,7 @@ def count_anchors(entries: tuple[IndexEntry, ...]) -> dict[str, int]:
     return anchors
 
 
-def in_background(call: Callable[[], T]) -> Callable[[], T]:
+def in_background(call: Callable[[], T], name: str = "index") -> Callable[[], T]:
     """Start ``call()`` in a thread; the returned function waits for its result (raising
     what it raised). For work that would otherwise wait in turn: reading the chart index
     (a request, a YAML parse) while git, in its own processes, answers about the source."""
@@ -140,7 +141,7 @@ def in_background(call: Callable[[], T]) -> Callable[[], T]:
         except BaseException as exc:  # handed to the caller's thread
             outcome["error"] = exc
 
-    worker = threading.Thread(target=run, name="deployguide-index", daemon=True)
+    worker = threading.Thread(target=run, name=f"deployguide-{name}", daemon=True)
     worker.start()
 
     def result() -> T:
@@ -243,6 +244,7 @@ def resolve_chart(
         if exc.file:  # located already (chartpress.yaml at the commit)
             raise
         raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
+    eras_asked = eras_ahead(repo, spec, index_at)
     if pinned:
         ask_ahead(repo, spec, pinned, current)
     index = index_at()
@@ -270,6 +272,7 @@ def resolve_chart(
         unavailable=unavailable,
         links=source_links(spec.source, repo.remote_url()),
     )
+    eras_asked()  # before any verdict (which may fetch a mirror: then asked again)
     state.head_verdict = verdict_for_commit(state, head, now=moment, computed=current)
     if state.head_verdict.name is None:
         unavailable["version"] = state.head_verdict.reason
@@ -324,6 +327,35 @@ def ask_ahead(repo: GitRepo, spec: ChartSpec, version: str, current: ChartVersio
             chart_commits_between(repo, full, current.commit_full, current.paths)
     except DeployGuideError:
         pass
+
+
+def eras_ahead(
+    repo: GitRepo, spec: ChartSpec, index_at: Callable[[], IndexSnapshot]
+) -> Callable[[], None]:
+    """Ask, in a thread with a companion of ``repo`` (its own git processes), as soon as
+    the index is read, what the name predicted for an unpublished head will ask: the eras
+    of the published versions (:func:`~.evidence.published_eras`, a few hundred commits
+    looked up), kept in the fact cache where the verdict finds it. The returned function
+    waits for it; nothing is decided there, a failure is left for the verdict to meet.
+    Only without a ``scheme`` (one fixes the era), and once per index digest."""
+    if spec.scheme:
+        return lambda: None
+    companion = repo.companion()
+
+    def ask() -> None:
+        index = index_at()
+        if index.digest is not None:  # else kept nowhere the verdict would find it
+            published_eras(companion, spec.name, index)
+
+    asked = in_background(ask, "eras")
+
+    def wait() -> None:
+        try:
+            asked()
+        except DeployGuideError:
+            pass
+
+    return wait
 
 
 def _pending(state: ChartState) -> list[tuple[str, str]]:

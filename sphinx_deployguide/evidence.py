@@ -16,6 +16,7 @@ a local source is never touched.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -45,6 +46,7 @@ __all__ = [
     "gather_commit",
     "gather_version",
     "prefetch",
+    "published_eras",
 ]
 
 
@@ -333,13 +335,15 @@ class _Memo:
 
 
 _MEMO: weakref.WeakKeyDictionary[GitRepo, _Memo] = weakref.WeakKeyDictionary()
+_MEMO_LOCK = threading.Lock()
 
 
 def _memo(repo: GitRepo) -> _Memo:
-    memo = _MEMO.get(repo)
-    if memo is None or memo.fetched_at != repo.fetched_at:
-        memo = _MEMO[repo] = _Memo(repo.fetched_at)
-    return memo
+    with _MEMO_LOCK:  # a companion's thread makes its own
+        memo = _MEMO.get(repo)
+        if memo is None or memo.fetched_at != repo.fetched_at:
+            memo = _MEMO[repo] = _Memo(repo.fetched_at)
+        return memo
 
 
 def branch_tip(repo: GitRepo, branch: str) -> str | None:
@@ -434,12 +438,16 @@ def _neighbours_era(chart: ChartSubject, commit: str) -> str:
 
 
 def _published_eras(chart: ChartSubject) -> list[tuple[int, str]]:
-    """(commit time in epoch seconds, era) of every index entry of the chart whose commit is
-    in the source, oldest first: two git calls, once per index snapshot; kept in the fact
-    cache under the index body's digest (a function of that body and the repository)."""
-    index, name = chart.index, chart.spec.name
+    return published_eras(chart.repo, chart.spec.name, chart.index)
+
+
+def published_eras(repo: GitRepo, name: str, index: IndexSnapshot) -> list[tuple[int, str]]:
+    """(commit time in epoch seconds, era) of every index entry of the chart ``name`` whose
+    commit is in the source, oldest first: two git calls, once per index snapshot; kept in
+    the fact cache under the index body's digest (a function of that body and the
+    repository), so a companion of ``repo`` may ask it ahead."""
     entries = index.entries.get(name, ())
-    memo = _memo(chart.repo)
+    memo = _memo(repo)
     key = id(entries)
     known = memo.entries.get(key)
     if known is not None and known[0] is entries:
@@ -447,13 +455,13 @@ def _published_eras(chart: ChartSubject) -> list[tuple[int, str]]:
 
     def ask() -> list[list[Any]]:
         parsed = [(p.sha, p.era) for e in entries if (p := parse_version(e.version)) and p.sha]
-        fulls = chart.repo.resolve_many([sha for sha, _ in parsed])
-        times = chart.repo.commit_stamps(sorted({f for f in fulls.values() if f}))
+        fulls = repo.resolve_many([sha for sha, _ in parsed])
+        times = repo.commit_stamps(sorted({f for f in fulls.values() if f}))
         return sorted([times[full], era] for sha, era in parsed if (full := fulls.get(sha)))
 
     if index.digest is None:
         eras = [(t, era) for t, era in ask()]
     else:
-        eras = [(t, era) for t, era in chart.repo.answer(("eras", name, index.digest), ask)]
+        eras = [(t, era) for t, era in repo.answer(("eras", name, index.digest), ask)]
     memo.entries[key] = (entries, eras)
     return eras

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -142,7 +143,9 @@ class Answers:
     ``ask(question, compute)``: the stored answer, else ``compute()`` (stored with it).
     Questions are tuples of strings and numbers (kept under their ``repr``); answers are
     JSON values. A failure is never
-    an answer (an exception is not stored): it may be the network's.
+    an answer (an exception is not stored): it may be the network's. Safe to share between
+    threads (a repository and its :meth:`~sphinx_deployguide.git.GitRepo.companion`): a
+    question asked in two at once may be computed twice, to the same answer.
     """
 
     def __init__(self, path: Path, state: str, *, read: bool = True) -> None:
@@ -150,6 +153,7 @@ class Answers:
         self.state = state
         self._answers: dict[str, Any] = self._load() if read else {}
         self._dirty = False
+        self._lock = threading.Lock()
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -163,40 +167,49 @@ class Answers:
 
     def ask(self, question: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         key = repr(question)
-        if key in self._answers:
-            return self._answers[key]
-        answer = compute()
-        self._answers[key] = answer
-        self._dirty = True
+        with self._lock:
+            if key in self._answers:
+                return self._answers[key]
+        answer = compute()  # unlocked: it may ask other questions, or wait for git
+        with self._lock:
+            self._answers[key] = answer
+            self._dirty = True
         return answer
 
     def known(self, question: tuple[Any, ...]) -> tuple[bool, Any]:
         """(whether ``question`` has a stored answer, the answer)."""
         key = repr(question)
-        return (key in self._answers, self._answers.get(key))
+        with self._lock:
+            return (key in self._answers, self._answers.get(key))
 
     def remember(self, question: tuple[Any, ...], answer: Any) -> None:
-        self._answers[repr(question)] = answer
-        self._dirty = True
+        with self._lock:
+            self._answers[repr(question)] = answer
+            self._dirty = True
 
     def moved(self, state: str) -> None:
         """The repository changed (a fetch): what was known is about another state."""
-        if state != self.state:
-            self.state = state
-            self._answers = {}
-            self._dirty = True
+        with self._lock:
+            if state != self.state:
+                self.state = state
+                self._answers = {}
+                self._dirty = True
 
     def save(self) -> None:
         """Write the answers if some are new; a cache that cannot be written only costs the
         next run time."""
-        if not self._dirty:
-            return
-        doc = {"state": self.state, "answers": self._answers}
+        with self._lock:
+            if not self._dirty:
+                return
+            text = json.dumps(
+                {"state": self.state, "answers": self._answers}, separators=(",", ":")
+            )
+            self._dirty = False
         try:
-            write_file_atomically(self.path, json.dumps(doc, separators=(",", ":")).encode())
+            write_file_atomically(self.path, text.encode())
         except OSError:
-            return
-        self._dirty = False
+            with self._lock:
+                self._dirty = True
 
 
 def answers_path(cache_dir: Path, repository: Path) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -64,9 +65,33 @@ class GitRepo(GitObjects):
         self._refs = ""
         self._anchors: dict[str, int] = {}
         self._anchor_sources: list[Callable[[], dict[str, int]]] = []
+        self._anchor_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"GitRepo({str(self.path)!r})"
+
+    def companion(self) -> GitRepo:
+        """The same repository, opened as this one is, for asking questions in another
+        thread: its own git processes but the same ``cat-file --batch`` (one exchange at a
+        time), the same fact cache (:class:`~sphinx_deployguide.factcache.Answers` is
+        thread-safe) and what opening found. A question answered there is then known here
+        without asking git again; ask nothing of a companion once this repository may be
+        fetched (:meth:`refetch`)."""
+        other = GitRepo(self.path, source=self.source)
+        other.source = self.source
+        other.network_timeout, other.answers = self.network_timeout, self.answers
+        other.fetched_at, other.stale, other.mirror_of = self.fetched_at, self.stale, self.mirror_of
+        other.git_dir, other.bare, other.shallow, other.cdup = (
+            self.git_dir,
+            self.bare,
+            self.shallow,
+            self.cdup,
+        )
+        other._refs, other._refetched = self._refs, True  # fetching is this one's to do
+        other._config, other._abbrev_config = self._config, self._abbrev_config
+        other._batch = self.batch()
+        other.add_count_anchors(lambda: self.count_anchors)
+        return other
 
     # -- what opening found, and what a fetch changes ----------------------------------
 
@@ -76,9 +101,10 @@ class GitRepo(GitObjects):
         (chartpress >= 2): they let a count walk only the commits since one
         (:func:`~sphinx_deployguide.charthistory.ancestor_count`, which checks them). Read
         from their sources (:meth:`add_count_anchors`) when first needed."""
-        while self._anchor_sources:
-            self._anchors.update(self._anchor_sources.pop()())
-        return self._anchors
+        with self._anchor_lock:  # a companion reads them too
+            while self._anchor_sources:
+                self._anchors.update(self._anchor_sources.pop()())
+            return self._anchors
 
     @count_anchors.setter
     def count_anchors(self, anchors: dict[str, int]) -> None:

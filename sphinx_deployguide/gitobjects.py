@@ -54,6 +54,13 @@ class GitObjects(GitRunner):
 
     _batch: CatFileBatch | None = None
 
+    def batch(self) -> CatFileBatch:
+        """The run's ``cat-file --batch`` (started when first read from; one exchange at a
+        time, so a companion in another thread may share it)."""
+        if self._batch is None:
+            self._batch = CatFileBatch(self._command(["cat-file", "--batch"]))
+        return self._batch
+
     def close_batch(self) -> None:
         """End the ``cat-file --batch`` process (a fetch changed what its names mean)."""
         if self._batch is not None:
@@ -176,9 +183,7 @@ class GitObjects(GitRunner):
             if "\n" in name or name.endswith("\r") or not name.strip():
                 raise ValueError(f"cannot pass {name!r} to git cat-file --batch")
         what = reading or f"reading {names[0]}"
-        if self._batch is None:
-            self._batch = CatFileBatch(self._command(["cat-file", "--batch"]))
-        return self._batch.read(
+        return self.batch().read(
             names,
             timeout=self.network_timeout if self.is_partial() else None,
             waiting_for=f"{what} from {self.source} (objects of a partial clone are "

@@ -240,3 +240,82 @@ def test_states_move_with_the_clock_whatever_is_cached(demo_copy):
     )
     assert early.head_verdict.state == "pending"
     assert early.head_verdict.name == late.head_verdict.name
+
+
+def test_answers_shared_between_threads_keep_every_answer(tmp_path):
+    """A repository and its companion share one :class:`Answers` from two threads: answers
+    remembered while another thread saves are all kept, and a save never fails mid-write."""
+    import threading
+
+    from sphinx_deployguide.factcache import Answers
+
+    path = tmp_path / "answers.json"
+    answers = Answers(path, "state-1")
+    writers, each = 4, 300
+    start = threading.Barrier(writers + 1)
+    failures: list[BaseException] = []
+
+    def write(n: int) -> None:
+        start.wait()
+        try:
+            for i in range(each):
+                answers.remember(("q", n, i), [n, i])
+                assert answers.ask(("q", n, i), lambda: "recomputed") == [n, i]
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    while any(t.is_alive() for t in threads):
+        answers.save()  # the dict grows while it is written out
+    for thread in threads:
+        thread.join()
+    answers.save()
+    assert not failures, failures
+    kept = Answers(path, "state-1")
+    for n in range(writers):
+        for i in range(each):
+            assert kept.known(("q", n, i)) == (True, [n, i])
+
+
+def test_a_companion_asks_in_another_thread_what_the_repository_then_knows(
+    demo_copy, tmp_path, monkeypatch
+):
+    """A chart version computed by a companion, in another thread, is the repository's
+    answer too: asked again there it costs no git process, and it is git's own answer (a
+    repository without a cache computes the same). The companion reads objects through the
+    repository's one ``cat-file --batch``."""
+    import threading
+
+    from sphinx_deployguide.gitsource import open_source
+
+    env, log = git_logging_path(tmp_path)
+    monkeypatch.setenv("PATH", env["PATH"])
+    repo = open_source(
+        str(demo_copy.source), base_dir=demo_copy.root, cache_dir=tmp_path / "cache", ttl=60
+    )
+    scheme, name = "chartpress", "binderhub"
+    head = compute_chart_version(repo, "main", CHARTPRESS, name, scheme)
+    older = demo_copy.commits[next(iter(demo_copy.commits))]
+    companion = repo.companion()
+    found = {}
+
+    def ask() -> None:
+        found["older"] = compute_chart_version(companion, older, CHARTPRESS, name, scheme)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    again = compute_chart_version(repo, "main", CHARTPRESS, name, scheme)  # meanwhile
+    thread.join()
+    assert again == head
+    calls = log.read_text().splitlines()
+    assert sum(" cat-file " in f" {c} " for c in calls) == 1, calls
+    assert sum(" config " in f" {c} " for c in calls) == 1, calls
+
+    log.write_text("")
+    assert compute_chart_version(repo, older, CHARTPRESS, name, scheme) == found["older"]
+    assert log.read_text() == ""  # known from the companion's answer
+    fresh = GitRepo(demo_copy.source)
+    assert compute_chart_version(fresh, older, CHARTPRESS, name, scheme) == found["older"]
