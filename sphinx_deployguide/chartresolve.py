@@ -39,6 +39,7 @@ from .versionparse import parse_version
 __all__ = [
     "OFFERED",
     "ask_ahead",
+    "ask_beside",
     "count_anchors",
     "eras_ahead",
     "in_background",
@@ -236,6 +237,11 @@ def resolve_chart(
         )
     # published counts: read only if a count needs them (then the index is waited for)
     repo.add_count_anchors(lambda: count_anchors(index_at().entries.get(spec.name, ())))
+    pin_asked = (  # the pin's chart version, while the head's is computed here
+        ask_beside(repo, lambda beside: _version_ahead(beside, spec, pinned or ""), "pin")
+        if pinned
+        else lambda: None
+    )
     try:
         current = compute_chart_version(
             repo, head, spec.chartpress, spec.name, spec.scheme or "chartpress"
@@ -245,6 +251,7 @@ def resolve_chart(
             raise
         raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
     eras_asked = eras_ahead(repo, spec, index_at)
+    pin_asked()
     if pinned:
         ask_ahead(repo, spec, pinned, current)
     index = index_at()
@@ -315,13 +322,11 @@ def ask_ahead(repo: GitRepo, spec: ChartSpec, version: str, current: ChartVersio
     index is read: the same questions, kept by the repository (its fact cache, the run's
     landings), so git works while the index is downloaded and parsed instead of after.
     Nothing is decided here; a failure is left for the verdict to meet and report."""
-    parsed = parse_version(version)
-    full = repo.resolve(parsed.sha) if parsed is not None and parsed.sha else None
+    full = _named_commit(repo, version)
     if full is None:
         return
     try:
-        scheme = spec.scheme or "chartpress"
-        at_version = compute_chart_version(repo, full, spec.chartpress, spec.name, scheme)
+        at_version = _chart_version_at(repo, spec, full)
         landings(repo, spec.branch, [at_version.commit_full, current.commit_full])
         if repo.is_ancestor(full, current.commit_full):
             chart_commits_between(repo, full, current.commit_full, current.paths)
@@ -329,25 +334,33 @@ def ask_ahead(repo: GitRepo, spec: ChartSpec, version: str, current: ChartVersio
         pass
 
 
-def eras_ahead(
-    repo: GitRepo, spec: ChartSpec, index_at: Callable[[], IndexSnapshot]
-) -> Callable[[], None]:
-    """Ask, in a thread with a companion of ``repo`` (its own git processes), as soon as
-    the index is read, what the name predicted for an unpublished head will ask: the eras
-    of the published versions (:func:`~.evidence.published_eras`, a few hundred commits
-    looked up), kept in the fact cache where the verdict finds it. The returned function
-    waits for it; nothing is decided there, a failure is left for the verdict to meet.
-    Only without a ``scheme`` (one fixes the era), and once per index digest."""
-    if spec.scheme:
-        return lambda: None
+def _named_commit(repo: GitRepo, version: str) -> str | None:
+    """The full sha of the commit ``version`` names (None: it names none here)."""
+    parsed = parse_version(version)
+    return repo.resolve(parsed.sha) if parsed is not None and parsed.sha else None
+
+
+def _chart_version_at(repo: GitRepo, spec: ChartSpec, full: str) -> ChartVersion:
+    return compute_chart_version(
+        repo, full, spec.chartpress, spec.name, spec.scheme or "chartpress"
+    )
+
+
+def _version_ahead(repo: GitRepo, spec: ChartSpec, version: str) -> None:
+    """chartpress's version at the commit ``version`` names (the first thing
+    :func:`ask_ahead` asks), for :func:`ask_beside`."""
+    full = _named_commit(repo, version)
+    if full is not None:
+        _chart_version_at(repo, spec, full)
+
+
+def ask_beside(repo: GitRepo, ask: Callable[[GitRepo], object], name: str) -> Callable[[], None]:
+    """Start ``ask(companion)`` in a thread, with a companion of ``repo`` (its own git
+    processes, the same fact cache): git answers two questions at once, and what it
+    answered there is then known here. The returned function waits for it. Nothing is
+    decided there: a failure is left for the same question, asked again here, to meet."""
     companion = repo.companion()
-
-    def ask() -> None:
-        index = index_at()
-        if index.digest is not None:  # else kept nowhere the verdict would find it
-            published_eras(companion, spec.name, index)
-
-    asked = in_background(ask, "eras")
+    asked = in_background(lambda: ask(companion), name)
 
     def wait() -> None:
         try:
@@ -356,6 +369,25 @@ def eras_ahead(
             pass
 
     return wait
+
+
+def eras_ahead(
+    repo: GitRepo, spec: ChartSpec, index_at: Callable[[], IndexSnapshot]
+) -> Callable[[], None]:
+    """Ask beside (:func:`ask_beside`), as soon as the index is read, what the name
+    predicted for an unpublished head will ask: the eras of the published versions
+    (:func:`~.evidence.published_eras`, a few hundred commits looked up), kept in the fact
+    cache where the verdict finds it. Only without a ``scheme`` (one fixes the era), and
+    once per index digest."""
+    if spec.scheme:
+        return lambda: None
+
+    def ask(companion: GitRepo) -> None:
+        index = index_at()
+        if index.digest is not None:  # else kept nowhere the verdict would find it
+            published_eras(companion, spec.name, index)
+
+    return ask_beside(repo, ask, "eras")
 
 
 def _pending(state: ChartState) -> list[tuple[str, str]]:

@@ -77,6 +77,7 @@ class GitRepo(GitObjects):
         thread-safe) and what opening found. A question answered there is then known here
         without asking git again; ask nothing of a companion once this repository may be
         fetched (:meth:`refetch`)."""
+        batch = self.batch()  # and with it the settings every git call passes
         other = GitRepo(self.path, source=self.source)
         other.source = self.source
         other.network_timeout, other.answers = self.network_timeout, self.answers
@@ -89,7 +90,7 @@ class GitRepo(GitObjects):
         )
         other._refs, other._refetched = self._refs, True  # fetching is this one's to do
         other._config, other._abbrev_config = self._config, self._abbrev_config
-        other._batch = self.batch()
+        other._batch = batch
         other.add_count_anchors(lambda: self.count_anchors)
         return other
 

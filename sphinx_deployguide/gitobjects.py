@@ -31,6 +31,11 @@ _COMMITTER_RE = re.compile(
 )
 
 
+#: The most object names read in one exchange with ``cat-file --batch``: a companion sharing
+#: the process (:meth:`~sphinx_deployguide.git.GitRepo.companion`) waits at most that long.
+_EXCHANGE = 64
+
+
 def _batchable(rev: str) -> bool:
     """A revision that a line of the batch protocol carries unchanged."""
     return bool(rev) and rev.strip() == rev and "\n" not in rev
@@ -93,7 +98,7 @@ class GitObjects(GitRunner):
 
     def resolve_many(self, revs: list[str]) -> dict[str, str | None]:
         """:meth:`resolve` for many revisions with one exchange with ``git cat-file --batch``
-        (a peeled commit's content is short)."""
+        (a peeled commit's content is short, and gives :meth:`commit_stamps` its answer)."""
         revs = list(dict.fromkeys(revs))
         result: dict[str, str | None] = {}
         asked = []
@@ -111,6 +116,11 @@ class GitObjects(GitRunner):
                 result[rev] = found[0] if found is not None and found[1] == "commit" else None
                 if self.answers is not None:
                     self.answers.remember(("resolve", rev), result[rev])
+                    # the commit was read: its time is known too (:meth:`commit_stamps`)
+                    full = result[rev]
+                    stamp = _committer_stamp(full, found) if full is not None else None
+                    if full is not None and stamp is not None:
+                        self.answers.remember(("time", full), stamp)
         return {r: result[r] for r in revs}
 
     def show(self, rev: str, path: str) -> str | None:
@@ -183,12 +193,15 @@ class GitObjects(GitRunner):
             if "\n" in name or name.endswith("\r") or not name.strip():
                 raise ValueError(f"cannot pass {name!r} to git cat-file --batch")
         what = reading or f"reading {names[0]}"
-        return self.batch().read(
-            names,
-            timeout=self.network_timeout if self.is_partial() else None,
-            waiting_for=f"{what} from {self.source} (objects of a partial clone are "
-            "fetched from its remote)",
+        batch, timeout = self.batch(), self.network_timeout if self.is_partial() else None
+        waiting_for = (
+            f"{what} from {self.source} (objects of a partial clone are fetched from its remote)"
         )
+        found: list[tuple[str, str, bytes] | None] = []
+        for start in range(0, len(names), _EXCHANGE):  # a companion's reads come in between
+            part = names[start : start + _EXCHANGE]
+            found += batch.read(part, timeout=timeout, waiting_for=waiting_for)
+        return found
 
     def commit_times(self, shas: list[str]) -> dict[str, datetime]:
         """Committer time (aware UTC) of each full commit sha (:meth:`commit_stamps`)."""
