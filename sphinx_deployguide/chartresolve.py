@@ -358,7 +358,10 @@ def ask_beside(repo: GitRepo, ask: Callable[[GitRepo], object], name: str) -> Ca
     """Start ``ask(companion)`` in a thread, with a companion of ``repo`` (its own git
     processes, the same fact cache): git answers two questions at once, and what it
     answered there is then known here. The returned function waits for it. Nothing is
-    decided there: a failure is left for the same question, asked again here, to meet."""
+    decided there: a failure is left for the same question, asked again here, to meet.
+    Not when the fact cache was read back (a warm run): then it likely holds the answer."""
+    if repo.answers is not None and repo.answers.read_back:
+        return lambda: None
     companion = repo.companion()
     asked = in_background(lambda: ask(companion), name)
 

@@ -152,6 +152,8 @@ class Answers:
         self.path = path
         self.state = state
         self._answers: dict[str, Any] = self._load() if read else {}
+        #: Whether answers were read back (a warm run: most questions are answered here).
+        self.read_back = bool(self._answers)
         self._dirty = False
         self._lock = threading.Lock()
 
