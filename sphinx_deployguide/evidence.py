@@ -443,7 +443,7 @@ def _published_eras(chart: ChartSubject) -> list[tuple[int, str]]:
 
 def published_eras(repo: GitRepo, name: str, index: IndexSnapshot) -> list[tuple[int, str]]:
     """(commit time in epoch seconds, era) of every index entry of the chart ``name`` whose
-    commit is in the source, oldest first: two git calls, once per index snapshot; kept in
+    commit is in the source, oldest first: one git call, once per index snapshot; kept in
     the fact cache under the index body's digest (a function of that body and the
     repository), so a companion of ``repo`` may ask it ahead."""
     entries = index.entries.get(name, ())
@@ -455,9 +455,8 @@ def published_eras(repo: GitRepo, name: str, index: IndexSnapshot) -> list[tuple
 
     def ask() -> list[list[Any]]:
         parsed = [(p.sha, p.era) for e in entries if (p := parse_version(e.version)) and p.sha]
-        fulls = repo.resolve_many([sha for sha, _ in parsed])
-        times = repo.commit_stamps(sorted({f for f in fulls.values() if f}))
-        return sorted([times[full], era] for sha, era in parsed if (full := fulls.get(sha)))
+        named = repo.named_commits([sha for sha, _ in parsed])
+        return sorted([found[1], era] for sha, era in parsed if (found := named[sha]))
 
     if index.digest is None:
         eras = [(t, era) for t, era in ask()]

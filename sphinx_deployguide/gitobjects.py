@@ -22,6 +22,8 @@ __all__ = ["FULL_SHA_RE", "GitObjects", "is_plain_path"]
 
 #: A full commit sha (SHA-1 or SHA-256).
 FULL_SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+#: An object name that is a sha or a prefix of one (what versions carry), nothing else.
+_ABBREVIATED_RE = re.compile(r"[0-9a-f]{4,64}")
 
 #: The committer time in a commit's header, where git reads it (the line after the author,
 #: which follows the tree and the parents); only a well-formed one (else rev-list says).
@@ -29,11 +31,6 @@ _COMMITTER_RE = re.compile(
     rb"tree [0-9a-f]+\n(?:parent [0-9a-f]+\n)*author [^\n]*\n"
     rb"committer [^\n>]*> ([0-9]{1,15}) [+-][0-9]{4}\n"
 )
-
-
-#: The most object names read in one exchange with ``cat-file --batch``: a companion sharing
-#: the process (:meth:`~sphinx_deployguide.git.GitRepo.companion`) waits at most that long.
-_EXCHANGE = 64
 
 
 def _batchable(rev: str) -> bool:
@@ -60,8 +57,8 @@ class GitObjects(GitRunner):
     _batch: CatFileBatch | None = None
 
     def batch(self) -> CatFileBatch:
-        """The run's ``cat-file --batch`` (started when first read from; one exchange at a
-        time, so a companion in another thread may share it)."""
+        """The run's ``cat-file --batch`` (its process starts when first read from; one
+        exchange at a time, so a companion in another thread may share it)."""
         if self._batch is None:
             self._batch = CatFileBatch(self._command(["cat-file", "--batch"]))
         return self._batch
@@ -122,6 +119,49 @@ class GitObjects(GitRunner):
                     if full is not None and stamp is not None:
                         self.answers.remember(("time", full), stamp)
         return {r: result[r] for r in revs}
+
+    def named_commits(self, shas: list[str]) -> dict[str, tuple[str, int] | None]:
+        """{abbreviated sha: (the full sha of the commit it names, its committer time), or
+        None where :meth:`resolve` says None}: what :meth:`resolve_many` and then
+        :meth:`commit_stamps` answer, with one ``log --no-walk --stdin`` that prints each
+        commit's time and the name it was asked by, not its whole content (for the hundreds
+        of versions an index publishes: a third of the time). A name that is missing,
+        ambiguous or not a commit is left out by ``--ignore-missing``; the names left out
+        (and a second name of a commit already printed) are then asked as before."""
+        names = list(dict.fromkeys(shas))
+        if any(not _ABBREVIATED_RE.fullmatch(name) for name in names):
+            raise ValueError(f"expected abbreviated commit shas, got {names!r}")
+        result: dict[str, tuple[str, int] | None] = {}
+        asked = []
+        for name in names:
+            known, full, timed, stamp = False, None, False, 0
+            if self.answers is not None:
+                known, full = self.answers.known(("resolve", name))
+                if known and full:
+                    timed, stamp = self.answers.known(("time", full))
+            if known and (full is None or timed):
+                result[name] = (full, int(stamp)) if full else None
+            else:
+                asked.append(name)
+        if asked:
+            args = ["log", "--no-walk=unsorted", "--ignore-missing", "--stdin", "--source"]
+            args += ["--no-show-signature", "--format=%S %H %ct"]
+            timeout = self.network_timeout if self.is_partial() else None
+            stdin = "".join(f"{name}\n" for name in asked).encode("ascii")
+            proc = self._run(args, input=stdin, timeout=timeout)
+            if proc.returncode == 0:
+                for line in proc.stdout.decode("ascii", "replace").splitlines():
+                    asked_as, commit, time = line.split(" ")
+                    result[asked_as] = (commit, int(time))
+                    if self.answers is not None:
+                        self.answers.remember(("resolve", asked_as), commit)
+                        self.answers.remember(("time", commit), int(time))
+        rest = [name for name in names if name not in result]
+        if rest:
+            fulls = self.resolve_many(rest)
+            stamps = self.commit_stamps(sorted({f for f in fulls.values() if f}))
+            result.update((n, (f, stamps[f]) if f else None) for n, f in fulls.items())
+        return {name: result[name] for name in names}
 
     def show(self, rev: str, path: str) -> str | None:
         """Content of the repo-root-relative ``path`` at ``rev`` (UTF-8); None if absent.
@@ -193,15 +233,12 @@ class GitObjects(GitRunner):
             if "\n" in name or name.endswith("\r") or not name.strip():
                 raise ValueError(f"cannot pass {name!r} to git cat-file --batch")
         what = reading or f"reading {names[0]}"
-        batch, timeout = self.batch(), self.network_timeout if self.is_partial() else None
-        waiting_for = (
-            f"{what} from {self.source} (objects of a partial clone are fetched from its remote)"
+        return self.batch().read(
+            names,
+            timeout=self.network_timeout if self.is_partial() else None,
+            waiting_for=f"{what} from {self.source} (objects of a partial clone are "
+            "fetched from its remote)",
         )
-        found: list[tuple[str, str, bytes] | None] = []
-        for start in range(0, len(names), _EXCHANGE):  # a companion's reads come in between
-            part = names[start : start + _EXCHANGE]
-            found += batch.read(part, timeout=timeout, waiting_for=waiting_for)
-        return found
 
     def commit_times(self, shas: list[str]) -> dict[str, datetime]:
         """Committer time (aware UTC) of each full commit sha (:meth:`commit_stamps`)."""

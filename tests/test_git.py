@@ -101,6 +101,44 @@ def test_resolve(src):
     assert repo.resolve("HEAD:README.md") is None  # a blob is not a commit
 
 
+def test_named_commits_answer_as_resolve_and_commit_stamps(tmp_path):
+    """One ``log --no-walk --stdin`` for many abbreviated shas gives what resolving each
+    (``cat-file``) and reading its time give: including a prefix two commits share (None,
+    as for an ambiguous name), one no object has, a blob's, and two names of one commit."""
+    path = tmp_path / "many"
+    git(tmp_path, "init", "--quiet", "-b", "main", str(path))
+    stream = "".join(  # 1,000 commits: some two share their first 4 hex digits
+        f"commit refs/heads/main\nmark :{i}\n"
+        f"committer A <a@example.invalid> {1_600_000_000 + 60 * i} +0000\n"
+        f"data {len(str(i))}\n{i}\n" + (f"from :{i - 1}\n" if i > 1 else "") + "\n"
+        for i in range(1, 1001)
+    )
+    git(path, "fast-import", "--quiet", input=stream.encode())
+    shas = git(path, "rev-list", "main").split()
+    by_prefix: dict[str, list[str]] = {}
+    for sha in shas:
+        by_prefix.setdefault(sha[:4], []).append(sha)
+    shared = next(p for p, found in by_prefix.items() if len(found) > 1)
+    blob = git(path, "hash-object", "-w", "--stdin", input=b"a blob\n")
+    unknown = next(
+        f"{n:04x}" for n in range(16**4) if f"{n:04x}" not in by_prefix and f"{n:04x}" != blob[:4]
+    )
+    names = [shared, unknown, blob[:8], shas[5][:7], shas[5], shas[9][:12], shas[0][:7]]
+
+    found = GitRepo(path).named_commits(names)
+
+    one_by_one = GitRepo(path)
+    fulls = {name: one_by_one.resolve(name) for name in names}
+    stamps = one_by_one.commit_stamps([f for f in fulls.values() if f])
+    assert found == {name: (f, stamps[f]) if f else None for name, f in fulls.items()}
+    assert found[shared] is None and found[unknown] is None and found[blob[:8]] is None
+    assert (
+        found[shas[5][:7]]
+        == found[shas[5]]
+        == (shas[5], int(git(path, "log", "-1", "--format=%ct", shas[5])))
+    )
+
+
 def test_is_ancestor_and_commit_time(src):
     repo = GitRepo(src.path)
     assert repo.is_ancestor("HEAD~2", "HEAD") is True
