@@ -36,7 +36,7 @@ _LONG_HISTORY = 60_000
 
 
 def ancestor_count(repo: GitRepo, commit: str) -> tuple[int, str | None]:
-    """(``git rev-list --count COMMIT``, how it was counted: None for that command).
+    """(``git rev-list --count COMMIT``, how it was counted: None when git counted it).
 
     chartpress's ``n`` counts every ancestor, a walk of the whole history (a third of a
     second at 100,000 commits without a commit-graph, half a tenth with one). A commit's SHA
@@ -48,7 +48,9 @@ def ancestor_count(repo: GitRepo, commit: str) -> tuple[int, str | None]:
     against git: an older published ancestor B of A whose count differs from A's by exactly
     ``rev-list --count B..A`` (a count made on a shallow clone, or a wrong one, fails that).
     Replace refs or grafts, which change what git walks here, and anything else (no such
-    pair, counts that disagree) count the whole history. The second element says how.
+    pair, counts that disagree) count the whole history, unless git counted another commit
+    in this run (the head, before the pin): then from that one (:func:`_count_from_counted`).
+    The second element says how.
     """
 
     def ask() -> list[Any]:
@@ -59,10 +61,26 @@ def ancestor_count(repo: GitRepo, commit: str) -> tuple[int, str | None]:
             and repo.count_anchors
         ):
             derived = _count_from_published(repo, commit)
+        if derived is None and repo.counted:  # from a count of this run: same answer, sooner
+            return [_count_from_counted(repo, commit), None]
         return list(derived) if derived else [repo.count(commit), None]
 
     n, how = repo.answer(("ancestor-count", commit), ask)
+    if how is None:  # git's own count: others may be counted from it
+        repo.counted[commit] = n
     return n, how
+
+
+def _count_from_counted(repo: GitRepo, commit: str) -> int:
+    """The count of ``commit`` from that of a commit K counted in this run: the ancestors of
+    ``commit`` are those of K, less those only K has, plus those only ``commit`` has, and
+    ``git rev-list --left-right --count K...COMMIT`` counts both sides while walking only
+    the commits between them (a bump's pin is a few hundred commits from the head, in a
+    history of thousands). Exact whatever K is (git walks the same graph as for a count)."""
+    known, n_known = list(repo.counted.items())[-1]  # (a companion may add one meanwhile)
+    sides = repo.run("rev-list", "--left-right", "--count", f"{known}...{commit}")
+    only_known, only_commit = sides.split()
+    return n_known - int(only_known) + int(only_commit)
 
 
 def _count_from_published(repo: GitRepo, commit: str) -> tuple[int, str] | None:

@@ -66,6 +66,9 @@ class GitRepo(GitObjects):
         self._anchors: dict[str, int] = {}
         self._anchor_sources: list[Callable[[], dict[str, int]]] = []
         self._anchor_lock = threading.Lock()
+        #: {full sha: ancestor count} git counted in this run (shared with companions), from
+        #: which another commit's count is a short walk away (:func:`.charthistory.ancestor_count`).
+        self.counted: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"GitRepo({str(self.path)!r})"
@@ -73,10 +76,10 @@ class GitRepo(GitObjects):
     def companion(self) -> GitRepo:
         """The same repository, opened as this one is, for asking questions in another
         thread: its own git processes but the same ``cat-file --batch`` (one exchange at a
-        time), the same fact cache (:class:`~sphinx_deployguide.factcache.Answers` is
-        thread-safe) and what opening found. A question answered there is then known here
-        without asking git again; ask nothing of a companion once this repository may be
-        fetched (:meth:`refetch`)."""
+        time; the reads of a run are short), the same fact cache
+        (:class:`~sphinx_deployguide.factcache.Answers` is thread-safe) and what opening
+        found. A question answered there is then known here without asking git again; ask
+        nothing of a companion once this repository may be fetched (:meth:`refetch`)."""
         batch = self.batch()  # and with it the settings every git call passes
         other = GitRepo(self.path, source=self.source)
         other.source = self.source
@@ -92,6 +95,7 @@ class GitRepo(GitObjects):
         other._config, other._abbrev_config = self._config, self._abbrev_config
         other._batch = batch
         other.add_count_anchors(lambda: self.count_anchors)
+        other.counted, other._seen_shorts = self.counted, self._seen_shorts
         return other
 
     # -- what opening found, and what a fetch changes ----------------------------------

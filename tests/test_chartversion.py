@@ -882,3 +882,31 @@ def test_parse_version_is_the_era_patterns_tried_in_order(parts):
         if SEMVER_RE.fullmatch(version.strip()):
             expected_parse = ParsedVersion(version.strip(), "tag", version.strip(), None, None)
     assert parse_version(version) == expected_parse
+
+
+def test_a_count_is_made_from_another_counted_in_the_run(demo_world, tmp_path):
+    """Once git counted one commit, another's count is that count less the commits only
+    the first has, plus those only the second has (``rev-list --left-right --count A...B``):
+    exactly ``rev-list --count``, for older commits and for one on a side branch."""
+    copy = tmp_path / "copy"
+    git(tmp_path, "clone", "--quiet", "--", str(demo_world.source), str(copy))
+    old = demo_world.versions[1].commit
+    side = git(copy, "commit-tree", "-p", old, "-m", "side", f"{old}^{{tree}}")
+    source = GitRepo(copy)
+    head = source.resolve_or_fail("main")
+    first = ancestor_count(source, head)
+    assert first == (int(git(copy, "rev-list", "--count", head)), None)
+    assert source.counted == {head: first[0]}
+    asked: list[tuple[str, ...]] = []
+    real_run = source.run
+
+    def run(*args: str, **kwargs: object) -> str:
+        asked.append(args)
+        return real_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    source.run = run  # type: ignore[method-assign]
+    for commit in [v.commit for v in demo_world.versions] + [demo_world.pr_commit, side]:
+        asked.clear()
+        n = ancestor_count(source, commit)
+        assert n == (int(git(copy, "rev-list", "--count", commit)), None), commit
+        assert [a[:3] for a in asked] == [("rev-list", "--left-right", "--count")], asked
