@@ -168,21 +168,24 @@ def _describe(repo: GitRepo, *revs: str) -> list[tuple[str | None, int]]:
 
 
 def _last_commit(repo: GitRepo, rev: str, paths: tuple[str, ...]) -> tuple[str, str] | None:
-    """(``%h``, full sha) of ``git log --max-count=1 REV -- PATHS``, default simplification."""
-    out = repo.run(
-        "log",
-        "--max-count=1",
-        "--no-show-signature",
-        *repo.abbrev_args(),
-        "--pretty=format:%h %H",
-        rev,
-        "--",
-        *paths,
-    ).strip()
-    if not out:
-        return None
-    short, full = out.split()
-    return short, full
+    """(``%h``, full sha) of ``git log --max-count=1 REV -- PATHS``, default simplification
+    (kept in the fact cache: both version schemes, and a companion thread, ask it)."""
+
+    def ask() -> list[str] | None:
+        out = repo.run(
+            "log",
+            "--max-count=1",
+            "--no-show-signature",
+            *repo.abbrev_args(),
+            "--pretty=format:%h %H",
+            rev,
+            "--",
+            *paths,
+        ).strip()
+        return out.split() if out else None
+
+    found = repo.answer(("last-commit", rev, *paths), ask)
+    return (found[0], found[1]) if found else None
 
 
 def _tag_not_in(repo: GitRepo, tag: str, full: str) -> str | None:

@@ -137,6 +137,11 @@ def source_state(common_dir: Path, git_dir: Path, refs: str) -> str:
     return json.dumps(parts, default=str)  # compared whole: nothing to hash
 
 
+#: How long a question waits for another thread computing it before computing it too (the
+#: questions never wait for each other in a circle; this only bounds a slow git).
+WAIT_FOR_OTHER = 60.0
+
+
 class Answers:
     """Answers to questions about one repository, stored on disk under its state.
 
@@ -145,7 +150,8 @@ class Answers:
     JSON values. A failure is never
     an answer (an exception is not stored): it may be the network's. Safe to share between
     threads (a repository and its :meth:`~sphinx_deployguide.git.GitRepo.companion`): a
-    question asked in two at once may be computed twice, to the same answer.
+    question asked in one while another computes it waits for that answer (up to
+    :data:`WAIT_FOR_OTHER` seconds, then computes it too) instead of asking git again.
     """
 
     def __init__(self, path: Path, state: str, *, read: bool = True) -> None:
@@ -156,6 +162,7 @@ class Answers:
         self.read_back = bool(self._answers)
         self._dirty = False
         self._lock = threading.Lock()
+        self._computing: dict[str, threading.Event] = {}
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -172,11 +179,29 @@ class Answers:
         with self._lock:
             if key in self._answers:
                 return self._answers[key]
-        answer = compute()  # unlocked: it may ask other questions, or wait for git
-        with self._lock:
-            self._answers[key] = answer
-            self._dirty = True
-        return answer
+            other = self._computing.get(key)
+            if other is None:
+                mine = self._computing[key] = threading.Event()
+        if other is not None:  # another thread asks git this now: its answer, once known
+            other.wait(WAIT_FOR_OTHER)
+            with self._lock:
+                if key in self._answers:
+                    return self._answers[key]
+            return self._compute(key, compute, None)  # it failed (or took too long)
+        return self._compute(key, compute, mine)
+
+    def _compute(self, key: str, compute: Callable[[], Any], mine: threading.Event | None) -> Any:
+        try:
+            answer = compute()  # unlocked: it may ask other questions, or wait for git
+            with self._lock:
+                self._answers[key] = answer
+                self._dirty = True
+            return answer
+        finally:
+            if mine is not None:
+                with self._lock:
+                    self._computing.pop(key, None)
+                mine.set()
 
     def known(self, question: tuple[Any, ...]) -> tuple[bool, Any]:
         """(whether ``question`` has a stored answer, the answer)."""

@@ -319,3 +319,41 @@ def test_a_companion_asks_in_another_thread_what_the_repository_then_knows(
     assert log.read_text() == ""  # known from the companion's answer
     fresh = GitRepo(demo_copy.source)
     assert compute_chart_version(fresh, older, CHARTPRESS, name, scheme) == found["older"]
+
+
+def test_a_question_asked_in_two_threads_at_once_is_computed_once(tmp_path):
+    """A companion thread asking what the main thread is computing waits for that answer
+    instead of asking git again; a failure is not an answer (asked again, it is computed)."""
+    import threading
+
+    from sphinx_deployguide.factcache import Answers
+
+    answers = Answers(tmp_path / "answers.json", "state")
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow() -> int:
+        calls.append(threading.current_thread().name)
+        started.set()
+        release.wait(10)
+        return 42
+
+    results: list[int] = []
+    first = threading.Thread(target=lambda: results.append(answers.ask(("q",), slow)), name="a")
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=lambda: results.append(answers.ask(("q",), slow)), name="b")
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # waiting for the first one's answer
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert results == [42, 42] and calls == ["a"]
+
+    def failing() -> int:
+        raise RuntimeError("git failed")
+
+    with pytest.raises(RuntimeError):
+        answers.ask(("r",), failing)
+    assert answers.ask(("r",), lambda: 7) == 7  # asked again, computed
