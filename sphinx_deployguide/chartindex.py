@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -154,18 +154,26 @@ def parse_created(value: object) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def load_document(data: bytes, charts: Collection[str] | None = None) -> Any:
+def load_document(
+    data: bytes,
+    charts: Collection[str] | None = None,
+    *,
+    on_read: Callable[[dict[Any, Any]], None] | None = None,
+) -> Any:
     """The index document as the index loader reads it, with the entries of ``charts``
     only (all when None): streamed from the parser's events (:mod:`.indexstream`, which
     never expands an alias, and may stop after the wanted charts: top-level keys after
-    ``entries`` are then not read), or, for what only the general loader handles (tags,
-    anchors, aliases, deep nesting), loaded whole by the bounded loader (:mod:`.safeyaml`)."""
+    ``entries`` are then not read; ``on_read`` is then called before the rest is checked),
+    or, for what only the general loader handles (tags, anchors, aliases, deep nesting),
+    loaded whole by the bounded loader (:mod:`.safeyaml`)."""
     from . import safeyaml
     from .indexstream import Unusual, index_document
 
     loader = index_loader()(data)
     try:
-        return index_document(loader, charts, data=data if isinstance(data, bytes) else None)
+        return index_document(
+            loader, charts, data=data if isinstance(data, bytes) else None, on_read=on_read
+        )
     except Unusual:
         pass
     finally:
@@ -178,21 +186,37 @@ def load_document(data: bytes, charts: Collection[str] | None = None) -> Any:
 
 
 def parse_index(
-    data: bytes, source: str, *, charts: Collection[str] | None = None
+    data: bytes,
+    source: str,
+    *,
+    charts: Collection[str] | None = None,
+    on_entries: Callable[[dict[str, tuple[IndexEntry, ...]]], None] | None = None,
 ) -> dict[str, tuple[IndexEntry, ...]]:
     """Parse an ``index.yaml`` body into chart name -> entries (in index order).
 
     Only the entries of ``charts`` (all when None) are read and checked: the facts of a
     model need a few charts of an index that may list many. Every problem is a
     ChartIndexError naming ``source``, the key and what was expected: a broken index must
-    never look like an empty one.
+    never look like an empty one. ``on_entries``: called with the entries as soon as they
+    are read, before the rest of the document is checked (when the parse stops early), so
+    that work on them may start; what is returned, or raised, is what counts.
     """
     import yaml
 
     from . import safeyaml
 
+    read: list[tuple[Any, dict[str, tuple[IndexEntry, ...]]]] = []
+
+    def on_read(doc: dict[Any, Any]) -> None:
+        try:
+            read.append((doc["entries"], _chart_entries(doc, source)))
+        except ChartIndexError:
+            return  # reported once the whole document is read, in the usual order
+        if on_entries is not None:
+            on_entries(read[-1][1])
+
     try:
-        doc = load_document(data, charts)
+        doc = load_document(data, charts, on_read=on_read if on_entries else None)
     except yaml.YAMLError as exc:
         problem, line = safeyaml.problem_of(exc)
         raise ChartIndexError(
@@ -202,7 +226,13 @@ def parse_index(
         raise ChartIndexError(
             f"the chart index is not UTF-8 YAML text: {exc}", file=source
         ) from None
+    if read and isinstance(doc, Mapping) and doc.get("entries") is read[-1][0]:
+        return read[-1][1]  # read already
+    return _chart_entries(doc, source)
 
+
+def _chart_entries(doc: Any, source: str) -> dict[str, tuple[IndexEntry, ...]]:
+    """The entries of the index document ``doc``, checked (see :func:`parse_index`)."""
     if not isinstance(doc, Mapping):
         got = "an empty document" if doc is None else f"a {_kind(doc)}"
         raise ChartIndexError(

@@ -12,14 +12,13 @@ it once (``opened``).
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
+from .background import in_background
 from .charthistory import chart_commits_between
-from .chartindex import IndexEntry, IndexSnapshot
+from .chartindex import IndexEntry
 from .chartversion import ChartVersion, compute_chart_version
 from .config import ChartSpec, Model, toml_key_line
 from .delay import RECENT_VERSIONS, delay_stats
@@ -30,7 +29,7 @@ from .facts import ChartState, deploy_file
 from .files import FileProblem
 from .git import GitRepo
 from .gitsource import open_source
-from .indexcache import load_index
+from .indexcache import IndexLoad, start_index_loads
 from .keypath import load_data_file, resolve_key_path
 from .links import source_links
 from .verdict import Verdict, prefetch, verdict_for_commit, verdict_for_version
@@ -41,16 +40,12 @@ __all__ = [
     "ask_ahead",
     "ask_beside",
     "count_anchors",
-    "eras_ahead",
-    "in_background",
-    "index_charts",
     "measure_publish_delays",
     "model_key_error",
+    "read_ahead",
     "read_pin",
     "resolve_chart",
 ]
-
-T = TypeVar("T")
 
 
 def read_pin(model: Model, spec: ChartSpec, *, refresh: bool = False) -> str | None:
@@ -130,37 +125,6 @@ def count_anchors(entries: tuple[IndexEntry, ...]) -> dict[str, int]:
     return anchors
 
 
-def in_background(call: Callable[[], T], name: str = "index") -> Callable[[], T]:
-    """Start ``call()`` in a thread; the returned function waits for its result (raising
-    what it raised). For work that would otherwise wait in turn: reading the chart index
-    (a request, a YAML parse) while git, in its own processes, answers about the source."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:  # handed to the caller's thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, name=f"deployguide-{name}", daemon=True)
-    worker.start()
-
-    def result() -> T:
-        worker.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        value: T = outcome["value"]
-        return value
-
-    return result
-
-
-def index_charts(model: Model, spec: ChartSpec) -> list[str]:
-    """The charts of the model whose entries are read from ``spec``'s index (one read and
-    one cache serve them all; the index's other charts are skipped)."""
-    return [other.name for other in model.charts.values() if other.index == spec.index]
-
-
 def model_key_error(model: Model, key: str, error: DeployGuideError) -> DeployGuideError:
     """``error`` located at ``key`` of the model file (file, line, key), same class."""
     if error.file and error.key:
@@ -192,21 +156,9 @@ def resolve_chart(
     opened = {} if opened is None else opened
     index_at = opened.get(("index", spec.index))
     if index_at is None:  # fetched and read while git answers (git runs in its own process)
-        index_at = opened["index", spec.index] = in_background(
-            functools.partial(
-                load_index,
-                spec.index,
-                base_dir=model.base_dir,
-                cache_dir=model.cache_dir,
-                ttl=model.cache_ttl,
-                offline=offline,
-                refresh=refresh,
-                retries=model.retries,
-                timeout=(min(5.0, model.timeout), model.timeout),
-                deadline=model.timeout,
-                charts=index_charts(model, spec),
-            )
-        )
+        index_at = opened["index", spec.index] = start_index_loads(
+            model, refresh=refresh, offline=offline, indexes=[spec.index]
+        )[spec.index]
     repo = opened.get(("git", spec.source))
     if repo is None:
         try:
@@ -237,11 +189,13 @@ def resolve_chart(
         )
     # published counts: read only if a count needs them (then the index is waited for)
     repo.add_count_anchors(lambda: count_anchors(index_at().entries.get(spec.name, ())))
-    pin_asked = (  # the pin's chart version, while the head's is computed here
-        ask_beside(repo, lambda beside: _version_ahead(beside, spec, pinned or ""), "pin")
-        if pinned
-        else lambda: None
+    versions_asked = ask_beside(
+        repo, lambda beside: _versions_ahead(beside, spec, head, pinned), "versions"
     )
+    read_asked = read_ahead(repo, spec, index_at)
+    if pinned:  # meanwhile, what needs only their chart commits (no count of ancestors)
+        ask_ahead(repo, spec, pinned, head)
+    versions_asked()
     try:
         current = compute_chart_version(
             repo, head, spec.chartpress, spec.name, spec.scheme or "chartpress"
@@ -250,11 +204,8 @@ def resolve_chart(
         if exc.file:  # located already (chartpress.yaml at the commit)
             raise
         raise model_key_error(model, f"charts.{spec.name}.source", exc) from None
-    eras_asked = eras_ahead(repo, spec, index_at)
-    pin_asked()
-    if pinned:
-        ask_ahead(repo, spec, pinned, current)
     index = index_at()
+    read_asked()  # what it asked is known here now (the same questions, never twice)
     unavailable: dict[str, str] = {}
     stats = delay_stats(measure_publish_delays(repo, index.entries.get(spec.name, ()), spec.branch))
     if stats is None:
@@ -279,7 +230,6 @@ def resolve_chart(
         unavailable=unavailable,
         links=source_links(spec.source, repo.remote_url()),
     )
-    eras_asked()  # before any verdict (which may fetch a mirror: then asked again)
     state.head_verdict = verdict_for_commit(state, head, now=moment, computed=current)
     if state.head_verdict.name is None:
         unavailable["version"] = state.head_verdict.reason
@@ -317,16 +267,22 @@ def _behind_pin(state: ChartState) -> str | None:
     )
 
 
-def ask_ahead(repo: GitRepo, spec: ChartSpec, version: str, current: ChartVersion) -> None:
+def ask_ahead(repo: GitRepo, spec: ChartSpec, version: str, head: str) -> None:
     """Ask git now what the verdict on ``version`` and the pending list will ask once the
     index is read: the same questions, kept by the repository (its fact cache, the run's
     landings), so git works while the index is downloaded and parsed instead of after.
-    Nothing is decided here; a failure is left for the verdict to meet and report."""
+
+    Only chart commits are needed here, not chartpress's names for them (whose count of
+    every ancestor is the longest git call, asked beside meanwhile): the commits are
+    found as the ``sha`` scheme finds them (the last commit touching the chart's paths;
+    chartpress's tag rule, which may name another, is rare and then asked later). Nothing
+    is decided here; a failure is left for the verdict to meet and report."""
     full = _named_commit(repo, version)
     if full is None:
         return
     try:
-        at_version = _chart_version_at(repo, spec, full)
+        at_version = compute_chart_version(repo, full, spec.chartpress, spec.name, "sha")
+        current = compute_chart_version(repo, head, spec.chartpress, spec.name, "sha")
         landings(repo, spec.branch, [at_version.commit_full, current.commit_full])
         if repo.is_ancestor(full, current.commit_full):
             chart_commits_between(repo, full, current.commit_full, current.paths)
@@ -346,10 +302,12 @@ def _chart_version_at(repo: GitRepo, spec: ChartSpec, full: str) -> ChartVersion
     )
 
 
-def _version_ahead(repo: GitRepo, spec: ChartSpec, version: str) -> None:
-    """chartpress's version at the commit ``version`` names (the first thing
-    :func:`ask_ahead` asks), for :func:`ask_beside`."""
-    full = _named_commit(repo, version)
+def _versions_ahead(repo: GitRepo, spec: ChartSpec, head: str, pinned: str | None) -> None:
+    """chartpress's versions at ``head`` and at the commit ``pinned`` names, for
+    :func:`ask_beside`: in turn, so that the pin's count of ancestors is a short walk from
+    the head's (:func:`~.charthistory.ancestor_count`)."""
+    _chart_version_at(repo, spec, head)
+    full = _named_commit(repo, pinned) if pinned else None
     if full is not None:
         _chart_version_at(repo, spec, full)
 
@@ -374,23 +332,31 @@ def ask_beside(repo: GitRepo, ask: Callable[[GitRepo], object], name: str) -> Ca
     return wait
 
 
-def eras_ahead(
-    repo: GitRepo, spec: ChartSpec, index_at: Callable[[], IndexSnapshot]
-) -> Callable[[], None]:
-    """Ask beside (:func:`ask_beside`), as soon as the index is read, what the name
-    predicted for an unpublished head will ask: the eras of the published versions
-    (:func:`~.evidence.published_eras`, a few hundred commits looked up), kept in the fact
-    cache where the verdict finds it. Only without a ``scheme`` (one fixes the era), and
-    once per index digest."""
-    if spec.scheme:
-        return lambda: None
+def read_ahead(repo: GitRepo, spec: ChartSpec, index: IndexLoad) -> Callable[[], None]:
+    """Ask beside (:func:`ask_beside`), as soon as the index's entries are read (before the
+    rest of it is checked), what the delays and the name predicted for an unpublished head
+    will ask of git, each in its own companion: the landings of the recent versions
+    (:func:`measure_publish_delays`) and the eras of all published ones
+    (:func:`~.evidence.published_eras`, without a ``scheme``, which fixes the era), both
+    kept in the fact cache where they are found. The returned function waits for both."""
 
-    def ask(companion: GitRepo) -> None:
-        index = index_at()
-        if index.digest is not None:  # else kept nowhere the verdict would find it
-            published_eras(companion, spec.name, index)
+    def delays(companion: GitRepo) -> None:
+        measure_publish_delays(companion, index.ahead().entries.get(spec.name, ()), spec.branch)
 
-    return ask_beside(repo, ask, "eras")
+    def eras(companion: GitRepo) -> None:
+        read = index.ahead()
+        if read.digest is not None:  # else kept nowhere to be found
+            published_eras(companion, spec.name, read)
+
+    asked = [ask_beside(repo, delays, "delays")]
+    if not spec.scheme:
+        asked.append(ask_beside(repo, eras, "eras"))
+
+    def wait() -> None:
+        for each in asked:
+            each()
+
+    return wait
 
 
 def _pending(state: ChartState) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ their deploy jobs' matrices.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from .verdict import advised_wait
 
 if TYPE_CHECKING:
     from .errors import DeployGuideError
+    from .indexcache import IndexLoad
     from .workflow import JobMatrix
 
 __all__ = [
@@ -192,12 +194,21 @@ def member_facts(
     return facts, unavailable
 
 
-def resolve_facts(model: Model, *, refresh: bool = False, offline: str | None = None) -> FactSet:
-    """Compute every fact of the model: git, the chart index, the pin, the environments."""
+def resolve_facts(
+    model: Model,
+    *,
+    refresh: bool = False,
+    offline: str | None = None,
+    indexes: Mapping[str, IndexLoad] | None = None,
+) -> FactSet:
+    """Compute every fact of the model: git, the chart index, the pin, the environments.
+
+    ``indexes``: index loads already started (:func:`~.indexcache.start_index_loads`, by a
+    caller that started them before importing this module), else started here."""
     moment = datetime.now(timezone.utc)
     now = iso_utc(moment)
     policy = offline or model.offline
-    opened: dict[tuple[str, str], Any] = {}
+    opened: dict[tuple[str, str], Any] = {("index", k): v for k, v in (indexes or {}).items()}
     charts = {
         name: resolve_chart(model, spec, refresh=refresh, offline=policy, now=moment, opened=opened)
         for name, spec in model.charts.items()

@@ -29,7 +29,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Collection
+import threading
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ._version import __version__
+from .background import in_background
 from .chartindex import IndexEntry, IndexSnapshot, parse_index
 from .delay import readable_utc
 from .errors import ChartIndexError, NetworkError
@@ -48,7 +50,16 @@ if TYPE_CHECKING:  # imported where a request is made, or there is something to 
 
     import requests
 
-__all__ = ["CACHE_FORMAT", "cache_path", "load_index"]
+    from .config import Model
+
+__all__ = [
+    "CACHE_FORMAT",
+    "IndexLoad",
+    "cache_path",
+    "index_charts",
+    "load_index",
+    "start_index_loads",
+]
 
 CACHE_FORMAT = 3
 
@@ -73,6 +84,8 @@ def cache_path(cache_dir: Path, source: str) -> Path:
 
 @dataclass(frozen=True)
 class _Cached:
+    """What the cache file of an index keeps: the entries read and how fresh they are."""
+
     validator: str | None
     etag: str | None
     last_modified: str | None
@@ -201,6 +214,7 @@ def load_index(
     max_retry_after: float | None = None,
     deadline: float | None = None,
     charts: Collection[str] | None = None,
+    on_read: Callable[[IndexSnapshot], None] | None = None,
 ) -> IndexSnapshot:
     """The chart index at ``source`` (http(s) URL, or a path relative to ``base_dir``).
 
@@ -208,8 +222,10 @@ def load_index(
     (connect, read) in seconds; ``deadline`` bounds the whole fetch (connect, reads,
     redirects, retries and their backoff) in seconds; ``max_retry_after``: the longest
     ``Retry-After`` honoured (default :data:`.indexfetch.MAX_RETRY_AFTER`). ``charts``: the
-    charts whose entries are read and cached (all when None). See the module docstring for
-    the freshness rules.
+    charts whose entries are read and cached (all when None). ``on_read``: called with the
+    entries of a body being parsed as soon as they are read, before the rest of the body
+    is checked (:func:`~.chartindex.parse_index`), to start work on them; only the snapshot
+    returned is judged. See the module docstring for the freshness rules.
     """
     charts = None if charts is None else tuple(sorted(set(charts)))
     if offline not in ("stale", "error"):
@@ -230,6 +246,7 @@ def load_index(
             max_retry_after=max_retry_after,
             deadline=deadline,
             charts=charts,
+            on_read=on_read,
         )
     if scheme == "file":
         from urllib.request import url2pathname
@@ -244,11 +261,85 @@ def load_index(
         path = Path(source).expanduser()
     if not path.is_absolute():
         path = Path(base_dir) / path
-    return _load_file(path.resolve(), cache_dir=Path(cache_dir), max_bytes=max_bytes, charts=charts)
+    return _load_file(
+        path.resolve(),
+        cache_dir=Path(cache_dir),
+        max_bytes=max_bytes,
+        charts=charts,
+        on_read=on_read,
+    )
+
+
+def index_charts(model: Model, index: str) -> list[str]:
+    """The charts of the model whose entries are read from ``index`` (one read and one
+    cache serve them all; the index's other charts are skipped)."""
+    return [spec.name for spec in model.charts.values() if spec.index == index]
+
+
+class IndexLoad:
+    """A chart index being loaded in a thread (:func:`start_index_loads`). Called, it
+    waits for the snapshot (raising what loading raised); :meth:`ahead` gives the entries
+    as soon as they are read, before the rest of the body is checked, so that git may be
+    asked about them meanwhile (nothing is judged on them: the snapshot is)."""
+
+    def __init__(self, load: Callable[[Callable[[IndexSnapshot], None]], IndexSnapshot]) -> None:
+        self._read: IndexSnapshot | None = None
+        self._seen = threading.Event()
+
+        def run() -> IndexSnapshot:
+            try:
+                return load(self._saw)
+            finally:
+                self._seen.set()  # read or not, the load is over
+
+        self._result = in_background(run)
+
+    def _saw(self, snapshot: IndexSnapshot) -> None:
+        self._read = snapshot
+        self._seen.set()
+
+    def __call__(self) -> IndexSnapshot:
+        return self._result()
+
+    def ahead(self) -> IndexSnapshot:
+        """The entries read so far (a snapshot of the body), else the snapshot."""
+        self._seen.wait()  # set at the latest when the load ends, which has a deadline
+        return self._read if self._read is not None else self()
+
+
+def start_index_loads(
+    model: Model, *, refresh: bool, offline: str, indexes: Iterable[str] | None = None
+) -> dict[str, IndexLoad]:
+    """Start loading each index of the model (``indexes``: only these), each in a thread.
+    Called first thing, the request and the parse go on while the rest of the run gets
+    ready (imports the git side, opens the source): a cold run waits for the index least."""
+    wanted = indexes if indexes is not None else [s.index for s in model.charts.values()]
+
+    def loader(index: str) -> Callable[[Callable[[IndexSnapshot], None]], IndexSnapshot]:
+        return lambda on_read: load_index(
+            index,
+            base_dir=model.base_dir,
+            cache_dir=model.cache_dir,
+            ttl=model.cache_ttl,
+            offline=offline,
+            refresh=refresh,
+            retries=model.retries,
+            timeout=(min(5.0, model.timeout), model.timeout),
+            deadline=model.timeout,
+            charts=index_charts(model, index),
+            on_read=on_read,
+        )
+
+    return {index: IndexLoad(loader(index)) for index in dict.fromkeys(wanted)}
 
 
 def _load_file(
-    path: Path, *, cache_dir: Path, max_bytes: int, charts: tuple[str, ...] | None
+    path: Path,
+    *,
+    cache_dir: Path,
+    max_bytes: int,
+    charts: tuple[str, ...] | None,
+    on_read: Callable[[IndexSnapshot], None] | None,
 ) -> IndexSnapshot:
     """A local index: always read and hashed (cheap, and never misses a same-size rewrite)."""
     source = str(path)
@@ -278,10 +369,20 @@ def _load_file(
     now = _now()
     if cached is not None and cached.sha256 == sha:
         return _snapshot(source, cached, "live", fetched_at=now)
-    entries = parse_index(data, source, charts=charts)
+    entries = parse_index(data, source, charts=charts, on_entries=_read(on_read, source, sha))
     fresh = _Cached(f"sha256:{sha}", None, None, sha, now, entries, charts=charts)
     _write_cache(cpath, source, fresh)
     return _snapshot(source, fresh, "live")
+
+
+def _read(
+    on_read: Callable[[IndexSnapshot], None] | None, source: str, sha: str
+) -> Callable[[dict[str, tuple[IndexEntry, ...]]], None] | None:
+    """What :func:`~.chartindex.parse_index` calls with the entries it has read: ``on_read``
+    with them as a snapshot of the body whose sha256 is ``sha``."""
+    if on_read is None:
+        return None
+    return lambda entries: on_read(IndexSnapshot(source, None, _now(), "live", entries, digest=sha))
 
 
 def _load_url(
@@ -299,6 +400,7 @@ def _load_url(
     max_retry_after: float | None,
     deadline: float | None,
     charts: tuple[str, ...] | None,
+    on_read: Callable[[IndexSnapshot], None] | None,
 ) -> IndexSnapshot:
     source = redact_url(url)
     cpath = cache_path(cache_dir, source)
@@ -368,7 +470,9 @@ def _load_url(
     if cached is not None and cached.sha256 == sha:
         entries, charts = cached.entries, cached.charts  # same bytes: no need to parse again
     else:
-        entries = parse_index(response.body, source, charts=charts)
+        entries = parse_index(
+            response.body, source, charts=charts, on_entries=_read(on_read, source, sha)
+        )
     validator = response.etag or response.last_modified or f"sha256:{sha}"
     fresh = _Cached(
         validator,

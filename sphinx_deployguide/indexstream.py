@@ -24,6 +24,7 @@ are never expanded here.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Collection
 from typing import Any
@@ -62,14 +63,21 @@ class _Done(Exception):
 
 
 def index_document(
-    loader: Any, charts: Collection[str] | None, *, data: bytes | None = None
+    loader: Any,
+    charts: Collection[str] | None,
+    *,
+    data: bytes | None = None,
+    on_read: Callable[[dict[Any, Any]], None] | None = None,
 ) -> Any:
     """The document ``loader`` (a PyYAML loader over the index) holds, with ``entries``
     keeping only ``charts`` (all when None). Raises :class:`yaml.YAMLError` for invalid
     YAML, :class:`Unusual` for what must be loaded the general way. ``data``: the bytes the
-    loader reads, to stop once the wanted charts are built when that gives the same."""
+    loader reads, to stop once the wanted charts are built when that gives the same; then
+    ``on_read`` is called with the document so far (the wanted charts' entries) before the
+    rest of it is checked, for work that may start on them (the document returned, or the
+    error raised, is what counts)."""
     try:
-        return _document(loader.get_event, charts, _Early.of(data, charts))
+        return _document(loader.get_event, charts, _Early.of(data, charts, on_read))
     except _Done as done:
         return done.document
 
@@ -145,15 +153,19 @@ def _entries(
             entries[chart] = _build(get, value_event, 2)
             if early is not None and early.written_once(event, str(chart)):
                 wanted.discard(str(chart))
-                if not wanted and early.valid():
+                if not wanted:
                     document["entries"] = entries
-                    raise _Done(document)
+                    if early.on_read is not None:
+                        early.on_read(document)
+                    if early.valid():
+                        raise _Done(document)
         else:
             _skip(get, value_event)
     return entries
 
 
 #: What could start a tag, an anchor, an alias or a complex key (only where a node starts).
+_MARKERS = (b"!", b"&", b"*", b"?")
 _MARKERS_RE = re.compile(rb"[!&*?]")
 #: What may stand (after blanks) before a node's start.
 _NODE_STARTS = frozenset(b"\n:-[,?")
@@ -162,22 +174,35 @@ _NODE_STARTS = frozenset(b"\n:-[,?")
 class _Early:
     """Whether a walk may stop once the wanted charts are built (see the module doc)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, on_read: Callable[[dict[Any, Any]], None] | None) -> None:
         self.data = data
+        self.on_read = on_read
         self._valid: bool | None = None
 
+    @functools.cached_property
+    def text(self) -> bytes:
+        """The document after a line break, so that every line starts after one."""
+        return b"\n" + self.data
+
     @classmethod
-    def of(cls, data: bytes | None, charts: Collection[str] | None) -> _Early | None:
+    def of(
+        cls,
+        data: bytes | None,
+        charts: Collection[str] | None,
+        on_read: Callable[[dict[Any, Any]], None] | None = None,
+    ) -> _Early | None:
         if data is None or charts is None or not charts or b"{" in data:
             return None  # all charts, or flow mappings somewhere: walk to the end
         if b"\n---" in data or b"\n..." in data or data.startswith((b"---", b"...")):
             return None  # document markers: perhaps a second document
-        for marker in _MARKERS_RE.finditer(data):
-            start = marker.start()
-            before = data[:start].rstrip(b" \t")
-            if not before or before[-1] in _NODE_STARTS:
-                return None  # perhaps a tag, an anchor, an alias or a complex key
-        return cls(data)
+        if any(marker in data for marker in _MARKERS):  # (most indexes have none)
+            for found in _MARKERS_RE.finditer(data):
+                start = found.start()
+                while start and data[start - 1] in b" \t":
+                    start -= 1
+                if not start or data[start - 1] in _NODE_STARTS:
+                    return None  # perhaps a tag, an anchor, an alias or a complex key
+        return cls(data, on_read)
 
     def written_once(self, key: Event, name: str) -> bool:
         """Whether mapping key ``key`` (a plain scalar ``name``) is written once at its
@@ -186,12 +211,11 @@ class _Early:
         if key.style not in (None, "") or not isinstance(mark.column, int):  # type: ignore[attr-defined]
             return False
         line = b"\n" + b" " * mark.column
-        text = b"\n" + self.data
-        if line + b'"' in text:
+        if line + b'"' in self.text:
             return False  # a double-quoted key there could spell it with escapes
         raw = re.escape(name.encode("utf-8"))
         pattern = re.compile(re.escape(line) + rb"(?:" + raw + rb"|'" + raw + rb"')[ \t]*:")
-        return len(pattern.findall(text)) == 1
+        return len(pattern.findall(self.text)) == 1
 
     def valid(self) -> bool:
         """libyaml's C parser reads the whole document without an error (it raises the

@@ -781,3 +781,32 @@ def test_real_index_over_http_then_304(load) -> None:
         assert server.statuses() == [200, 304]
     assert {chart: len(items) for chart, items in live.entries.items()} == REAL_COUNTS
     assert warm.entries == live.entries
+
+
+def test_an_index_load_hands_over_its_entries_before_its_snapshot(index_server, tmp_path):
+    """:func:`start_index_loads` loads each index of the model in a thread; ``ahead()``
+    gives the entries read (the body's digest with them) before the rest of the body is
+    checked, and the snapshot has the same entries. A load that fails fails both ways."""
+    from sphinx_deployguide.config import load_model
+    from sphinx_deployguide.indexcache import start_index_loads
+
+    model_file = tmp_path / "deployguide.toml"
+    model_file.write_text(
+        '[cache]\ndir = "cache"\n\n'
+        f'[charts.binderhub]\nsource = "."\nindex = "{index_server.url}"\n\n'
+        f'[charts.jupyterhub]\nsource = "."\nindex = "{index_server.url}"\n'
+    )
+    model = load_model(model_file)
+    index_server.set_body(BODY)
+    (load,) = start_index_loads(model, refresh=False, offline="error").values()
+    ahead, snapshot = load.ahead(), load()
+    assert ahead.entries == snapshot.entries and ahead.digest == snapshot.digest
+    assert set(snapshot.entries) == {"binderhub", "jupyterhub"}  # one read for both charts
+    assert index_server.request_count == 1
+
+    index_server.set_body(b"apiVersion: v1\nentries:\n  binderhub: [\n")
+    (broken,) = start_index_loads(model, refresh=True, offline="error").values()
+    with pytest.raises(ChartIndexError, match="not valid YAML"):
+        broken.ahead()
+    with pytest.raises(ChartIndexError, match="not valid YAML"):
+        broken()

@@ -179,3 +179,28 @@ def test_errors_in_charts_not_read_are_not_reported() -> None:
     with pytest.raises(ChartIndexError, match="entries.b"):
         parse_index(body, "index.yaml")
     assert list(parse_index(body, "index.yaml", charts={"a"})) == ["a"]
+
+
+def test_the_wanted_entries_are_handed_over_before_the_rest_is_checked() -> None:
+    """``on_entries`` gets the wanted charts' entries as soon as they are read, before the
+    rest of the document is checked; what is returned is that same reading, and an error
+    further down is still the error (reported as before)."""
+    head = (
+        "apiVersion: v1\nentries:\n  wanted:\n  - version: 1.0.0\n"
+        "    created: 2024-01-01T00:00:00Z\n    digest: abc\n"
+        "    urls: [https://example.org/wanted-1.0.0.tgz]\n"
+    )
+    good = (head + "  other:\n  - version: 2.0.0\n    created: 2024-01-02T00:00:00Z\n").encode()
+    seen: list[object] = []
+    entries = parse_index(good, "index.yaml", charts={"wanted"}, on_entries=seen.append)
+    assert seen == [entries] and seen[0] is entries
+    assert entries == parse_index(good, "index.yaml", charts={"wanted"})
+
+    broken = (head + "  other:\n  - version: [2.0.0\n").encode()  # an unclosed flow sequence
+    seen.clear()
+    with pytest.raises(ChartIndexError, match="not valid YAML") as raised:
+        parse_index(broken, "index.yaml", charts={"wanted"}, on_entries=seen.append)
+    assert seen == [entries]
+    with pytest.raises(ChartIndexError) as again:
+        parse_index(broken, "index.yaml", charts={"wanted"})
+    assert str(raised.value) == str(again.value)

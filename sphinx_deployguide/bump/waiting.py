@@ -18,12 +18,11 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from ..chartindex import IndexEntry, IndexSnapshot
-from ..chartresolve import index_charts
 from ..config import ChartSpec, Model
 from ..delay import format_duration, iso_utc
 from ..errors import DeployGuideError, NetworkError
 from ..facts import ChartState
-from ..indexcache import load_index
+from ..indexcache import index_charts, load_index
 from ..redact import redact_url
 from ..verdict import (
     Verdict,
@@ -151,7 +150,7 @@ def fresh_index(spec: ChartSpec, model: Model) -> IndexSnapshot:
         refresh=True,
         retries=1,
         deadline=model.timeout,
-        charts=index_charts(model, spec),
+        charts=index_charts(model, spec.index),
     )
 
 

@@ -8,7 +8,6 @@ import sys
 
 from ..escape import terminal_text
 from ..exitcodes import EXIT_OK
-from ..factresolve import resolve_facts
 from ..redact import redact_url
 from .common import load_model_from_args
 
@@ -39,7 +38,14 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    facts = resolve_facts(load_model_from_args(args), refresh=args.refresh)
+    from ..indexcache import start_index_loads
+
+    model = load_model_from_args(args)
+    # the index is requested and parsed while the git side is imported and asked
+    indexes = start_index_loads(model, refresh=args.refresh, offline=model.offline)
+    from ..factresolve import resolve_facts
+
+    facts = resolve_facts(model, refresh=args.refresh, indexes=indexes)
     for problem in facts.problems:  # missing files named by the model: the rest stands
         print(f"deployguide: warning: {terminal_text(problem)}", file=sys.stderr)
     if facts.stale:
