@@ -130,6 +130,9 @@ class PinSpec:
 
 @dataclass(frozen=True)
 class ChartSpec:
+    """One ``[charts.NAME]`` of the model: where the chart comes from, where it is
+    published, where it is pinned."""
+
     name: str
     source: str
     branch: str
@@ -141,6 +144,8 @@ class ChartSpec:
 
 @dataclass(frozen=True)
 class Environment:
+    """One ``[environments.NAME]`` of the model: where it is served and how it is deployed."""
+
     name: str
     url: str | None = None
     values: tuple[str, ...] = ()
@@ -152,6 +157,9 @@ class Environment:
 
 @dataclass(frozen=True)
 class Model:
+    """The model file, read and checked: its charts, environments, cache and network
+    settings, and the problems found in the files it names."""
+
     path: Path
     base_dir: Path
     deploy_repo: Path

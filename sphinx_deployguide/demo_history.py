@@ -18,6 +18,8 @@ BRANCH = "main"
 
 @dataclass(frozen=True)
 class Person:
+    """An author or committer of the demo history."""
+
     name: str
     email: str
     tz: str  # git's "+HHMM" offset, for realism only: times below are UTC
@@ -71,6 +73,8 @@ def append(path: str, text: str) -> Change:
 
 @dataclass
 class DemoCommit:
+    """One commit of the demo history, written by ``git fast-import``."""
+
     label: str
     parents: tuple[str, ...]
     author: Person

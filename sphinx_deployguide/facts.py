@@ -85,6 +85,8 @@ class Provenance:
 
 @dataclass(frozen=True)
 class Fact:
+    """One computed value with its kind and provenance."""
+
     name: str
     value: Any
     kind: str
@@ -180,6 +182,9 @@ class ChartState:
 
 @dataclass
 class FactSet:
+    """Every fact of a model, what could not be computed and why, and the chart states
+    they come from."""
+
     model: Model
     facts: dict[str, Fact]
     charts: dict[str, ChartState]

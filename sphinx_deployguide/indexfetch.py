@@ -119,6 +119,8 @@ class Transient(Exception):
 
 @dataclass(frozen=True)
 class Response:
+    """A complete answer of the index server (or a 304)."""
+
     status: int
     body: bytes
     etag: str | None
@@ -129,6 +131,8 @@ class Response:
 
 @dataclass(frozen=True)
 class _Redirect:
+    """A redirect to follow (by hand: see :func:`_fetch_following`)."""
+
     location: str
 
 

@@ -28,6 +28,8 @@ else:  # Python 3.10
 
 @dataclass(frozen=True)
 class Key:
+    """Select a mapping key."""
+
     name: str
 
     def __str__(self) -> str:
@@ -36,6 +38,8 @@ class Key:
 
 @dataclass(frozen=True)
 class Index:
+    """Select a list item by position."""
+
     index: int
 
     def __str__(self) -> str:

@@ -18,6 +18,8 @@ SUBTYPE = "coverage"
 
 @dataclass(frozen=True)
 class ChecklistRef:
+    """Where the runbook has a checklist for an environment."""
+
     env: str
     checklist_id: str
     file: str | None

@@ -94,6 +94,8 @@ class Spot:
 
 @dataclass(frozen=True)
 class StepRecord:
+    """One step of a rendered checklist, as the checklist builder and the CLI list it."""
+
     step_id: str
     text: str  # the step's first paragraph as plain text (values filled)
     lineno: int | None
@@ -102,6 +104,8 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class ChecklistRecord:
+    """One rendered checklist of a document, kept across documents (purged and merged)."""
+
     docname: str
     checklist_id: str
     env: str

@@ -50,6 +50,8 @@ class JudgedMatch:
 
 @dataclass(frozen=True)
 class Diagnosis:
+    """The verdict on a CI log, with the findings it rests on."""
+
     verdict: str  # "spurious" | "legitimate" | "undetermined" | "unknown"
     findings: tuple[JudgedMatch, ...]  # best first
     error_lines: tuple[LogLine, ...]  # the last error-looking lines (for "unknown")
