@@ -162,7 +162,8 @@ class Answers:
         self.read_back = bool(self._answers)
         self._dirty = False
         self._lock = threading.Lock()
-        self._computing: dict[str, threading.Event] = {}
+        #: Questions being computed: (the thread computing it, set when it is done).
+        self._computing: dict[str, tuple[int, threading.Event]] = {}
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -175,20 +176,21 @@ class Answers:
         return answers if isinstance(answers, dict) else {}
 
     def ask(self, question: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        key = repr(question)
+        key, here = repr(question), threading.get_ident()
+        mine: threading.Event | None = None
         with self._lock:
             if key in self._answers:
                 return self._answers[key]
-            other = self._computing.get(key)
+            thread, other = self._computing.get(key, (here, None))
             if other is None:
-                mine = self._computing[key] = threading.Event()
-        if other is not None:  # another thread asks git this now: its answer, once known
+                mine = threading.Event()
+                self._computing[key] = (here, mine)
+        if other is not None and thread != here:  # asked there now: its answer, once known
             other.wait(WAIT_FOR_OTHER)
             with self._lock:
                 if key in self._answers:
                     return self._answers[key]
-            return self._compute(key, compute, None)  # it failed (or took too long)
-        return self._compute(key, compute, mine)
+        return self._compute(key, compute, mine)  # (or there it failed, or took too long)
 
     def _compute(self, key: str, compute: Callable[[], Any], mine: threading.Event | None) -> Any:
         try:

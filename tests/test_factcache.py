@@ -323,7 +323,8 @@ def test_a_companion_asks_in_another_thread_what_the_repository_then_knows(
 
 def test_a_question_asked_in_two_threads_at_once_is_computed_once(tmp_path):
     """A companion thread asking what the main thread is computing waits for that answer
-    instead of asking git again; a failure is not an answer (asked again, it is computed)."""
+    instead of asking git again; a failure is not an answer (asked again, it is computed);
+    a thread never waits for itself."""
     import threading
 
     from sphinx_deployguide.factcache import Answers
@@ -357,3 +358,5 @@ def test_a_question_asked_in_two_threads_at_once_is_computed_once(tmp_path):
     with pytest.raises(RuntimeError):
         answers.ask(("r",), failing)
     assert answers.ask(("r",), lambda: 7) == 7  # asked again, computed
+    # asked again while this thread computes it: computed, never waited for
+    assert answers.ask(("s",), lambda: answers.ask(("s",), lambda: 5)) == 5
