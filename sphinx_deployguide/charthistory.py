@@ -48,12 +48,14 @@ def ancestor_count(repo: GitRepo, commit: str) -> tuple[int, str | None]:
     against git: an older published ancestor B of A whose count differs from A's by exactly
     ``rev-list --count B..A`` (a count made on a shallow clone, or a wrong one, fails that).
     Replace refs or grafts, which change what git walks here, and anything else (no such
-    pair, counts that disagree) count the whole history, unless git counted another commit
-    in this run (the head, before the pin): then from that one (:func:`_count_from_counted`).
-    The second element says how.
+    pair, counts that disagree) count the whole history. But first: when another commit was
+    counted in this run (the head, before the pin), from that one
+    (:func:`_count_from_counted`). The second element says how.
     """
 
     def ask() -> list[Any]:
+        if repo.counted:  # from a count of this run, in one short walk
+            return list(_count_from_counted(repo, commit))
         derived = None
         if (
             repo.object_estimate() > _LONG_HISTORY
@@ -61,26 +63,30 @@ def ancestor_count(repo: GitRepo, commit: str) -> tuple[int, str | None]:
             and repo.count_anchors
         ):
             derived = _count_from_published(repo, commit)
-        if derived is None and repo.counted:  # from a count of this run: same answer, sooner
-            return [_count_from_counted(repo, commit), None]
         return list(derived) if derived else [repo.count(commit), None]
 
     n, how = repo.answer(("ancestor-count", commit), ask)
-    if how is None:  # git's own count: others may be counted from it
-        repo.counted[commit] = n
+    repo.counted[commit] = (n, how)  # others are counted from it
     return n, how
 
 
-def _count_from_counted(repo: GitRepo, commit: str) -> int:
+def _count_from_counted(repo: GitRepo, commit: str) -> tuple[int, str | None]:
     """The count of ``commit`` from that of a commit K counted in this run: the ancestors of
     ``commit`` are those of K, less those only K has, plus those only ``commit`` has, and
     ``git rev-list --left-right --count K...COMMIT`` counts both sides while walking only
     the commits between them (a bump's pin is a few hundred commits from the head, in a
-    history of thousands). Exact whatever K is (git walks the same graph as for a count)."""
-    known, n_known = list(repo.counted.items())[-1]  # (a companion may add one meanwhile)
+    history of thousands). Exact whatever K is (git walks the same graph as for a count);
+    how K was counted, when it was not by git alone, is said along."""
+    known, (n_known, how_known) = list(repo.counted.items())[-1]  # (a companion may add one)
     sides = repo.run("rev-list", "--left-right", "--count", f"{known}...{commit}")
-    only_known, only_commit = sides.split()
-    return n_known - int(only_known) + int(only_commit)
+    only_known, only_commit = (int(side) for side in sides.split())
+    n = n_known - only_known + only_commit
+    if how_known is None:
+        return n, None
+    return n, (
+        f"{n_known} for {repo.short(known)} ({how_known}), - {only_known} + {only_commit} "
+        "commits between them"
+    )
 
 
 def _count_from_published(repo: GitRepo, commit: str) -> tuple[int, str] | None:

@@ -66,9 +66,10 @@ class GitRepo(GitObjects):
         self._anchors: dict[str, int] = {}
         self._anchor_sources: list[Callable[[], dict[str, int]]] = []
         self._anchor_lock = threading.Lock()
-        #: {full sha: ancestor count} git counted in this run (shared with companions), from
-        #: which another commit's count is a short walk away (:func:`.charthistory.ancestor_count`).
-        self.counted: dict[str, int] = {}
+        #: {full sha: (ancestor count, how)} counted in this run (shared with companions),
+        #: from which another commit's count is a short walk away
+        #: (:func:`.charthistory.ancestor_count`).
+        self.counted: dict[str, tuple[int, str | None]] = {}
 
     def __repr__(self) -> str:
         return f"GitRepo({str(self.path)!r})"

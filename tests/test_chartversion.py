@@ -896,7 +896,7 @@ def test_a_count_is_made_from_another_counted_in_the_run(demo_world, tmp_path):
     head = source.resolve_or_fail("main")
     first = ancestor_count(source, head)
     assert first == (int(git(copy, "rev-list", "--count", head)), None)
-    assert source.counted == {head: first[0]}
+    assert source.counted == {head: first}
     asked: list[tuple[str, ...]] = []
     real_run = source.run
 
@@ -910,3 +910,18 @@ def test_a_count_is_made_from_another_counted_in_the_run(demo_world, tmp_path):
         n = ancestor_count(source, commit)
         assert n == (int(git(copy, "rev-list", "--count", commit)), None), commit
         assert [a[:3] for a in asked] == [("rev-list", "--left-right", "--count")], asked
+
+
+@pytest.mark.usefixtures("long_history")
+def test_a_count_made_from_a_published_one_says_so(demo_world):
+    """A count made from a count of the run that itself came from the index's published
+    counts is git's too, and says where it started."""
+    source = GitRepo(demo_world.source)
+    source.count_anchors = _published_counts(source, published_commits(demo_world))
+    head = source.resolve_or_fail("main")
+    n_head, how_head = ancestor_count(source, head)
+    assert how_head is not None  # from the nearest published ancestor
+    older = demo_world.pr_commit
+    n, how = ancestor_count(source, older)
+    assert n == int(source.run("rev-list", "--count", older))
+    assert how is not None and how.startswith(f"{n_head} for {source.short(head)} ({how_head}), - ")
