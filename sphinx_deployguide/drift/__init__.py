@@ -13,4 +13,9 @@ from __future__ import annotations
 
 from .finding import SEVERITIES, Finding
 
-__all__ = ["SEVERITIES", "Finding"]
+__all__ = ["HISTORICAL_ROLE", "SEVERITIES", "Finding"]
+
+#: The role that marks a version or commit as deliberately historical: the ``hardcoded``
+#: check skips it (here, not in :mod:`.hardcoded`: the extension registers the role in every
+#: build and imports that check only when a page has something for it to check).
+HISTORICAL_ROLE = "deploy-historical"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import DeployGuideError
 from ..versionparse import parse_version, version_finder
+from . import HISTORICAL_ROLE
 from .finding import Finding
 
 if TYPE_CHECKING:
@@ -25,8 +26,6 @@ SUBTYPE = "hardcoded"
 
 #: A bare abbreviated or full commit id: 7-40 hex digits standing alone.
 SHA_RE = re.compile(r"\b[0-9a-f]{7,40}\b")
-
-HISTORICAL_ROLE = "deploy-historical"
 
 
 @dataclass(frozen=True)

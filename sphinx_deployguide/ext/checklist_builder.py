@@ -21,7 +21,6 @@ from sphinx.errors import SphinxError
 from sphinx.util.docutils import docutils_namespace, patch_docutils
 
 from ..errors import DeployGuideError
-from ..stdio import internal_error, sphinx_warning_stream, stdout_to_stderr
 from .checklist import deployguide_checklist, deployguide_step
 from .state import get_state
 
@@ -206,6 +205,8 @@ def render_checklist(
     if config_path is not None:
         overrides["deployguide_config"] = str(Path(config_path).resolve())
     from sphinx.application import Sphinx
+
+    from ..stdio import internal_error, sphinx_warning_stream, stdout_to_stderr
 
     with (
         tempfile.TemporaryDirectory(prefix="deployguide-checklist-") as tmp,

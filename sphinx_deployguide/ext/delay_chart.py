@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-from ..delaychart import DelayPicture, render_svg, summary
 from ..errors import DeployGuideError
 from . import guard
 from .state import get_facts, note_fact_use
@@ -61,6 +60,8 @@ class DeployDelayChart(SphinxDirective):
                 values[field] = facts.get(name)
             except DeployGuideError as error:
                 return self.problem(f"deploy-delay-chart {chart!r}: {message_of(error)}")
+        from ..delaychart import DelayPicture, summary  # here: few pages draw a chart
+
         picture = DelayPicture(
             chart,
             tuple(float(s) for s in values["samples"].value),
@@ -96,6 +97,8 @@ class DeployDelayChart(SphinxDirective):
 
 
 def html_visit_chart(self: HTML5Translator, node: deployguide_delay_chart) -> None:
+    from ..delaychart import DelayPicture, render_svg
+
     picture = DelayPicture(
         node["chart"], tuple(node["samples"]), node["median"], node["p90"], node["wait"]
     )

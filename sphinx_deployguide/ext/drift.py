@@ -30,28 +30,11 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 from sphinx.util.matching import Matcher
 
 from ..config import toml_key_line
-from ..drift import Finding
-from ..drift.claims import (
-    check_config_claim,
-    check_file_claim,
-    check_job_claim,
-    check_member_claim,
-    check_step_claim,
-    check_text_claim,
-    missing_job,
-)
+from ..drift import HISTORICAL_ROLE, Finding
 from ..drift.coverage import ChecklistRef, check_coverage
 from ..drift.finding import display_path
-from ..drift.hardcoded import (
-    HISTORICAL_ROLE,
-    Candidate,
-    ChartCommits,
-    check_candidate,
-)
 from ..drift.pins import check_pin, pin_location
-from ..workflow import JobMatrix, WorkflowError, read_job
 from . import guard
-from .drift_scan import scan_doctree
 from .state import Claim, TextClaim, get_state
 from .warnings import report
 
@@ -62,6 +45,7 @@ if TYPE_CHECKING:
 
     from ..config import Model
     from ..facts import FactSet
+    from ..workflow import JobMatrix, WorkflowError
 
 
 # --- markup ----------------------------------------------------------------------------------
@@ -105,6 +89,8 @@ class DeployHistorical(SphinxRole):
 
 
 def _doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    from .drift_scan import scan_doctree  # here: a build that reads nothing scans nothing
+
     env = app.env
     get_state(env).set_spots(
         env.docname, scan_doctree(env.docname, str(env.doc2path(env.docname)), doctree)
@@ -115,7 +101,12 @@ def _doctree_read(app: Sphinx, doctree: nodes.document) -> None:
 
 
 def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
-    """All drift findings of the build, from the merged records and the facts."""
+    """All drift findings of the build, from the merged records and the facts.
+
+    Every build runs them (the deploy repo and the chart source may have moved while no
+    page did); the claim and hardcoded checks are imported when there is something for
+    them to check.
+    """
     model = facts.model
     repo = model.deploy_repo
     model_lines = model.path.read_text(encoding="utf-8").splitlines()
@@ -123,7 +114,15 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
     state = get_state(env)
     jobs = _Jobs(model, model_lines)
     named = model.named_files()  # a missing one is restored, never swapped for another's
-    for claim in state.all_claims():
+    claims, text_claims = state.all_claims(), state.all_text_claims()
+    if claims or text_claims:
+        from ..drift.claims import (
+            check_config_claim,
+            check_file_claim,
+            check_job_claim,
+            check_text_claim,
+        )
+    for claim in claims:
         file, line = claim.source, claim.lineno
         if claim.kind == "file":
             found = check_file_claim(repo, claim.target, file=file, line=line, named=named)
@@ -141,7 +140,7 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
             found = None
         if found:
             findings.append(found)
-    for tc in state.all_text_claims():
+    for tc in text_claims:
         found = check_text_claim(
             repo,
             tc.file,
@@ -154,9 +153,13 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
         if found:
             findings.append(found)
 
-    commits = ChartCommits(facts.charts)
+    spots_by_doc = state.spots_by_doc()
+    if spots_by_doc:  # typed versions or commits: which chart do they belong to?
+        from ..drift.hardcoded import Candidate, ChartCommits, check_candidate
+
+        commits = ChartCommits(facts.charts)
     historical = Matcher(list(env.config.deployguide_historical))
-    for doc, spots in state.spots_by_doc():
+    for doc, spots in spots_by_doc:
         if historical(doc):  # incident reports quote old versions on purpose
             continue
         for spot in spots:
@@ -204,6 +207,9 @@ class _Jobs:
         return f"environments.{env}.job in {where}" + (f":{line}" if line else "")
 
     def check(self, claim: Claim) -> Finding | None:
+        from ..drift.claims import check_member_claim, check_step_claim, missing_job
+        from ..workflow import WorkflowError, read_job
+
         env_name, _, rest = claim.target.partition("#")
         file, line = claim.source, claim.lineno
         environment = self.model.environments.get(env_name)

@@ -22,7 +22,6 @@ from docutils.parsers.rst import Directive, DirectiveError
 from sphinx.errors import SphinxError
 
 from ..errors import DeployGuideError
-from ..stdio import internal_error
 from .warnings import DeployGuideWarning, warn
 
 if TYPE_CHECKING:
@@ -36,6 +35,8 @@ def _report(env: BuildEnvironment | None, exc: Exception, location: Any, doing: 
     if isinstance(exc, DeployGuideError):
         warn(env, location, DeployGuideWarning.CONFIG, str(exc))
     else:
+        from ..stdio import internal_error  # here: only a bug gets this far
+
         warn(env, location, DeployGuideWarning.INTERNAL, internal_error(exc, doing))
 
 
