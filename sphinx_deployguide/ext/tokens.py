@@ -11,6 +11,7 @@ no-break rule as a single value) and every other builder as their text.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -22,17 +23,21 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.writers.html5 import HTML5Translator
 
-#: The pieces of a sentence that are one token each, by kind (times before versions, which
-#: a date would otherwise start; a SHA has a digit, so that no word is taken for one).
-TOKEN = re.compile(
-    r"""
-    (?P<time>\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)
-    | (?P<version>\b\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?)
-    | (?P<duration>\b\d+(?:\.\d+)?\x20(?:h\x20\d+\x20min|days?|day|min|h|s)\b)
-    | (?P<sha>\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b)
-    """,
-    re.VERBOSE,
-)
+
+@functools.cache
+def token_pattern() -> re.Pattern[str]:
+    """The pieces of a sentence that are one token each, by kind (times before versions,
+    which a date would otherwise start; a SHA has a digit, so that no word is taken for
+    one). Compiled on first use: a build that writes no page splits no sentence."""
+    return re.compile(
+        r"""
+        (?P<time>\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)
+        | (?P<version>\b\d+\.\d+\.\d+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?(?:\+[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?)
+        | (?P<duration>\b\d+(?:\.\d+)?\x20(?:h\x20\d+\x20min|days?|day|min|h|s)\b)
+        | (?P<sha>\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b)
+        """,
+        re.VERBOSE,
+    )
 
 
 class deployguide_token(nodes.Inline, nodes.TextElement):
@@ -43,7 +48,7 @@ def split_tokens(text: str) -> list[tuple[str, str | None]]:
     """``text`` as ``(piece, kind)`` pairs: kind None for plain text (pure)."""
     pieces: list[tuple[str, str | None]] = []
     done = 0
-    for match in TOKEN.finditer(text):
+    for match in token_pattern().finditer(text):
         if match.start() > done:
             pieces.append((text[done : match.start()], None))
         pieces.append((match.group(0), match.lastgroup))
