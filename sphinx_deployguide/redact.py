@@ -50,6 +50,8 @@ def redact_url(text: str) -> str:
 
     Works on a bare URL or on any text holding URLs (messages, git's stderr).
     """
+    if "://" not in text and "=" not in text:  # neither pattern can match: most texts
+        return text
     text = _USERINFO.sub(r"\1***@", text)
     return _QUERY.sub(r"\1***", text)
 

@@ -238,6 +238,23 @@ def test_mirror_slug_is_readable_distinct_and_secret_free():
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fatal: https://user:s3cr3t@host/x failed", "fatal: https://***@host/x failed"),
+        ("https://h/i.yaml?sig=s3cr3t&v=1", "https://h/i.yaml?sig=***&v=1"),
+        # a query without its URL (a log line cut short) is redacted too
+        ("GET ?access_token=s3cr3t&page=2", "GET ?access_token=***&page=2"),
+        # nothing to hide: the same text (most fact values, commit subjects)
+        ("https://staging.demo.invalid", "https://staging.demo.invalid"),
+        ("Merge pull request #1234 from a/b", "Merge pull request #1234 from a/b"),
+        ("1.0.0-0.dev.git.3506.hba24eb2a", "1.0.0-0.dev.git.3506.hba24eb2a"),
+    ],
+)
+def test_redact_url_hides_credentials_and_leaves_other_text(text, expected):
+    assert redact_url(text) == expected
+
+
 def test_mirror_is_a_blobless_bare_clone_and_computes_like_the_source(src, tmp_path):
     cache = tmp_path / "cache"
     url = file_url(src.path)
