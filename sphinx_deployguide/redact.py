@@ -9,6 +9,7 @@ output, page or cache file name can show them.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -37,23 +38,31 @@ SECRET_PARAMS = (
 # scheme://USERINFO@ : the userinfo runs to the *last* "@" before the path, query or fragment
 # (greedy), so a password with a raw "@" is hidden whole.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*(?:@[^/?#\s@]*)*@")
-_PARAM_NAME = "|".join(re.escape(name) for name in SECRET_PARAMS)
-# The value runs to the next parameter, fragment, blank or quote; a ":" followed by a blank
-# ends it too (the URL is the start of a "URL: message" line).
-_QUERY = re.compile(
-    rf"(?i)([?&;](?:[\w.~%-]*[_.-])?(?:{_PARAM_NAME})=)(?:[^&#;:\s'\"<>]|:(?!\s|$))*",
-)
+
+
+@functools.cache
+def _secret_params() -> re.Pattern[str]:
+    """A secret query parameter and its value (compiled on first use: most texts have no
+    ``=``). The value runs to the next parameter, fragment, blank or quote; a ":" followed
+    by a blank ends it too (the URL is the start of a "URL: message" line)."""
+    names = "|".join(re.escape(name) for name in SECRET_PARAMS)
+    return re.compile(
+        rf"(?i)([?&;](?:[\w.~%-]*[_.-])?(?:{names})=)(?:[^&#;:\s'\"<>]|:(?!\s|$))*",
+    )
 
 
 def redact_url(text: str) -> str:
     """``text`` with URL credentials replaced by ``***`` (userinfo and secret query values).
 
-    Works on a bare URL or on any text holding URLs (messages, git's stderr).
+    Works on a bare URL or on any text holding URLs (messages, git's stderr). Each pattern
+    runs only on a text it can match (most texts, a commit subject or a version, have
+    neither a scheme's ``://`` nor a parameter's ``=``).
     """
-    if "://" not in text and "=" not in text:  # neither pattern can match: most texts
-        return text
-    text = _USERINFO.sub(r"\1***@", text)
-    return _QUERY.sub(r"\1***", text)
+    if "://" in text:
+        text = _USERINFO.sub(r"\1***@", text)
+    if "=" in text:
+        text = _secret_params().sub(r"\1***", text)
+    return text
 
 
 def redact_value(value: Any) -> Any:
