@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 from sphinx.errors import ConfigError
 from sphinx.util.console import strip_colors
 
@@ -23,6 +24,7 @@ from sphinx_deployguide.config import MODEL_KEYS, load_model
 from sphinx_deployguide.ext.state import get_state
 from sphinx_deployguide.ext.warnings import DeployGuideWarning
 from sphinx_deployguide.factresolve import resolve_facts
+from tests.driftfixtures import pin
 from tests.htmltree import parse_html
 from tests.indexserver import IndexServer
 
@@ -431,7 +433,9 @@ def _commit_chart_change(source: Path) -> None:
     )
 
 
-def test_incremental_build_after_a_new_chart_commit(build, make_app, demo_copy, tmp_path):
+def _rebuilder(make_app, demo_copy, tmp_path):
+    """A function that builds the MyST test root on ``demo_copy`` again (same folders) and
+    returns the app and the documents it read."""
     srcdir = tmp_path / "src"
     shutil.copytree(ROOTS / "test-deployguide-myst", srcdir)
     overrides = {"deployguide_config": str(demo_copy.model)}
@@ -448,6 +452,19 @@ def test_incremental_build_after_a_new_chart_commit(build, make_app, demo_copy, 
             app.cleanup()
         return app, read
 
+    return rebuild
+
+
+def _shown_values(app, name: str) -> dict[str, str]:
+    """The rendered facts of a page: fact name -> text shown."""
+    return {
+        v.attrs["data-deployguide-fact"]: v.text()
+        for v in page(app, name).find_all("span", "deployguide-value")
+    }
+
+
+def test_incremental_build_after_a_new_chart_commit(build, make_app, demo_copy, tmp_path):
+    rebuild = _rebuilder(make_app, demo_copy, tmp_path)
     first, read = rebuild()
     assert read == ["facts", "index", "prod", "staging"]
     old = resolve_facts(load_model(demo_copy.model)).get("charts.binderhub.version").value
@@ -466,6 +483,43 @@ def test_incremental_build_after_a_new_chart_commit(build, make_app, demo_copy, 
         assert new in html, name
         assert old not in html, name
 
+    _, read = rebuild()
+    assert read == []
+
+
+def test_incremental_build_after_a_new_pin_and_an_index_change(make_app, demo_copy, tmp_path):
+    """The pin file and the index are read again by every build: a no-op rebuild re-reads no
+    page, and one after the pin or the index changed re-reads every page that shows facts,
+    which then show the new values."""
+    rebuild = _rebuilder(make_app, demo_copy, tmp_path)
+    app, read = rebuild()
+    assert read == ["facts", "index", "prod", "staging"]
+    before = _shown_values(app, "facts")
+    assert before["charts.binderhub.pinned"] == demo_copy.pinned_version
+    assert before["charts.binderhub.state"] == "published"
+    _, read = rebuild()
+    assert read == []
+
+    pin(demo_copy, demo_copy.current_version)
+    app, read = rebuild()
+    assert read == ["facts", "prod", "staging"]
+    assert _shown_values(app, "facts")["charts.binderhub.pinned"] == demo_copy.current_version
+    _, read = rebuild()
+    assert read == []
+
+    # the index no longer lists the current version (its publish was rolled back)
+    index = yaml.safe_load(demo_copy.index.read_text(encoding="utf-8"))
+    entries = index["entries"]["binderhub"]
+    index["entries"]["binderhub"] = [
+        e for e in entries if e["version"] != demo_copy.current_version
+    ]
+    assert len(index["entries"]["binderhub"]) == len(entries) - 1
+    demo_copy.index.write_text(yaml.safe_dump(index), encoding="utf-8")
+    state = resolve_facts(load_model(demo_copy.model)).get("charts.binderhub.state").value
+    assert state != "published"
+    app, read = rebuild()
+    assert read == ["facts", "prod", "staging"]
+    assert _shown_values(app, "facts")["charts.binderhub.state"] == state
     _, read = rebuild()
     assert read == []
 
