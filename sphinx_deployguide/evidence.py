@@ -387,6 +387,8 @@ def _observed_in(
         return exact
     found = []
     for entry in index.entries.get(name, ()):
+        if full[:7] not in entry.version:  # its SHA, at least 7 digits, is a prefix of full
+            continue
         parsed = parse_version(entry.version)
         if parsed is None or not parsed.sha or not full.startswith(parsed.sha):
             continue
