@@ -2,9 +2,11 @@
 
 :func:`resolve_chart` is the orchestration of one chart's facts. It opens what takes
 longest at the same time: the chart index is fetched and parsed in a thread
-(:func:`in_background`) while git, in its own processes, opens the source and computes
-chartpress's version at the branch head; what the verdicts will ask of git is asked before
-the index arrives (:func:`ask_ahead`). Then the verdicts on the head and the pin
+(:func:`~.indexcache.start_index_loads`) while git, in its own processes, opens the source;
+chartpress's versions at the branch head and at the pin are computed beside
+(:func:`ask_beside`), what the verdicts will ask of git is asked before the index arrives
+(:func:`ask_ahead`), and what the delays and the eras ask as soon as its entries are read
+(:func:`read_ahead`). Then the verdicts on the head and the pin
 (:mod:`.verdict`), the publish delays and the chart commits pending since the pin make a
 :class:`~sphinx_deployguide.facts.ChartState`. Charts that share a source or an index open
 it once (``opened``).
