@@ -91,12 +91,14 @@ def _count_from_counted(repo: GitRepo, commit: str) -> tuple[int, str | None]:
 
 def _count_from_published(repo: GitRepo, commit: str) -> tuple[int, str] | None:
     anchors = repo.count_anchors
-    fulls = repo.resolve_many(list(anchors))
-    known = [(full, anchors[prefix], prefix) for prefix, full in fulls.items() if full]
     full = repo.resolve(commit)
-    if not known or full is None:
+    if full is None:
         return None
-    times = repo.commit_stamps(sorted({k[0] for k in known} | {full}))
+    named = repo.named_commits([*anchors, full])  # the commits and their times, in one call
+    known = [(found[0], anchors[prefix], prefix) for prefix in anchors if (found := named[prefix])]
+    if not known:
+        return None
+    times = dict(found for found in named.values() if found)
     before = sorted(
         (k for k in known if times[k[0]] <= times[full]), key=lambda k: times[k[0]], reverse=True
     )
