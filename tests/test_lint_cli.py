@@ -69,33 +69,34 @@ def test_exit_0_on_the_clean_runbook(demo_copy, capsys, monkeypatch):
     }
 
 
-def test_pin_findings_keep_their_state_in_every_output(demo_copy, capsys, monkeypatch):
-    """A pin finding's verdict state survives the path made relative for display."""
-    monkeypatch.chdir(demo_copy.deploy)
-    install_docs(demo_copy, "drift-clean")
+def lint_json(demo_copy, docs: str, capsys) -> tuple[int, list[dict]]:
+    """``lint --format json --builddir`` on the runbook ``docs`` installed in the demo copy:
+    (exit status, findings); what it wrote to ``output.json`` is checked to be the same."""
+    install_docs(demo_copy, docs)
     build = demo_copy.deploy.parent / "lint-build"
     status, out, _ = run_lint(
         ["lint", "--format", "json", "--builddir", str(build), "docs"], capsys
     )
-    assert status == 0
-    pins = [f for f in json.loads(out) if f["subtype"] == "pin"]
-    assert [(f["file"], f["state"]) for f in pins] == [("mybinder/Chart.yaml", "published")] * 2
+    findings = json.loads(out)
     on_disk = [json.loads(r) for r in (build / "output.json").read_text().splitlines()]
-    assert on_disk == json.loads(out)
+    assert on_disk == findings
+    return status, findings
+
+
+def test_pin_findings_keep_their_state_in_every_output(demo_copy, capsys, monkeypatch):
+    """A pin finding's verdict state survives the path made relative for display."""
+    monkeypatch.chdir(demo_copy.deploy)
+    status, findings = lint_json(demo_copy, "drift-clean", capsys)
+    assert status == 0
+    pins = [f for f in findings if f["subtype"] == "pin"]
+    assert [(f["file"], f["state"]) for f in pins] == [("mybinder/Chart.yaml", "published")] * 2
 
 
 def test_exit_1_on_errors_and_json_format(demo_copy, capsys, monkeypatch):
     monkeypatch.chdir(demo_copy.deploy)
-    install_docs(demo_copy, "drift")
-    build = demo_copy.deploy.parent / "lint-build"
-    status, out, _ = run_lint(
-        ["lint", "--format", "json", "--builddir", str(build), "docs"], capsys
-    )
+    status, findings = lint_json(demo_copy, "drift", capsys)
     assert status == 1
-    findings = json.loads(out)
     assert {f["subtype"] for f in findings} >= {"claim", "hardcoded", "coverage", "pin", "fact"}
-    on_disk = [json.loads(r) for r in (build / "output.json").read_text().splitlines()]
-    assert on_disk == findings
 
 
 def test_an_empty_pin_fails_at_the_pin_line(demo_copy, capsys, monkeypatch):
