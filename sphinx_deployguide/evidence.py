@@ -431,16 +431,12 @@ def _neighbours_era(chart: ChartSubject, commit: str) -> str:
     """The format of the newest published version whose commit is not newer than ``commit``
     (by commit time, which a re-publish cannot move), else of the oldest one; chartpress
     >= 2 when nothing in the index has a commit in the source."""
-    eras = _published_eras(chart)
+    eras = published_eras(chart.repo, chart.spec.name, chart.index)
     if not eras:
         return "chartpress-2"
     when = chart.repo.commit_stamps([commit])[commit]
     before = [era for moment, era in eras if moment <= when]
     return before[-1] if before else eras[0][1]
-
-
-def _published_eras(chart: ChartSubject) -> list[tuple[int, str]]:
-    return published_eras(chart.repo, chart.spec.name, chart.index)
 
 
 def published_eras(repo: GitRepo, name: str, index: IndexSnapshot) -> list[tuple[int, str]]:
