@@ -6,7 +6,6 @@ pointed at the session's demo world (or a private copy when a test changes it).
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import itertools
 import re
@@ -402,7 +401,7 @@ def test_parallel_build_gives_the_same_html(build, make_app, demo_world, tmp_pat
 
     # the cross-document state was merged from the readers
     def located_elsewhere(records):  # the two builds read the same pages from two folders
-        return [dataclasses.replace(r, source=Path(r.source).name) for r in records]
+        return [r._replace(source=Path(r.source).name) for r in records]
 
     for records in ("all_checklists", "all_claims"):
         assert located_elsewhere(getattr(get_state(serial.env), records)()) == located_elsewhere(

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # Bump when what is pickled with the environment (node attributes, the records of
 # ext.state's domain) changes shape.
-ENV_VERSION = 5
+ENV_VERSION = 6
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

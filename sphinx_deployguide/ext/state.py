@@ -12,7 +12,9 @@ Two kinds of state, kept apart on purpose:
   pages and the findings of the whole build. Sphinx never pickles a domain object, so it
   stays in memory; forked ``-j`` processes inherit it.
 
-Record formats (the drift checks read these; keep them simple):
+Record formats (the drift checks read these; keep them simple). They are named tuples:
+the environment pickles every document's records, and a tuple pickles as its class and its
+values (a dataclass also as a dict of its field names) and loads faster.
 
 ``Claim(kind, target, docname, lineno, source, text)``
     ``kind`` is ``"file"`` (``target`` = a path in the deploy repo), ``"config"``
@@ -38,7 +40,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sphinx.domains import Domain
 
@@ -55,8 +57,7 @@ DOMAIN = "deployguide"
 _Record = TypeVar("_Record")
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """A statement in the docs about the deploy repo, checked by the drift checks."""
 
     kind: str  # "file" | "config" | "job" | "step" | "member"
@@ -68,8 +69,7 @@ class Claim:
     env: str | None = None  # for deploy-job given as an environment name
 
 
-@dataclass(frozen=True)
-class TextClaim:
+class TextClaim(NamedTuple):
     """A ``deploy-claim`` directive: ``file`` must contain ``contains`` / match ``matches``."""
 
     file: str
@@ -80,8 +80,7 @@ class TextClaim:
     lineno: int | None
 
 
-@dataclass(frozen=True)
-class Spot:
+class Spot(NamedTuple):
     """A token in a document that looks like a chart version or commit."""
 
     token: str
@@ -92,8 +91,7 @@ class Spot:
     lineno: int | None
 
 
-@dataclass(frozen=True)
-class StepRecord:
+class StepRecord(NamedTuple):
     """One step of a rendered checklist, as the checklist builder and the CLI list it."""
 
     step_id: str
@@ -102,8 +100,7 @@ class StepRecord:
     checked: bool = False
 
 
-@dataclass(frozen=True)
-class ChecklistRecord:
+class ChecklistRecord(NamedTuple):
     """One rendered checklist of a document, kept across documents (purged and merged)."""
 
     docname: str
@@ -141,7 +138,7 @@ class DeployGuideDomain(Domain):
     name = DOMAIN
     label = "Deploy guide"
     # Bump when a record changes shape: an environment pickled with the old shape is dropped.
-    data_version = 1
+    data_version = 2
     initial_data = {
         **{table: {} for table in PER_DOCUMENT},
         "facts_key": None,  # facts hash + stale names at the last read
