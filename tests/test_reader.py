@@ -32,9 +32,9 @@ from sphinx_deployguide.delaychart import (
 )
 from sphinx_deployguide.demo import copy_demo, git_env
 from sphinx_deployguide.ext.codewrap import wrap_highlighted, wrap_line
-from sphinx_deployguide.ext.lists import FOLD_OVER, SHOWN
 from sphinx_deployguide.ext.status import STATE_WORDS
 from sphinx_deployguide.factresolve import resolve_facts
+from sphinx_deployguide.facts import FOLD_OVER, SHOWN
 from sphinx_deployguide.links import BARE_REF, SourceLinks, github_repo, qualify_refs, source_links
 from tests.gitfixtures import git
 from tests.htmltree import Element, parse_html

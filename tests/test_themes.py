@@ -26,9 +26,8 @@ import pytest
 
 from sphinx_deployguide.config import load_model
 from sphinx_deployguide.demo import DemoWorld, copy_demo, git_env
-from sphinx_deployguide.ext.lists import SHOWN
 from sphinx_deployguide.factresolve import resolve_facts
-from sphinx_deployguide.facts import FactSet
+from sphinx_deployguide.facts import SHOWN, FactSet
 from sphinx_deployguide.indexcache import load_index
 from tests.browsing import SCREENSHOTS, Build, ConsoleLog, Site, copy_docs, finish_all
 

@@ -11,7 +11,10 @@ One module per check: :mod:`.claims`, :mod:`.hardcoded`, :mod:`.pins`, :mod:`.co
 
 from __future__ import annotations
 
-from .finding import SEVERITIES, Finding
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .finding import SEVERITIES, Finding
 
 __all__ = ["HISTORICAL_ROLE", "SEVERITIES", "Finding"]
 
@@ -19,3 +22,13 @@ __all__ = ["HISTORICAL_ROLE", "SEVERITIES", "Finding"]
 #: check skips it (here, not in :mod:`.hardcoded`: the extension registers the role in every
 #: build and imports that check only when a page has something for it to check).
 HISTORICAL_ROLE = "deploy-historical"
+
+
+def __getattr__(name: str) -> Any:
+    """``Finding`` and ``SEVERITIES`` from :mod:`.finding`, imported on first use: the
+    extension imports this package for :data:`HISTORICAL_ROLE` alone when it registers."""
+    if name in ("Finding", "SEVERITIES"):
+        from . import finding
+
+        return getattr(finding, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

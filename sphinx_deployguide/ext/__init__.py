@@ -2,6 +2,12 @@
 
 ``extensions = ["sphinx_deployguide", "myst_parser"]`` and
 ``deployguide_config = "deployguide.toml"`` in ``conf.py`` is all a project needs.
+
+Registering imports the components and what they register with (Sphinx, docutils, the
+store :mod:`.state`, :mod:`.warnings`, :mod:`.guard`), nothing of the facts or the drift
+checks: those are imported where they are used (a directive's or a role's ``run``, an event
+handler, a visitor), so a rebuild that reads and writes nothing never loads them.
+``tests/test_ext_imports.py`` names the modules that must stay out.
 """
 
 from __future__ import annotations

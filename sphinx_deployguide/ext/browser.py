@@ -17,7 +17,6 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..delay import readable_utc_minute
 from . import guard
 from .state import get_facts, get_runtime, get_state
 
@@ -91,6 +90,8 @@ def add_static_path(app: Sphinx) -> None:
 
 def build_time() -> str:
     """Now in UTC, or ``SOURCE_DATE_EPOCH`` for reproducible builds (as Sphinx does)."""
+    from ..delay import readable_utc_minute
+
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = (
         datetime.fromtimestamp(int(epoch), timezone.utc)
@@ -121,6 +122,8 @@ def storage_prefix(config: Config, srcdir: str | Path) -> str:
 
 
 def stale_banner_html(as_of: str) -> str:
+    from ..delay import readable_utc_minute
+
     when = escape(readable_utc_minute(as_of))
     return (
         '<div class="deployguide-stale-banner" role="note">'
@@ -132,6 +135,8 @@ def stale_banner_html(as_of: str) -> str:
 
 
 def built_at_html(built_at: str, as_of: str | None, stale: bool) -> str:
+    from ..delay import readable_utc_minute
+
     facts = ""
     if as_of:
         mark = " (stale: from the cache)" if stale else ""

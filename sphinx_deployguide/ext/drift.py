@@ -29,11 +29,7 @@ from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 from sphinx.util.matching import Matcher
 
-from ..config import toml_key_line
-from ..drift import HISTORICAL_ROLE, Finding
-from ..drift.coverage import ChecklistRef, check_coverage
-from ..drift.finding import display_path
-from ..drift.pins import check_pin, pin_location
+from ..drift import HISTORICAL_ROLE
 from . import guard
 from .state import Claim, TextClaim, get_state
 from .warnings import report
@@ -44,6 +40,7 @@ if TYPE_CHECKING:
     from sphinx.environment import BuildEnvironment
 
     from ..config import Model
+    from ..drift import Finding
     from ..facts import FactSet
     from ..workflow import JobMatrix, WorkflowError
 
@@ -107,6 +104,11 @@ def run_checks(env: BuildEnvironment, facts: FactSet) -> list[Finding]:
     page did); the claim and hardcoded checks are imported when there is something for
     them to check.
     """
+    # here: registering the extension needs none of the checks
+    from ..config import toml_key_line
+    from ..drift.coverage import ChecklistRef, check_coverage
+    from ..drift.pins import check_pin, pin_location
+
     model = facts.model
     repo = model.deploy_repo
     model_lines = model.path.read_text(encoding="utf-8").splitlines()
@@ -202,11 +204,15 @@ class _Jobs:
 
     def model_key(self, env: str) -> str:
         """Where the model names the environment's job: the place to fix a renamed job."""
+        from ..config import toml_key_line
+        from ..drift.finding import display_path
+
         line = toml_key_line(self.model_lines, f"environments.{env}.job")
         where = display_path(str(self.model.path))
         return f"environments.{env}.job in {where}" + (f":{line}" if line else "")
 
     def check(self, claim: Claim) -> Finding | None:
+        from ..drift import Finding
         from ..drift.claims import check_member_claim, check_step_claim, missing_job
         from ..workflow import WorkflowError, read_job
 

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 
 from sphinx.builders.dummy import DummyBuilder
 
-from ..drift.finding import Finding, display_path
 from .state import get_state
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
+
+    from ..drift.finding import Finding
 
 
 class DeployGuideLintBuilder(DummyBuilder):
@@ -61,6 +62,8 @@ def build_findings(env: BuildEnvironment) -> list[Finding]:
 
 
 def _relative(finding: Finding) -> Finding:
+    from ..drift.finding import display_path  # here: only a lint build reports findings
+
     path = display_path(finding.file)
     if path == finding.file:
         return finding

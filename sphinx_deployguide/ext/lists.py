@@ -1,10 +1,11 @@
 """Long list facts, folded: the first items, then an "and N more" disclosure.
 
 ``charts.binderhub.pending`` on the real binderhub history is 270 commits; as one paragraph
-it was 4,000 px tall. A list of commits (or any list longer than :data:`FOLD_OVER` items)
-renders as a block: a bulleted list of the first :data:`SHOWN` items and a ``<details>``
-holding the rest. Each commit links to its page when the chart source is on GitHub, and
-each pull request or issue its subject names (``#N``) to that page.
+it was 4,000 px tall. A list of commits (or any list longer than
+:data:`~sphinx_deployguide.facts.FOLD_OVER` items) renders as a block: a bulleted list of
+the first :data:`~sphinx_deployguide.facts.SHOWN` items and a ``<details>`` holding the rest.
+Each commit links to its page when the chart source is on GitHub, and each pull request or
+issue its subject names (``#N``) to that page.
 
 A role can only put inline nodes in a paragraph, so :class:`LiftLists` moves each list block
 out of its paragraph after parsing (the text around it stays where it was). Text, LaTeX and
@@ -18,8 +19,6 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.transforms import SphinxTransform
 
-from ..facts import FOLD_OVER, SHOWN, fold_text
-from ..links import BARE_REF
 from .tokens import sentence_nodes
 from .tooltip import tooltip_html
 from .valuenode import (
@@ -50,6 +49,8 @@ class deployguide_more(nodes.General, nodes.Element):
 
 
 def is_block_list(fact: Fact) -> bool:
+    from ..facts import FOLD_OVER
+
     value = fact.value
     if fact.kind not in LIST_KINDS or not isinstance(value, (list, tuple)) or not value:
         return False
@@ -59,6 +60,8 @@ def is_block_list(fact: Fact) -> bool:
 def list_node(
     fact: Fact, links: SourceLinks | None, classes: list[str] | None = None
 ) -> deployguide_list:
+    from ..facts import FOLD_OVER, SHOWN
+
     entries = [str(v) for v in fact.shown]
     if fact.kind == "durations":
         entries = fact.display().split(", ")
@@ -83,6 +86,8 @@ def _plain_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
 def _commit_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
     """``SHA SUBJECT``: the SHA linked to its commit page, and each ``#N`` the subject names
     (its pull request, an issue) linked to that page of the chart source."""
+    from ..links import BARE_REF
+
     sha, _, subject = entry.partition(" ")
     para = nodes.paragraph()
     code = nodes.inline(sha, sha, classes=["deployguide-sha"])
@@ -105,6 +110,8 @@ def _commit_item(entry: str, links: SourceLinks | None) -> nodes.list_item:
 
 def inline_fallback(node: deployguide_list) -> nodes.Node:
     """Where no block can go (a title, a term): the first items and "and N more", inline."""
+    from ..facts import fold_text
+
     text = fold_text([li.astext() for li in node.findall(nodes.list_item)])
     attributes = {k: node[k] for k in ("fact", "kind", "provenance", "stale")}
     return deployguide_value(

@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING
 
 from docutils import nodes
 
-from ..config import Environment
-from ..redact import redact_url
 from . import guard
 from .state import get_facts
 from .values import _Role
@@ -49,6 +47,8 @@ class DeployMember(_Role):
     """``deploy-member``: ``KEY`` (a per-member placeholder) or ``ENV#MEMBER`` (a claim)."""
 
     def run(self) -> tuple[list[Node], list[system_message]]:
+        from ..config import Environment
+
         text = self.text.strip()
         if "#" in text:
             env_name, _, member = (part.strip() for part in text.partition("#"))
@@ -80,6 +80,8 @@ class DeployStep(_Role):
     """``deploy-step``: ``ENV#STEP NAME``, a named step of the environment's deploy job."""
 
     def run(self) -> tuple[list[Node], list[system_message]]:
+        from ..config import Environment
+
         text = self.text.strip()
         env_name, sep, name = (part.strip() for part in text.partition("#"))
         if not sep or not env_name or not name:
@@ -112,6 +114,8 @@ def expand_per_member(
 ) -> list[tuple[str | None, nodes.Element]]:
     """``[(None, item)]`` for a step without ``deploy-member``; else one ``(member, copy)``
     per member of ``env_name``, with each copy's members and step names filled in."""
+    from ..redact import redact_url
+
     placeholders = list(item.findall(deployguide_member))
     if not placeholders:
         return [(None, item)]

@@ -22,10 +22,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-from ..config import is_remote
 from ..errors import DeployGuideError
-from ..redact import redact_url
-from ..verdict import STATES
 from . import guard
 from .state import get_facts, note_fact_use
 from .tokens import sentence_nodes
@@ -114,6 +111,9 @@ class DeployStatus(SphinxDirective):
         return stage("merged", "Merged", "merged", body, [("commit", url)] if url else [])
 
     def published(self, chart: str) -> deployguide_stage:
+        from ..config import is_remote
+        from ..redact import redact_url
+
         state, version = self.fact(f"charts.{chart}.state"), self.fact(f"charts.{chart}.version")
         verdict = self.fact(f"charts.{chart}.verdict")
         index = self.facts.charts[chart].spec.index
@@ -180,6 +180,8 @@ class DeployStatus(SphinxDirective):
 
 def verdict_key(state: Fact) -> str:
     """The stage state of a verdict's state fact: itself (``unknown`` if it is none)."""
+    from ..verdict import STATES
+
     return state.value if state.value in STATES else "unknown"
 
 

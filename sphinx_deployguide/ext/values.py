@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.util.docutils import SphinxRole
 
-from ..config import Environment
 from ..errors import DeployGuideError
 from . import guard
 from .lists import is_block_list, list_node
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from docutils.nodes import Node, system_message
     from sphinx.application import Sphinx
 
+    from ..config import Environment
     from ..facts import Fact, FactSet
     from ..links import SourceLinks
 
@@ -256,6 +256,8 @@ class DeployJob(_Role):
     """``deploy-job``: ``WORKFLOW#JOB``, or an environment whose workflow and job are known."""
 
     def run(self) -> tuple[list[Node], list[system_message]]:
+        from ..config import Environment
+
         text = self.text.strip()
         env_name: str | None = None
         if "#" in text:

@@ -17,11 +17,12 @@ from docutils import nodes
 from docutils.utils import get_source_line
 from sphinx.util import logging
 
-from ..drift import Finding
 from .state import get_state, reading_docname
 
 if TYPE_CHECKING:
     from sphinx.environment import BuildEnvironment
+
+    from ..drift import Finding
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ def warn(
     ``location`` is a node, a ``(docname, lineno)`` pair or a ``"path:line"`` string; it is
     required so that every message points the reader at the line to fix.
     """
+    from ..drift import Finding  # here: the extension registers without the drift checks
+
     file, line = _file_line(env, location)
     report(env, Finding(_subtype(subtype).value, "warning", file, line, message), location)
 
