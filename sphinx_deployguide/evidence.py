@@ -113,6 +113,7 @@ def prefetch(repo: GitRepo, branch: str, versions: Iterable[str | None]) -> bool
             continue
         full = _version_commit(repo, parsed)
         if full is None or tip is None or not repo.is_ancestor(full, tip):
+            repo.wants_fetch = True
             return repo.refetch()
     return False
 

@@ -52,6 +52,9 @@ class GitRepo(GitObjects):
         #: For a mirror: the URL it mirrors (as configured: never put it in a message).
         self.mirror_of: str | None = None
         self._refetched = False
+        #: A version asked about names a commit this mirror lacks, or one not on the
+        #: branch yet (:func:`~.evidence.prefetch`): every run fetches it again.
+        self.wants_fetch = False
         self._shorts: dict[str, str] = {}  # rev -> %h; a fetch may lengthen them
         self._seen_shorts: dict[str, str] = {}  # full sha -> %h, read along by a log
         self._abbrev: tuple[int | None] | None = None  # (the answer,) once computed

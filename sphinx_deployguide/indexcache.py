@@ -248,26 +248,36 @@ def load_index(
             charts=charts,
             on_read=on_read,
         )
-    if scheme == "file":
-        from urllib.request import url2pathname
-
-        path = Path(url2pathname(urlsplit(source).path))
-    elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", source):
+    path = local_index_path(source, base_dir)
+    if path is None:
         raise ChartIndexError(
             f"unsupported index URL scheme {scheme!r}: use an http(s) URL or a local path",
             file=source,
         )
-    else:
-        path = Path(source).expanduser()
-    if not path.is_absolute():
-        path = Path(base_dir) / path
     return _load_file(
-        path.resolve(),
+        path,
         cache_dir=Path(cache_dir),
         max_bytes=max_bytes,
         charts=charts,
         on_read=on_read,
     )
+
+
+def local_index_path(source: str, base_dir: Path) -> Path | None:
+    """The file a local index ``source`` (a path relative to ``base_dir``, or a ``file://``
+    URL) names; None for a URL of any other scheme."""
+    scheme = urlsplit(source).scheme.lower()
+    if scheme == "file":
+        from urllib.request import url2pathname
+
+        path = Path(url2pathname(urlsplit(source).path))
+    elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", source):
+        return None
+    else:
+        path = Path(source).expanduser()
+    if not path.is_absolute():
+        path = Path(base_dir) / path
+    return path.resolve()
 
 
 def index_charts(model: Model, index: str) -> list[str]:

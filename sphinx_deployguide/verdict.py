@@ -19,7 +19,7 @@ be read). A fix never names a version older than the one asked about.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .chartversion import ChartVersion
@@ -45,6 +45,7 @@ __all__ = [
     "find_published",
     "newest_published",
     "prefetch",
+    "steady_until",
     "verdict_for_commit",
     "verdict_for_version",
 ]
@@ -80,6 +81,8 @@ class Verdict:
     branch: str = "main"
     source_fetched_at: datetime | None = None  # when a mirrored source was last fetched
     index_source: str = ""
+    #: What it was decided on (:func:`steady_until` decides it again at later moments).
+    evidence: Evidence | None = field(default=None, repr=False, compare=False)
 
     @property
     def age(self) -> float | None:
@@ -164,6 +167,7 @@ def decide(ev: Evidence) -> Verdict:
         branch=ev.branch,
         source_fetched_at=ev.source_fetched_at,
         index_source=ev.index_source,
+        evidence=ev,
     )
     index = ev.index_source
     asked = ev.asked
@@ -336,6 +340,37 @@ def _mismatch(ev: Evidence, name: str | None) -> str | None:
     if ours.base == theirs.base and ours.n == theirs.n and same_commit:
         return None  # the hash may be shorter or longer than today's %h: same commit
     return f"chartpress names chart commit {ev.chart_commit_short} {name}"
+
+
+def steady_until(ev: Evidence, limit: datetime) -> datetime:
+    """The last moment up to ``limit`` at which :func:`decide` on ``ev`` reads as it does
+    at ``ev.now``: its state, sentence and fix, and its age as shown.
+
+    Time enters a verdict only as durations from ``ev.now`` (an age, the wait left) and
+    the states they cross (pending, then overdue), each moving one way as time passes: a
+    reading that is the same at two moments is the same between them, so a bisection finds
+    the first change (to within a second; the moment returned always reads the same).
+    """
+
+    def reading(at: datetime) -> tuple[object, ...]:
+        verdict = decide(replace(ev, now=at))
+        age = verdict.age
+        shown_age = None if age is None else format_duration(round(age))
+        return verdict.state, verdict.reason, verdict.fix, shown_age
+
+    first = reading(ev.now)
+    if limit <= ev.now:
+        return ev.now
+    if reading(limit) == first:
+        return limit
+    same, changed = ev.now, limit
+    while (changed - same).total_seconds() > 1:
+        middle = same + (changed - same) / 2
+        if reading(middle) == first:
+            same = middle
+        else:
+            changed = middle
+    return same
 
 
 # --------------------------------------------------------------------------- the verdicts (I/O)

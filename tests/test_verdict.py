@@ -25,6 +25,7 @@ from sphinx_deployguide.verdict import (
     Evidence,
     advised_wait,
     decide,
+    steady_until,
     verdict_for_commit,
     verdict_for_version,
 )
@@ -97,6 +98,48 @@ def test_pending_within_the_advised_wait_then_overdue():
     # a cached index that could not be refreshed cannot tell late from missing
     unsure = decide(evidence(now=T0 + timedelta(hours=3), index_stale="connection refused"))
     assert unsure.state == "unknown" and "(connection refused)" in unsure.reason
+
+
+def _reading(ev: Evidence, at: datetime) -> tuple[object, ...]:
+    verdict = decide(dataclasses.replace(ev, now=at))
+    return verdict.state, verdict.reason, verdict.fix, format_duration(round(verdict.age or 0))
+
+
+def _changes_at(ev: Evidence, moment: datetime) -> bool:
+    """``steady_until`` finds ``moment`` (to the second; ages are shown rounded)."""
+    until = steady_until(ev, T0 + timedelta(days=400))
+    return abs(moment - until) <= timedelta(seconds=1.5)
+
+
+def test_a_verdict_reads_the_same_until_its_next_minute_day_or_state():
+    far = T0 + timedelta(days=400)
+    pending = evidence()  # 10 min after landing: "10 min ago", "wait about 11 min more"
+    assert _changes_at(pending, T0 + timedelta(minutes=10.5))
+    nearly = evidence(now=T0 + timedelta(minutes=20, seconds=40))  # overdue at 21 min
+    changes = steady_until(nearly, far)
+    assert _reading(nearly, changes)[0] == "pending"
+    assert _reading(nearly, changes + timedelta(seconds=1))[0] == "overdue"
+    overdue = evidence(now=T0 + timedelta(days=225, hours=1))
+    assert _changes_at(overdue, T0 + timedelta(days=226))
+    assert steady_until(overdue, T0 + timedelta(days=225, hours=2)) == T0 + timedelta(
+        days=225, hours=2
+    )
+    published = evidence(listed=entry("1.0.0-0.dev.git.34.hc0ffee1"), now=T0 + timedelta(days=3))
+    assert _changes_at(published, T0 + timedelta(days=4))
+
+
+@given(
+    after=st.floats(min_value=0, max_value=400 * 86400),
+    span=st.floats(min_value=1, max_value=30 * 86400),
+)
+def test_steady_until_is_the_last_moment_that_reads_the_same(after, span):
+    ev = evidence(now=T0 + timedelta(seconds=after))
+    limit = ev.now + timedelta(seconds=span)
+    until = steady_until(ev, limit)
+    assert ev.now <= until <= limit
+    assert _reading(ev, until) == _reading(ev, ev.now)
+    if until < limit:  # the reading changes within the next second
+        assert _reading(ev, min(limit, until + timedelta(seconds=1.01))) != _reading(ev, ev.now)
 
 
 def test_the_index_cache_time_is_part_of_the_wait():

@@ -22,6 +22,7 @@ New markup:
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from docutils import nodes
@@ -31,6 +32,7 @@ from sphinx.util.matching import Matcher
 
 from ..drift import HISTORICAL_ROLE
 from . import guard
+from .lastbuild import CHECKS_FILE, checks_key, read_record, write_record
 from .state import Claim, TextClaim, get_state
 from .warnings import report
 
@@ -264,12 +266,30 @@ class _Jobs:
 
 
 def _env_updated(app: Sphinx, env: BuildEnvironment) -> None:
-    """``env-updated``: after every read (main process, parallel readers merged)."""
-    facts = get_state(env).runtime.facts
+    """``env-updated``: after every read (main process, parallel readers merged). A build
+    that read nothing, with the last build's facts, reports the last check run's findings
+    when nothing they were computed from changed (:mod:`.lastbuild`)."""
+    runtime = get_state(env).runtime
+    if runtime.model_path is None:
+        return
+    if runtime.facts_unchanged and not runtime.reads and runtime.inputs is not None:
+        key = checks_key(env, runtime.inputs)
+        last = read_record(app, CHECKS_FILE)
+        if key is not None and last is not None and last.get("key") == key:
+            from ..drift.finding import Finding
+
+            for fields in last["findings"]:
+                report(env, Finding(**fields))
+            return
+    facts = runtime.facts
     if facts is None:
         return
-    for finding in run_checks(env, facts):
+    findings = run_checks(env, facts)
+    for finding in findings:
         report(env, finding)
+    key = checks_key(env, runtime.inputs) if runtime.inputs is not None else None
+    record = {"key": key, "findings": [asdict(f) for f in findings]} if key else None
+    write_record(app, CHECKS_FILE, record)
 
 
 def setup_drift(app: Sphinx) -> None:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Iterable, Set
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -117,12 +117,37 @@ class ChecklistRecord(NamedTuple):
 class BuildRuntime:
     """What one build works out once and keeps in memory only (never pickled)."""
 
-    facts: FactSet | None = None  # None when deployguide_config is not set
     model_path: Path | None = None
     built_at: str | None = None  # when this HTML build started, as pages show it
     page_parts: tuple[str, str, str] | None = None  # meta tags, stale banner, built-at line
     #: Findings of the whole build (model problems, drift checks), not of one document.
     findings: list[Finding] = field(default_factory=list)
+    #: What this build's facts depend on, with their ``facts_key``
+    #: (:func:`~sphinx_deployguide.factinputs.record_inputs`; None: it cannot be recorded).
+    inputs: dict[str, Any] | None = None
+    #: Set by ``builder-inited`` when every input of the last build's facts is unchanged:
+    #: it resolves them, on first use of :attr:`facts` (a no-op rebuild never asks).
+    resolve_later: Callable[[], None] | None = field(default=None, repr=False)
+    #: Whether this build reads documents (``env-before-read-docs``).
+    reads: bool = False
+    _facts: FactSet | None = field(default=None, repr=False)
+
+    @property
+    def facts(self) -> FactSet | None:
+        """The facts of this build (None when ``deployguide_config`` is not set)."""
+        if self.resolve_later is not None:
+            resolve, self.resolve_later = self.resolve_later, None
+            resolve()
+        return self._facts
+
+    @facts.setter
+    def facts(self, facts: FactSet | None) -> None:
+        self._facts = facts
+
+    @property
+    def facts_unchanged(self) -> bool:
+        """The facts are the last build's and have not been resolved again."""
+        return self.resolve_later is not None
 
 
 #: The per-document tables of :attr:`DeployGuideDomain.data`.
@@ -280,8 +305,13 @@ def reading_docname(env: BuildEnvironment) -> str | None:
         return None
 
 
-def facts_key(facts: FactSet | None) -> str | None:
-    """What a rendered page depends on: every value as displayed, and which ones are stale."""
+def facts_key(runtime: BuildRuntime) -> str | None:
+    """What a rendered page depends on: every value as displayed, and which ones are stale
+    (the last build's key while the facts are unchanged and unresolved)."""
+    if runtime.facts_unchanged and runtime.inputs is not None:
+        key: str = runtime.inputs["facts_key"]
+        return key
+    facts = runtime.facts
     if facts is None:
         return None
     stale = sorted(name for name, f in facts.facts.items() if f.provenance.status == "stale")
