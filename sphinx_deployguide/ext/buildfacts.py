@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from sphinx.errors import ConfigError
 
-from ..config import toml_key_line
 from ..errors import DeployGuideError
 from . import guard
 from .lastbuild import FACTS_FILE, read_record, write_record
@@ -105,6 +104,8 @@ def _warn_members(env: BuildEnvironment, facts: FactSet) -> bool:
     """``members = "KEY"`` of the model that yields no members from a job that was read:
     said once, at that key, whether or not a page lists them (a page that does says it
     again, where it is). A job that cannot be read is reported as a claim already."""
+    from ..config import toml_key_line  # here: a no-op rebuild loads no model
+
     model = facts.model
     warned = False
     lines: list[str] | None = None
