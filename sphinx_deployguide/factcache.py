@@ -31,7 +31,14 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["Answers", "cache_file_name", "parsed_file", "source_state", "write_file_atomically"]
+__all__ = [
+    "Answers",
+    "cache_file_name",
+    "parsed_file",
+    "ref_files",
+    "source_state",
+    "write_file_atomically",
+]
 
 #: Bump when stored answers change shape or meaning.
 CACHE_FORMAT = 1
@@ -135,6 +142,37 @@ def source_state(common_dir: Path, git_dir: Path, refs: str) -> str:
         (git, _stat(Path(git)) if git else None),
     ]
     return json.dumps(parts, default=str)  # compared whole: nothing to hash
+
+
+def ref_files(common_dir: Path, git_dir: Path) -> str:
+    """The files git keeps refs in, each by inode, size and times: ``packed-refs``, every
+    loose ref (the shared ones and a linked work tree's own) and a reftable stack.
+
+    Git moves a ref by writing a new file and renaming it over the old one, so the same
+    listing means the same refs: in :func:`source_state` it stands for git's listing of
+    them where starting a git process would cost more than the answer it saves
+    (:mod:`.factinputs`)."""
+    roots = [common_dir / "refs", common_dir / "reftable"]
+    if git_dir != common_dir:
+        roots.append(git_dir / "refs")
+    found: list[tuple[str, list[int] | None]] = []
+    for root in roots:
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            found += [
+                (os.path.join(folder, name), _times(Path(folder, name))) for name in sorted(files)
+            ]
+    found.append(("packed-refs", _times(common_dir / "packed-refs")))
+    return json.dumps(found)
+
+
+def _times(path: Path) -> list[int] | None:
+    """``_stat`` and the change time, which nothing can set back."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
 
 
 #: How long a question waits for another thread computing it before computing it too (the

@@ -9,7 +9,8 @@ facts depend on, and :func:`inputs_unchanged` checks it all again on the next bu
 * the model file and every file of the deploy repo it names (pin, values, workflows),
   by content;
 * each chart source's state (:func:`~.factcache.source_state`: every ref, the object
-  store, the git config files and git itself), asked again with one ``git rev-parse``;
+  store, the git config files and git itself), with its ref files standing for git's
+  listing of its refs (:func:`~.factcache.ref_files`), so no git process runs;
 * each chart index: the file its entries were read from (a local index, or the cached
   copy of a URL's), by content;
 * the moment the facts stop holding as time passes: a URL index's and a mirror's TTL
@@ -41,6 +42,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .facts import FactSet
+    from .git import GitRepo
 
 __all__ = ["code_signature", "file_signature", "inputs_unchanged", "record_inputs"]
 
@@ -80,10 +82,11 @@ def code_signature() -> list[Any]:
     return [FORMAT, __version__, newest]
 
 
-def _context(options: dict[str, Any]) -> list[Any]:
-    """The build's options and the environment variables that choose where caches are."""
+def _context(options: dict[str, Any]) -> Any:
+    """The build's options and the environment variables that choose where caches are (as
+    read back from JSON)."""
     env = {k: os.environ.get(k) for k in ("HOME", "XDG_CACHE_HOME")}
-    return [code_signature(), sorted(options.items()), sorted(env.items())]
+    return json.loads(json.dumps([code_signature(), sorted(options.items()), sorted(env.items())]))
 
 
 def record_inputs(facts: FactSet, options: dict[str, Any]) -> dict[str, Any] | None:
@@ -103,14 +106,17 @@ def record_inputs(facts: FactSet, options: dict[str, Any]) -> dict[str, Any] | N
     for name in model.named_files():
         path = model.deploy_repo / name
         files[str(path)] = file_signature(path)
-    sources: dict[str, str] = {}
+    sources: dict[str, dict[str, str]] = {}
     resolved_at = time.time()
     until = resolved_at + 366 * 86400  # a bound for the bisection of the verdicts' moment
     for chart in facts.charts.values():
         repo, index = chart.repo, chart.index
         if repo.wants_fetch:
             return None  # a mirror lacking a version: every resolution fetches it again
-        sources[str(repo.path)] = repo.state()
+        source = _ref_files_state(repo)
+        if source is None:
+            return None  # a ref moved while the facts were resolved
+        sources[str(repo.path)] = source
         if repo.is_mirror() and repo.fetched_at is not None:
             until = min(until, repo.fetched_at.timestamp() + model.cache_ttl)
         read_from, expires = _index_file(model, chart.spec.index, index.source)
@@ -136,6 +142,23 @@ def record_inputs(facts: FactSet, options: dict[str, Any]) -> dict[str, Any] | N
     }
 
 
+def _ref_files_state(repo: GitRepo) -> dict[str, str] | None:
+    """The source's state with its ref files (:func:`~.factcache.ref_files`) for git's
+    listing of its refs: checked without a git process. The files are read first, then
+    git is asked again whether the refs are still the ones the facts were resolved from
+    (None if not): the files can only show that state, or a later one."""
+    from .factcache import ref_files, source_state
+    from .git import GitRepo
+
+    common, git_dir = repo.common_dir(), repo.git_dir
+    assert git_dir is not None  # opened with a probe
+    state = source_state(common, git_dir, ref_files(common, git_dir))
+    again = GitRepo(repo.path)
+    if again.probe().returncode != 0 or again.state() != repo.state():
+        return None
+    return {"common_dir": str(common), "git_dir": str(git_dir), "state": state}
+
+
 def _index_file(model: Any, configured: str, source: str) -> tuple[Path, bool]:
     """(the file an index's entries were read from, whether it expires with the TTL)."""
     from .indexcache import cache_path, local_index_path
@@ -148,24 +171,21 @@ def _index_file(model: Any, configured: str, source: str) -> tuple[Path, bool]:
 
 def inputs_unchanged(recorded: Any, options: dict[str, Any]) -> bool:
     """Whether everything ``recorded`` (by :func:`record_inputs`, read back from JSON) is
-    as it was, and its moment has not passed. Asks git once per chart source."""
+    as it was, and its moment has not passed. Runs no git process."""
+    from .factcache import ref_files, source_state
+
     try:
         if time.time() >= recorded["valid_until"]:
             return False
-        if json.loads(json.dumps(_context(options))) != recorded["context"]:
+        if _context(options) != recorded["context"]:
             return False
         for path, signature in recorded["files"].items():
             if file_signature(Path(path)) != signature:
                 return False
-        sources = recorded["sources"]
-    except (KeyError, TypeError, ValueError):
+        for source in recorded["sources"].values():
+            common, git_dir = Path(source["common_dir"]), Path(source["git_dir"])
+            if source_state(common, git_dir, ref_files(common, git_dir)) != source["state"]:
+                return False
+    except (KeyError, TypeError, ValueError, AttributeError):
         return False
-    if not sources:
-        return True
-    from .git import GitRepo
-
-    for path, state in sources.items():
-        repo = GitRepo(Path(path))
-        if repo.probe().returncode != 0 or repo.state() != state:
-            return False
     return True

@@ -154,9 +154,9 @@ class GitRepo(GitObjects):
         """A fingerprint of the repository's state as last probed (see :mod:`.factcache`)."""
         if self.git_dir is None:
             raise GitError(f"{self.source}: the repository was not opened with a probe")
-        return source_state(self._common_dir(), self.git_dir, self._refs)
+        return source_state(self.common_dir(), self.git_dir, self._refs)
 
-    def _common_dir(self) -> Path:
+    def common_dir(self) -> Path:
         """Where the objects and the config are (a linked work tree points there)."""
         if self.git_dir is None and self.probe().returncode != 0:
             return self.path / ".git"
@@ -247,7 +247,7 @@ class GitRepo(GitObjects):
     def object_estimate(self) -> int:
         """About how many objects the packs hold (from the size of their indexes: 28 bytes
         an object), without asking git: enough to tell a short history from a long one."""
-        pack = self._common_dir() / "objects" / "pack"
+        pack = self.common_dir() / "objects" / "pack"
         try:
             sizes = [e.stat().st_size for e in os.scandir(pack) if e.name.endswith(".idx")]
         except OSError:
@@ -261,7 +261,7 @@ class GitRepo(GitObjects):
         refs = self._refs.split("\n")
         return (
             any(r.startswith("refs/replace/") for r in refs)
-            or (self._common_dir() / "info" / "grafts").exists()
+            or (self.common_dir() / "info" / "grafts").exists()
         )
 
     def parents(self, sha: str) -> list[str]:

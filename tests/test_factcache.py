@@ -360,3 +360,52 @@ def test_a_question_asked_in_two_threads_at_once_is_computed_once(tmp_path):
     assert answers.ask(("r",), lambda: 7) == 7  # asked again, computed
     # asked again while this thread computes it: computed, never waited for
     assert answers.ask(("s",), lambda: answers.ask(("s",), lambda: 5)) == 5
+
+
+def test_the_ref_files_move_with_every_ref_and_only_then(demo_copy):
+    """``ref_files`` (what a no-op rebuild checks instead of asking git for every ref):
+    a commit, a new branch or tag, a deleted ref, packing the refs and a linked work tree's
+    own ref each change it; reading the repository does not."""
+    from sphinx_deployguide.factcache import ref_files
+
+    repo = GitRepo(demo_copy.source)
+    assert repo.probe().returncode == 0 and repo.git_dir is not None
+    common, git_dir = repo.common_dir(), repo.git_dir
+
+    def listing() -> str:
+        return ref_files(common, git_dir)
+
+    seen = [listing()]
+    git(demo_copy.source, "status", "--short")
+    git(demo_copy.source, "log", "--oneline", "-3")
+    assert listing() == seen[-1]
+    for change in (
+        ("commit", "-q", "--allow-empty", "-m", "one more"),
+        ("branch", "side"),
+        ("tag", "v-test"),
+        ("pack-refs", "--all"),
+        ("branch", "-D", "side"),
+        ("update-ref", "refs/heads/main", "HEAD~1"),
+    ):
+        git(demo_copy.source, *change)
+        assert listing() not in seen, change
+        seen.append(listing())
+    linked = demo_copy.root / "linked"
+    git(demo_copy.source, "worktree", "add", "-q", "--detach", str(linked))
+    other = GitRepo(linked)
+    assert other.probe().returncode == 0 and other.git_dir is not None
+    before = ref_files(other.common_dir(), other.git_dir)
+    git(linked, "update-ref", "refs/bisect/bad", "HEAD")  # a ref of that work tree only
+    assert ref_files(other.common_dir(), other.git_dir) != before
+
+
+def test_refs_that_move_while_facts_are_resolved_are_not_recorded(demo_copy):
+    """The ref files are read after the resolution: if a ref moved meanwhile they would
+    stand for refs the facts were not computed from, so nothing is recorded."""
+    from sphinx_deployguide.factinputs import record_inputs
+
+    facts = resolve_facts(load_model(demo_copy.model))
+    assert record_inputs(facts, {}) is not None
+    git(demo_copy.source, "commit", "-q", "--allow-empty", "-m", "landed meanwhile")
+    assert record_inputs(facts, {}) is None
+    assert record_inputs(resolve_facts(load_model(demo_copy.model)), {}) is not None

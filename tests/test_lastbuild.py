@@ -159,3 +159,27 @@ def test_a_claimed_file_is_checked_again_without_resolving(make_app, demo_copy, 
     assert [f["subtype"] for f in checks["findings"]] == ["pin", "pin"]
     app, read, again, resolved = build()
     assert not resolved and _findings(again) == _findings(warnings)
+
+
+def test_a_mirrored_source_bounds_the_record_by_its_ttl(demo_copy):
+    """A URL source is a mirror fetched again after ``cache.ttl``: the record ends then."""
+    from sphinx_deployguide.config import load_model
+    from sphinx_deployguide.factinputs import inputs_unchanged, record_inputs
+    from sphinx_deployguide.factresolve import resolve_facts
+
+    model = demo_copy.model
+    url = demo_copy.source.resolve().as_uri()
+    model.write_text(
+        model.read_text()
+        .replace('source = "../binderhub"', f'source = "{url}"')
+        .replace("[cache]\n", "[cache]\nttl = 300\n")
+    )
+    facts = resolve_facts(load_model(model))
+    [fetched] = {chart.repo.fetched_at for chart in facts.charts.values()}
+    record = record_inputs(facts, {})
+    assert record is not None and fetched is not None
+    assert record["valid_until"] <= fetched.timestamp() + 300
+    assert inputs_unchanged(record, {})
+    assert not inputs_unchanged(record, {"offline": "error"})
+    record["valid_until"] = time.time() - 1  # as if the TTL had passed
+    assert not inputs_unchanged(record, {})
