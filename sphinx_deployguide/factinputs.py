@@ -152,11 +152,18 @@ def _ref_files_state(repo: GitRepo) -> dict[str, str] | None:
 
     common, git_dir = repo.common_dir(), repo.git_dir
     assert git_dir is not None  # opened with a probe
-    state = source_state(common, git_dir, ref_files(common, git_dir))
+    state = _digest(source_state(common, git_dir, ref_files(common, git_dir)))
     again = GitRepo(repo.path)
     if again.probe().returncode != 0 or again.state() != repo.state():
         return None
     return {"common_dir": str(common), "git_dir": str(git_dir), "state": state}
+
+
+def _digest(state: str) -> str:
+    """A source state as kept in the record: hashed, since it holds the ``GIT_*`` variables
+    (one may carry a credential) and the record lies beside the doctrees, which may be
+    inside the HTML output."""
+    return hashlib.sha256(state.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _index_file(model: Any, configured: str, source: str) -> tuple[Path, bool]:
@@ -184,7 +191,10 @@ def inputs_unchanged(recorded: Any, options: dict[str, Any]) -> bool:
                 return False
         for source in recorded["sources"].values():
             common, git_dir = Path(source["common_dir"]), Path(source["git_dir"])
-            if source_state(common, git_dir, ref_files(common, git_dir)) != source["state"]:
+            if (
+                _digest(source_state(common, git_dir, ref_files(common, git_dir)))
+                != source["state"]
+            ):
                 return False
     except (KeyError, TypeError, ValueError, AttributeError):
         return False

@@ -183,3 +183,19 @@ def test_a_mirrored_source_bounds_the_record_by_its_ttl(demo_copy):
     assert not inputs_unchanged(record, {"offline": "error"})
     record["valid_until"] = time.time() - 1  # as if the TTL had passed
     assert not inputs_unchanged(record, {})
+
+
+def test_the_records_hold_no_credential(make_app, demo_copy, tmp_path, monkeypatch):
+    """The source state covers the ``GIT_*`` variables, which may carry a token; the records
+    lie beside the doctrees (inside the HTML output with ``sphinx-build SRC OUT``)."""
+    secret = "s3cr3t-deploy-token"
+    monkeypatch.setenv(
+        "GIT_CONFIG_PARAMETERS", f"'http.extraheader'='Authorization: Bearer {secret}'"
+    )
+    build = _myst(make_app, demo_copy, tmp_path)
+    app, *_ = build()
+    assert not build()[3]
+    for name in (FACTS_FILE, CHECKS_FILE):
+        path = Path(app.doctreedir) / name
+        assert not path.exists() or secret not in path.read_text()
+    assert (Path(app.doctreedir) / FACTS_FILE).exists()
