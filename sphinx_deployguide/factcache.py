@@ -14,6 +14,8 @@ names a commit it lacks: the fetch changes the state, and with it the key, befor
 verdict), the index and its freshness (:mod:`.indexcache`), archive probes, ages and states
 (:mod:`.verdict`). The user's files are read on every run; only the parse of a file is
 reused when its bytes are the same (:func:`parsed_file`). ``--refresh`` reads nothing back.
+(A docs rebuild with nothing changed skips the run altogether while its last build's facts
+provably hold, a TTL and the verdicts' next change at most: :mod:`.factinputs`.)
 An unreadable or foreign cache file is ignored.
 """
 
