@@ -17,11 +17,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 #: What resolving facts and running the drift checks import (each one milliseconds, the whole
-#: set ~20 ms): none of them may be loaded by registering the extension. (``config`` is not
-#: listed: ``ext.buildfacts`` imports it at module level.)
+#: set ~25 ms): none of them may be loaded by registering the extension.
 HEAVY = [
     f"sphinx_deployguide.{name}"
     for name in (
+        "config",
+        "keypath",
+        "files",
         "factresolve",
         "facts",
         "verdict",
