@@ -22,6 +22,7 @@ HEAVY = [
     f"sphinx_deployguide.{name}"
     for name in (
         "config",
+        "delay",
         "keypath",
         "files",
         "factresolve",

@@ -84,21 +84,27 @@ def add_static_path(app: Sphinx) -> None:
     if static not in app.config.html_static_path:
         app.config.html_static_path.append(static)
     runtime = get_runtime(app.env)
-    runtime.built_at = build_time()  # one time for every page of the build
+    runtime.built_at = build_moment()  # one moment for every page of the build
     runtime.page_parts = None
 
 
-def build_time() -> str:
+def build_moment() -> datetime:
     """Now in UTC, or ``SOURCE_DATE_EPOCH`` for reproducible builds (as Sphinx does)."""
-    from ..delay import readable_utc_minute
-
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = (
         datetime.fromtimestamp(int(epoch), timezone.utc)
         if epoch and epoch.isdigit()
         else datetime.now(timezone.utc)
     )
-    return readable_utc_minute(moment.replace(microsecond=0).isoformat())
+    return moment.replace(microsecond=0)
+
+
+def build_time(moment: datetime | None = None) -> str:
+    """``moment`` (default: :func:`build_moment`) as pages show it, to the minute; formatted
+    when a page is written (a no-op rebuild writes none)."""
+    from ..delay import readable_utc_minute
+
+    return readable_utc_minute((moment or build_moment()).isoformat())
 
 
 #: Folder names that say nothing about which site it is: the prefix skips them.
@@ -177,7 +183,7 @@ def page_parts(app: Sphinx) -> tuple[str, str, str]:
     stale = bool(facts is not None and facts.stale)
     as_of = str(facts.as_of) if facts is not None else None
     banner = stale_banner_html(as_of) if stale and as_of else ""
-    built_at = get_runtime(app.env).built_at or build_time()
+    built_at = build_time(get_runtime(app.env).built_at)
     return metatags, banner, built_at_html(built_at, as_of, stale)
 
 

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from sphinx.domains import Domain
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
     from sphinx.application import Sphinx
@@ -118,7 +119,7 @@ class BuildRuntime:
     """What one build works out once and keeps in memory only (never pickled)."""
 
     model_path: Path | None = None
-    built_at: str | None = None  # when this HTML build started, as pages show it
+    built_at: datetime | None = None  # when this HTML build started (pages show it)
     page_parts: tuple[str, str, str] | None = None  # meta tags, stale banner, built-at line
     #: Findings of the whole build (model problems, drift checks), not of one document.
     findings: list[Finding] = field(default_factory=list)
