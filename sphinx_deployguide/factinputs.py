@@ -12,7 +12,7 @@ facts depend on, and :func:`inputs_unchanged` checks it all again on the next bu
   store, the git config files and git itself), with its ref files standing for git's
   listing of its refs (:func:`~.factcache.ref_files`), so no git process runs;
 * each chart index: the file its entries were read from (a local index, or the cached
-  copy of a URL's), by content;
+  copy of a URL's), like the files above (:func:`file_signature`);
 * the moment the facts stop holding as time passes: a URL index's and a mirror's TTL
   (after it they are fetched again), and the first moment a verdict would read otherwise
   (a pending chart turning overdue, an age reaching its next minute or day:
@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .config import Model
     from .facts import FactSet
     from .git import GitRepo
 
@@ -166,7 +167,7 @@ def _digest(state: str) -> str:
     return hashlib.sha256(state.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _index_file(model: Any, configured: str, source: str) -> tuple[Path, bool]:
+def _index_file(model: Model, configured: str, source: str) -> tuple[Path, bool]:
     """(the file an index's entries were read from, whether it expires with the TTL)."""
     from .indexcache import cache_path, local_index_path
 
