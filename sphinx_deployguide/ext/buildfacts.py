@@ -3,9 +3,10 @@
 ``builder-inited`` resolves them into the build's runtime (:mod:`.state`); what the model
 names but cannot be read is a located warning, and the site still builds. When every input
 of the last build's facts is unchanged (:mod:`.lastbuild`), they are resolved only if
-something asks for them: a no-op rebuild reads no page, writes none, and never does. Between builds,
-a change of the facts re-reads every page that rendered one, and a change of the set of
-checklists re-writes every page with a checklist (each links to the next environment's).
+something asks for them: a no-op rebuild reads no page and writes none, so it never does.
+Between builds, a change of the facts re-reads every page that rendered one, and a change
+of the set of checklists re-writes every page with a checklist (each links to the next
+environment's).
 """
 
 from __future__ import annotations
