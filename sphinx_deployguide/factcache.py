@@ -72,11 +72,13 @@ def write_file_atomically(path: Path, data: bytes) -> None:
 
 
 def _stat(path: Path) -> list[int] | None:
+    """A file by its times (the change time, which nothing can set back, too), size and
+    inode; None when it is missing."""
     try:
         st = path.stat()
     except OSError:
         return None
-    return [st.st_mtime_ns, st.st_size, st.st_ino]
+    return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
 
 
 def _read(path: Path) -> str | None:
@@ -162,19 +164,10 @@ def ref_files(common_dir: Path, git_dir: Path) -> str:
         for folder, dirs, files in os.walk(root):
             dirs.sort()
             found += [
-                (os.path.join(folder, name), _times(Path(folder, name))) for name in sorted(files)
+                (os.path.join(folder, name), _stat(Path(folder, name))) for name in sorted(files)
             ]
-    found.append(("packed-refs", _times(common_dir / "packed-refs")))
+    found.append(("packed-refs", _stat(common_dir / "packed-refs")))
     return json.dumps(found)
-
-
-def _times(path: Path) -> list[int] | None:
-    """``_stat`` and the change time, which nothing can set back."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
 
 
 #: How long a question waits for another thread computing it before computing it too (the
